@@ -1,0 +1,331 @@
+// `npm run bench`: figures measured on one generated capture, in one run, printed as a table
+// with the targets beside them. Each step is a named function returning rows; `--only a,b`
+// selects steps. Later steps (ClickHouse ingest, ...) are added to STEPS.
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import yargs from 'yargs';
+import { cachedCapture, MAX_PACKETS, type Summary } from './gen.js';
+import type { DecodeReport } from './decode-only.js';
+
+export interface Row {
+  step: string;
+  figure: string;
+  value: string;
+  target?: string;
+  pass?: boolean; // undefined: informative, no target
+  note?: string;
+}
+
+export interface Ctx {
+  root: string; // repository root (package.json)
+  capture: string; // the generated pcap
+  summary: Summary;
+  repeat: number; // runs per measurement; the fastest counts
+  timeoutMs: number; // per child process
+  results: Map<string, number>; // figures later steps reuse (decode.pps, decode.events, ...)
+}
+
+export interface Step {
+  name: string;
+  title: string;
+  run(ctx: Ctx): Promise<Row[]>;
+}
+
+// ---------------------------------------------------------------- measuring a child process
+
+interface Timed {
+  seconds: number; // wall time from spawn to exit
+  code: number | null;
+  signal: string | null;
+  stdout: string; // only when stdout is captured
+  stderrTail: string;
+  maxRssKb: number | null; // from /usr/bin/time, when present
+}
+
+const TIME_BIN = '/usr/bin/time';
+const TAIL = 4096;
+
+/** Runs cmd once; stdout goes to /dev/null unless capture is set. Never throws for a failing child. */
+function runTimed(cmd: string, args: string[], opts: { captureStdout: boolean; timeoutMs: number; cwd: string }): Promise<Timed> {
+  const useTime = existsSync(TIME_BIN);
+  let rssDir: string | null = null;
+  let argv = [cmd, ...args];
+  if (useTime) {
+    rssDir = mkdtempSync(join(tmpdir(), 'dnslens-bench-'));
+    argv = [TIME_BIN, '-f', '%M', '-o', join(rssDir, 'rss'), ...argv];
+  }
+  const devNull = opts.captureStdout ? null : openSync('/dev/null', 'w');
+  return new Promise((resolve) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(argv[0], argv.slice(1), {
+      cwd: opts.cwd,
+      stdio: ['ignore', devNull ?? 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderrTail = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      if (stdout.length < 1 << 20) stdout += d;
+    });
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      stderrTail = (stderrTail + d).slice(-TAIL);
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
+    const finish = (code: number | null, signal: string | null, error?: Error): void => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      clearTimeout(timer);
+      if (devNull !== null) closeSync(devNull);
+      let maxRssKb: number | null = null;
+      if (rssDir) {
+        try {
+          // /usr/bin/time writes "Command exited with non-zero status N" before the figure
+          const lines = readFileSync(join(rssDir, 'rss'), 'utf8').trim().split('\n');
+          const kb = Number(lines[lines.length - 1]);
+          if (Number.isFinite(kb) && kb > 0) maxRssKb = kb;
+        } catch {
+          // no figure: the child was killed before time could write it
+        }
+        rmSync(rssDir, { recursive: true, force: true });
+      }
+      resolve({ seconds, code, signal, stdout, stderrTail: error ? `${stderrTail}${error.message}` : stderrTail, maxRssKb });
+    };
+    child.on('error', (e) => finish(null, null, e));
+    child.on('close', (code, signal) => finish(code, signal));
+  });
+}
+
+/** The fastest of ctx.repeat runs (and the highest RSS seen); stops at the first failure. */
+async function bestOf(ctx: Ctx, cmd: string, args: string[], captureStdout = false): Promise<Timed> {
+  let best: Timed | null = null;
+  let rss: number | null = null;
+  for (let i = 0; i < ctx.repeat; i++) {
+    const t = await runTimed(cmd, args, { captureStdout, timeoutMs: ctx.timeoutMs, cwd: ctx.root });
+    if (t.code !== 0) return t;
+    if (t.maxRssKb !== null) rss = Math.max(rss ?? 0, t.maxRssKb);
+    if (best === null || t.seconds < best.seconds) best = t;
+  }
+  return { ...(best as Timed), maxRssKb: rss };
+}
+
+function failure(t: Timed): string {
+  const why = t.signal ? `killed by ${t.signal}` : t.code === null ? 'did not start' : `exit ${t.code}`;
+  const lines = t.stderrTail.split('\n').map((l) => l.trim()).filter(Boolean);
+  // the error line says more than the stack trace around it
+  const error = lines.find((l) => /error|cannot|not /i.test(l)) ?? lines[lines.length - 1];
+  return error ? `${why}: ${error.slice(0, 200)}` : why;
+}
+
+// ---------------------------------------------------------------- formatting
+
+const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+const rate = (n: number, unit: string): string => `${int(n)} ${unit}/s`;
+const mb = (kb: number | null): string => (kb === null ? 'n/a' : `${(kb / 1024).toFixed(0)} MB`);
+const times = (x: number): string => `${x.toFixed(1)}×`;
+
+function atLeast(step: string, figure: string, value: number, min: number, text: string, targetText: string): Row {
+  return { step, figure, value: text, target: targetText, pass: value >= min };
+}
+
+// ---------------------------------------------------------------- steps
+
+function decodeOnlyScript(): string {
+  return join(dirname(fileURLToPath(import.meta.url)), 'decode-only.js');
+}
+
+/** Runs the decode-only child once; its report gives the event count other steps divide by. */
+async function decodeReport(ctx: Ctx): Promise<{ timed: Timed; report: DecodeReport | null }> {
+  const timed = await bestOf(ctx, process.execPath, [decodeOnlyScript(), ctx.capture], true);
+  if (timed.code !== 0) return { timed, report: null };
+  const report = JSON.parse(timed.stdout.trim().split('\n').pop() as string) as DecodeReport;
+  ctx.results.set('decode.events', report.events);
+  return { timed, report };
+}
+
+const decodeStep: Step = {
+  name: 'decode',
+  title: 'decode-only (readCapture + decodeFrame, events discarded), whole process',
+  async run(ctx) {
+    const { timed, report } = await decodeReport(ctx);
+    if (!report) return [{ step: 'decode', figure: 'decode-only', value: 'failed', pass: false, note: failure(timed) }];
+    const s = ctx.summary;
+    const pps = report.packets / timed.seconds;
+    ctx.results.set('decode.pps', pps);
+    const udpMessages = s.queries + s.responses - s.tcpMessages;
+    const allMessages = s.queries + s.responses;
+    const complete = report.events === allMessages || (report.events === udpMessages && (report.unsupported.tcp ?? 0) === s.tcp);
+    return [
+      atLeast('decode', 'packets/s', pps, 1_000_000, rate(pps, 'pkt'), '≥ 1,000,000 pkt/s'),
+      { step: 'decode', figure: 'wall time', value: `${timed.seconds.toFixed(2)} s`, note: `in-process ${report.seconds.toFixed(2)} s` },
+      { step: 'decode', figure: 'peak RSS', value: mb(report.maxRssKb) },
+      {
+        step: 'decode',
+        figure: 'events',
+        value: int(report.events),
+        target: report.events === allMessages ? `= ${int(allMessages)} messages` : `= ${int(udpMessages)} UDP messages`,
+        pass: complete && report.malformed === 0 && report.damage === null,
+        note: `malformed ${report.malformed}, unsupported ${JSON.stringify(report.unsupported)}${report.damage ? `, damage: ${report.damage}` : ''}`,
+      },
+    ];
+  },
+};
+
+const jsonStep: Step = {
+  name: 'json',
+  title: 'the CLI: --stdoutOutputType 1 --stdoutOutputFormat json > /dev/null, whole process',
+  async run(ctx) {
+    const main = join(ctx.root, 'dist', 'src', 'cli', 'main.js');
+    if (!existsSync(main)) return [{ step: 'json', figure: 'events/s', value: 'not run', note: `${main} is not built` }];
+    let events = ctx.results.get('decode.events');
+    if (events === undefined) {
+      // the CLI's stdout goes to /dev/null, so the event count comes from a decode-only pass
+      const { timed, report } = await decodeReport(ctx);
+      if (!report) return [{ step: 'json', figure: 'events/s', value: 'failed', pass: false, note: `counting events: ${failure(timed)}` }];
+      events = report.events;
+    }
+    const args = [main, '--pcapFile', ctx.capture, '--stdoutOutputType', '1', '--stdoutOutputFormat', 'json'];
+    const t = await bestOf(ctx, process.execPath, args);
+    if (t.code !== 0) return [{ step: 'json', figure: 'events/s', value: 'failed', pass: false, note: failure(t) }];
+    const eps = events / t.seconds;
+    ctx.results.set('json.eps', eps);
+    return [
+      atLeast('json', 'events/s', eps, 300_000, rate(eps, 'ev'), '≥ 300,000 ev/s'),
+      { step: 'json', figure: 'wall time', value: `${t.seconds.toFixed(2)} s`, note: `${int(events)} events` },
+      { step: 'json', figure: 'peak RSS', value: mb(t.maxRssKb) },
+    ];
+  },
+};
+
+const refStep: Step = {
+  name: 'ref',
+  title: 'reference tools on the same file (output to /dev/null)',
+  async run(ctx) {
+    const rows: Row[] = [];
+    const tools: [string, string, string[]][] = [
+      ['tshark', 'tshark', ['-r', ctx.capture, '-T', 'fields', '-e', 'dns.qry.name']],
+      ['tcpdump', 'tcpdump', ['-n', '-r', ctx.capture]],
+    ];
+    for (const [name, cmd, args] of tools) {
+      const t = await bestOf(ctx, cmd, args);
+      if (t.code !== 0) {
+        rows.push({ step: 'ref', figure: `${name} packets/s`, value: 'failed', note: failure(t) });
+        continue;
+      }
+      const pps = ctx.summary.packets / t.seconds;
+      ctx.results.set(`${name}.pps`, pps);
+      rows.push({ step: 'ref', figure: `${name} packets/s`, value: rate(pps, 'pkt'), note: `${t.seconds.toFixed(2)} s, peak RSS ${mb(t.maxRssKb)}` });
+    }
+    const ours = ctx.results.get('decode.pps');
+    const tshark = ctx.results.get('tshark.pps');
+    const tcpdump = ctx.results.get('tcpdump.pps');
+    if (ours === undefined) {
+      rows.push({ step: 'ref', figure: 'ratios', value: 'not run', note: 'needs the decode step' });
+      return rows;
+    }
+    if (tshark !== undefined) rows.push(atLeast('ref', 'decode-only / tshark', ours / tshark, 25, times(ours / tshark), '≥ 25×'));
+    if (tcpdump !== undefined) rows.push({ step: 'ref', figure: 'decode-only / tcpdump', value: times(ours / tcpdump) });
+    const json = ctx.results.get('json.eps');
+    if (json !== undefined && tshark !== undefined) {
+      // events vs packets: the CLI's rate per packet of the file, for a like-for-like ratio
+      const jsonPps = (json * ctx.summary.packets) / (ctx.results.get('decode.events') ?? ctx.summary.packets);
+      rows.push({ step: 'ref', figure: 'JSON CLI / tshark', value: times(jsonPps / tshark), note: 'packets/s ratio' });
+    }
+    return rows;
+  },
+};
+
+export const STEPS: Step[] = [decodeStep, jsonStep, refStep];
+
+// ---------------------------------------------------------------- table
+
+function table(rows: Row[]): string {
+  const head = ['step', 'figure', 'value', 'target', 'result', 'note'];
+  const cells = rows.map((r) => [r.step, r.figure, r.value, r.target ?? '', r.pass === undefined ? '' : r.pass ? 'PASS' : 'FAIL', r.note ?? '']);
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c: string[]): string => c.map((x, i) => (i === 2 ? x.padStart(widths[i]) : x.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
+function findRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'dnslens') return dir;
+    dir = dirname(dir);
+  }
+  throw new Error('cannot find the dnslens package.json above bench/');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const names = STEPS.map((s) => s.name);
+  const args = await yargs(argv)
+    .scriptName('npm run bench --')
+    .usage('$0 [--packets N] [--seed S] [--only decode,json,ref] [--repeat R]')
+    .option('packets', { type: 'number', default: 1_000_000, describe: `frames in the generated capture (1,000..${MAX_PACKETS.toLocaleString('en-US')})` })
+    .option('seed', { type: 'number', default: 1, describe: 'generator seed' })
+    .option('only', { type: 'string', describe: `comma-separated steps: ${names.join(', ')}` })
+    .option('repeat', { type: 'number', default: 1, describe: 'runs per measurement (1..10); the fastest counts' })
+    .option('timeout', { type: 'number', default: 1200, describe: 'seconds allowed per child process' })
+    .option('cacheDir', { type: 'string', describe: 'where generated captures are kept (default bench/.cache)' })
+    .option('json', { type: 'string', describe: 'also write the rows as JSON to this file' })
+    .option('strict', { type: 'boolean', default: false, describe: 'exit 1 when a target fails' })
+    .strict()
+    .check((a) => {
+      if (!Number.isInteger(a.packets) || a.packets < 1000 || a.packets > MAX_PACKETS) throw new Error(`--packets must be an integer in 1000..${MAX_PACKETS}`);
+      if (!Number.isInteger(a.seed) || a.seed < 0 || a.seed > 0xffffffff) throw new Error('--seed must be an integer in 0..4294967295');
+      if (!Number.isInteger(a.repeat) || a.repeat < 1 || a.repeat > 10) throw new Error('--repeat must be an integer in 1..10');
+      if (!(a.timeout > 0 && a.timeout <= 7200)) throw new Error('--timeout must be in 1..7200 seconds');
+      for (const n of (a.only ?? '').split(',').filter(Boolean)) {
+        if (!names.includes(n.trim())) throw new Error(`--only: unknown step "${n}" (steps: ${names.join(', ')})`);
+      }
+      return true;
+    })
+    .fail((msg, err) => {
+      throw err ?? new Error(msg); // main() reports it and exits 2
+    })
+    .version(false)
+    .help()
+    .parseAsync();
+
+  const only = new Set((args.only ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+  const steps = only.size ? STEPS.filter((s) => only.has(s.name)) : STEPS;
+  const root = findRoot();
+  const cacheDir = args.cacheDir ?? join(root, 'bench', '.cache');
+
+  const started = Date.now();
+  const { path, summary, generated } = await cachedCapture(cacheDir, { packets: args.packets, seed: args.seed });
+  const s = summary;
+  process.stdout.write(
+    `capture  ${path} (${generated ? `generated in ${((Date.now() - started) / 1000).toFixed(1)} s` : 'cached'})\n` +
+      `         ${int(s.packets)} packets, ${int(s.queries + s.responses)} DNS messages (${int(s.tcpMessages)} over TCP in ${int(s.tcp)} frames), ` +
+      `${int(s.ipv6)} IPv6 frames, ${int(s.nxdomain)} NXDOMAIN, ${int(s.distinctNames)} names, ${int(s.distinctClients)} clients, ` +
+      `${s.firstTime} .. ${s.lastTime}, ${(s.bytes / 1e6).toFixed(0)} MB\n` +
+      `machine  ${availableParallelism()} CPUs, load ${loadavg()[0].toFixed(2)} (other work skews the figures), node ${process.version}; ` +
+      `repeat ${args.repeat} (fastest run counts)\n\n`,
+  );
+
+  const ctx: Ctx = { root, capture: path, summary, repeat: args.repeat, timeoutMs: args.timeout * 1000, results: new Map() };
+  const rows: Row[] = [];
+  for (const step of steps) {
+    process.stderr.write(`bench: ${step.name}: ${step.title}\n`);
+    try {
+      rows.push(...(await step.run(ctx)));
+    } catch (e) {
+      rows.push({ step: step.name, figure: step.title, value: 'error', pass: false, note: e instanceof Error ? e.message : String(e) });
+    }
+  }
+  process.stdout.write(table(rows) + '\n');
+  if (args.json) writeFileSync(args.json, JSON.stringify({ capture: path, summary, rows }, null, 2) + '\n');
+  const failed = rows.filter((r) => r.pass === false).length;
+  process.stdout.write(`\n${failed === 0 ? 'all targets met' : `${failed} target(s) not met`}\n`);
+  return args.strict && failed > 0 ? 1 : 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(2);
+  },
+);

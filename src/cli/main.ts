@@ -1,0 +1,210 @@
+#!/usr/bin/env node
+// dnslens entry point: `dnslens [flags]` captures; `sql`, `report` and `schema` work on the store.
+import { statSync, writeFileSync } from 'node:fs';
+import { checkRunnable, ConfigError, formatIni, helpText, loadConfig, sourceOf, type Config } from './config.js';
+import { OPTIONS } from './options.js';
+import { progressLine, summaryText } from './summary.js';
+import { readCapture } from '../inputs/pcapfile.js';
+import { runPipeline } from '../pipeline.js';
+import { Stats } from '../stats.js';
+import { log, setLogLevel } from '../log.js';
+import type { Output } from '../outputs/output.js';
+import { makeFormatter, type FormatName } from '../outputs/format.js';
+import { stdoutOutput } from '../outputs/stdout.js';
+import { fileOutput } from '../outputs/file.js';
+import { filteredOutput, loadDomainList, type Lists } from '../transforms/domainlist.js';
+
+// The store (and so @clickhouse/client and chdb) is loaded only when a run needs it.
+const STORE_COMMANDS = ['sql', 'report', 'schema'];
+const storeModule = () => import('./store-commands.js');
+
+export const EXIT_OK = 0;
+export const EXIT_RUNTIME = 1;
+export const EXIT_CONFIG = 2;
+export const EXIT_DAMAGED_INPUT = 3;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug'];
+
+async function main(argv: string[]): Promise<number> {
+  if (argv[0] && STORE_COMMANDS.includes(argv[0])) return (await storeModule()).storeCommand(argv[0], argv.slice(1));
+  const cfg = loadConfig(argv, process.env);
+  if (cfg.help) {
+    process.stdout.write(helpText());
+    return EXIT_OK;
+  }
+  if (cfg.version) {
+    process.stdout.write(`dnslens ${await packageVersion()}\n`);
+    return EXIT_OK;
+  }
+  setLogLevel(LOG_LEVELS[Number(cfg.logLevel)] ?? 'info');
+  if (cfg.writeConfig) {
+    writeFileSync(cfg.writeConfig, formatIni(cfg));
+    process.stderr.write(`dnslens: wrote the effective configuration to ${cfg.writeConfig}\n`);
+    return EXIT_OK;
+  }
+  // With no output flag at all, events go to the embedded ClickHouse store and a report follows.
+  const defaultStore = !OPTIONS.some((o) => o.kind === 'outputType' && sourceOf(cfg, o.name).kind !== 'default');
+  if (defaultStore) cfg.clickhouseOutputType = 1;
+  checkRunnable(cfg);
+  const lists = loadLists(cfg);
+  if (cfg.checkConfig) {
+    process.stdout.write(formatIni(cfg, { redact: true }));
+    return EXIT_OK;
+  }
+  return capture(cfg, lists, defaultStore);
+}
+
+function loadLists(cfg: Config): Lists {
+  const types = OPTIONS.filter((o) => o.kind === 'outputType').map((o) => [o.name, cfg[o.name] as number] as const);
+  const lists: Lists = {};
+  for (const [name, type] of types) {
+    if ((type === 2 || type === 4) && !cfg.skipDomainsFile) {
+      throw new ConfigError('skipDomainsFile', `--${name}=${type} applies the skip list, but --skipDomainsFile is not set`);
+    }
+    if ((type === 3 || type === 4) && !cfg.allowDomainsFile) {
+      throw new ConfigError('allowDomainsFile', `--${name}=${type} applies the allow list, but --allowDomainsFile is not set`);
+    }
+  }
+  try {
+    if (cfg.skipDomainsFile) lists.skip = loadDomainList(cfg.skipDomainsFile);
+  } catch (e) {
+    throw new ConfigError('skipDomainsFile', `--skipDomainsFile: ${(e as Error).message}`);
+  }
+  try {
+    if (cfg.allowDomainsFile) lists.allow = loadDomainList(cfg.allowDomainsFile);
+  } catch (e) {
+    throw new ConfigError('allowDomainsFile', `--allowDomainsFile: ${(e as Error).message}`);
+  }
+  return lists;
+}
+
+function textFormat(cfg: Config, format: FormatName, template: string, option: string) {
+  try {
+    return makeFormatter(format, template);
+  } catch (e) {
+    throw new ConfigError(option, `--${option}: ${(e as Error).message}`);
+  }
+}
+
+interface OpenOutputs {
+  outputs: Output[];
+  report?: () => Promise<string>;
+  dispose?: () => Promise<void>;
+}
+
+async function openOutputs(cfg: Config, lists: Lists, stats: Stats): Promise<OpenOutputs> {
+  const outputs: Output[] = [];
+  let report: (() => Promise<string>) | undefined;
+  let dispose: (() => Promise<void>) | undefined;
+  if (cfg.stdoutOutputType > 0) {
+    const fmt = textFormat(cfg, cfg.stdoutOutputFormat, cfg.stdoutOutputGoTemplate, 'stdoutOutputGoTemplate');
+    outputs.push(filteredOutput(stdoutOutput(fmt), cfg.stdoutOutputType, lists, stats));
+  }
+  if (cfg.fileOutputType > 0) {
+    const fmt = textFormat(cfg, cfg.fileOutputFormat, cfg.fileOutputGoTemplate, 'fileOutputGoTemplate');
+    const out = await fileOutput({
+      path: cfg.fileOutputPath,
+      format: fmt,
+      rotateSize: cfg.fileOutputRotateSize,
+      rotateIntervalMs: cfg.fileOutputRotateInterval,
+      retain: cfg.fileOutputRetain,
+    });
+    outputs.push(filteredOutput(out, cfg.fileOutputType, lists, stats));
+  }
+  if (cfg.clickhouseOutputType > 0) {
+    const ch = await (await storeModule()).openDefaultStoreOutput(cfg, stats);
+    outputs.push(filteredOutput(ch.output, cfg.clickhouseOutputType, lists, stats));
+    report = ch.report;
+    dispose = ch.dispose;
+  }
+  return { outputs, report, dispose };
+}
+
+async function capture(cfg: Config, lists: Lists, defaultStore: boolean): Promise<number> {
+  const stats = new Stats();
+  const { outputs, report, dispose } = await openOutputs(cfg, lists, stats);
+  const stop = new AbortController();
+  let signals = 0;
+  const onSignal = (sig: string) => {
+    signals++;
+    if (signals > 1) {
+      process.stderr.write(`\ndnslens: second ${sig}, exiting without flushing\n`);
+      process.exit(130);
+    }
+    log.info({ signal: sig }, 'stopping: flushing outputs');
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const tty = process.stderr.isTTY && cfg.pcapFile !== '-';
+  const total = tty ? fileSize(cfg.pcapFile) : 0;
+  let lastDraw = 0;
+  const draw = () => {
+    const now = Date.now();
+    if (now - lastDraw < 200) return;
+    lastDraw = now;
+    process.stderr.write(progressLine(stats, total));
+  };
+  let failure: unknown;
+  try {
+    await runPipeline({
+      frames: readCapture(cfg.pcapFile, stats, { noEtherframe: cfg.noEtherframe }),
+      ctx: { stats, ports: new Set(cfg.port), server: cfg.serverName, inputKind: 'pcap', inputName: cfg.pcapFile },
+      outputs,
+      packetLimit: Number(cfg.packetLimit ?? 0),
+      signal: stop.signal,
+      onBatch: tty ? draw : undefined,
+    });
+  } catch (e) {
+    failure = e;
+  }
+  // Flush every output even when reading failed: what was decoded is kept.
+  for (const o of outputs) {
+    try {
+      await o.close();
+    } catch (e) {
+      failure ??= e;
+      log.error({ output: o.name, err: (e as Error).message }, 'output failed to flush');
+    }
+  }
+  if (tty) process.stderr.write('\n');
+  process.stderr.write(summaryText(stats));
+  try {
+    if (!failure && defaultStore && report) process.stdout.write(await report());
+  } finally {
+    await dispose?.();
+  }
+  if (failure) throw failure;
+  return stats.damage ? EXIT_DAMAGED_INPUT : EXIT_OK;
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+async function packageVersion(): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`dnslens: ${e.message}\n`);
+      process.exitCode = EXIT_CONFIG;
+    } else {
+      process.stderr.write(`dnslens: ${(e as Error)?.message ?? String(e)}\n`);
+      log.debug({ err: e }, 'failure');
+      process.exitCode = EXIT_RUNTIME;
+    }
+  },
+);

@@ -1,0 +1,154 @@
+// The store side of the CLI: opening ClickHouse for a capture, and the `sql`, `report` and
+// `schema` commands, which work on the embedded store, a server, or a running capture's endpoint.
+import { readFileSync } from 'node:fs';
+import type { Config } from './config.js';
+import { ConfigError, loadConfig } from './config.js';
+import type { Stats } from '../stats.js';
+import type { Output } from '../outputs/output.js';
+import { createClickHouseOutput } from '../outputs/clickhouse.js';
+import { EmbeddedStore, openStore, type Store } from '../store/connection.js';
+import { startEndpoint, type Endpoint } from '../store/endpoint.js';
+import { migrate } from '../store/migrate.js';
+import { applyRetention } from '../store/retention.js';
+import { report, runSql, type SqlFormat } from '../store/report.js';
+import { log } from '../log.js';
+
+function storeOptions(cfg: Config) {
+  const address = cfg.clickhouseAddress
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  let password = cfg.clickhousePassword;
+  if (password.startsWith('@')) password = readFileSync(password.slice(1), 'utf8').trim(); // --clickhousePassword @file
+  return {
+    address,
+    username: cfg.clickhouseUsername || undefined,
+    password: password || undefined,
+    database: cfg.clickhouseDatabase,
+    secure: cfg.clickhouseSecure,
+    compress: cfg.clickhouseCompress,
+    dataDir: cfg.dataDir,
+  };
+}
+
+function retentionOf(cfg: Config) {
+  return {
+    ttlDays: cfg.clickhouseTTL,
+    rollupTtl: {
+      minute: cfg.clickhouseRollupTTLMinute,
+      hour: cfg.clickhouseRollupTTLHour,
+      day: cfg.clickhouseRollupTTLDay,
+      week: cfg.clickhouseRollupTTLWeek,
+      month: cfg.clickhouseRollupTTLMonth,
+    },
+    database: cfg.clickhouseDatabase,
+  };
+}
+
+/** Opens the store, brings its schema up to date and applies the configured retention. */
+async function openMigrated(cfg: Config): Promise<Store> {
+  const store = await openStore(storeOptions(cfg));
+  try {
+    const runner = { exec: (sql: string) => store.exec(sql), query: <T>(sql: string) => store.query<T>(sql) };
+    const applied = await migrate(runner, retentionOf(cfg));
+    if (applied.length) log.info({ applied, store: store.where }, 'schema migrated');
+    await applyRetention(runner, retentionOf(cfg));
+    return store;
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}
+
+export interface StoreOutput {
+  output: Output;
+  report: () => Promise<string>;
+  dispose: () => Promise<void>; // after output.close(): stop the endpoint, close the store
+}
+
+export async function openDefaultStoreOutput(cfg: Config, stats: Stats): Promise<StoreOutput> {
+  const store = await openMigrated(cfg);
+  // While this process holds the embedded store, `dnslens sql|report` reach it through here.
+  let endpoint: Endpoint | undefined;
+  if (store instanceof EmbeddedStore) endpoint = await startEndpoint(store);
+  const output = await createClickHouseOutput(store, {
+    stats,
+    batchSize: cfg.clickhouseBatchSize,
+    delayMs: cfg.clickhouseDelay,
+  });
+  return {
+    output,
+    report: () => report(store),
+    dispose: async () => {
+      await endpoint?.close();
+      await store.close();
+    },
+  };
+}
+
+// ------------------------------------------------------------------ commands
+
+interface CommandArgs {
+  positional: string[];
+  own: Map<string, string>;
+  rest: string[]; // everything else: dnslens' own flags (store address, dataDir, ...)
+}
+
+/** Splits a command's own flags (given in `names`) from the shared configuration flags. */
+function splitArgs(args: string[], names: string[]): CommandArgs {
+  const out: CommandArgs = { positional: [], own: new Map(), rest: [] };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const m = /^--?([A-Za-z]+)(?:=(.*))?$/.exec(a);
+    if (m && names.includes(m[1])) {
+      const value = m[2] ?? args[++i];
+      if (value === undefined) throw new ConfigError(m[1], `${a}: needs a value`);
+      out.own.set(m[1], value);
+    } else if (a.startsWith('-') && a !== '-') {
+      out.rest.push(a);
+      if (!a.includes('=') && args[i + 1] !== undefined && !args[i + 1].startsWith('--')) out.rest.push(args[++i]);
+    } else out.positional.push(a);
+  }
+  return out;
+}
+
+const SQL_FORMATS = ['table', 'csv', 'json', 'tsv'];
+
+export async function storeCommand(cmd: string, args: string[]): Promise<number> {
+  if (cmd === 'sql') {
+    const a = splitArgs(args, ['f', 'file', 'format']);
+    const file = a.own.get('f') ?? a.own.get('file');
+    const sql = file ? readFileSync(file, 'utf8') : a.positional.join(' ');
+    if (!sql.trim()) throw new ConfigError('sql', 'dnslens sql: give a query ("SELECT ...") or -f FILE');
+    const format = (a.own.get('format') ?? 'table') as SqlFormat;
+    if (!SQL_FORMATS.includes(format)) throw new ConfigError('format', `--format: "${format}" is not one of ${SQL_FORMATS.join(', ')}`);
+    return withStore(a.rest, async (store) => process.stdout.write(await runSql(store, sql, format)));
+  }
+  if (cmd === 'report') {
+    const a = splitArgs(args, ['top', 'since', 'until']);
+    const top = Number(a.own.get('top') ?? 10);
+    if (!Number.isInteger(top) || top < 1) throw new ConfigError('top', `--top: "${a.own.get('top')}" is not a positive integer`);
+    return withStore(a.rest, async (store) =>
+      process.stdout.write(await report(store, { top, since: a.own.get('since'), until: a.own.get('until') })),
+    );
+  }
+  // schema migrate
+  const a = splitArgs(args, []);
+  if (a.positional[0] !== 'migrate') throw new ConfigError('schema', 'usage: dnslens schema migrate [store flags]');
+  const cfg = loadConfig(a.rest, process.env);
+  const store = await openMigrated(cfg);
+  process.stdout.write(`schema up to date (${store.where})\n`);
+  await store.close();
+  return 0;
+}
+
+async function withStore(flags: string[], fn: (store: Store) => Promise<unknown>): Promise<number> {
+  const cfg = loadConfig(flags, process.env);
+  const store = await openMigrated(cfg);
+  try {
+    await fn(store);
+  } finally {
+    await store.close();
+  }
+  return 0;
+}

@@ -1,0 +1,161 @@
+// IPv4 / IPv6 / UDP (and the TCP ports) of one packet, plus fast address text.
+import type { Stats } from '../stats.js';
+
+export const PROTO_TCP = 6;
+export const PROTO_UDP = 17;
+
+/** The transport view of a packet; filled by decodeIp. Addresses stay as offsets until needed. */
+export interface Transport4 {
+  version: number; // 4 or 6
+  srcOff: number; // offset of the source address in the frame
+  dstOff: number;
+  protocol: number; // PROTO_UDP or PROTO_TCP
+  srcPort: number;
+  dstPort: number;
+  payloadStart: number; // UDP payload or TCP segment data
+  payloadEnd: number;
+}
+
+const MAX_IPV6_EXT = 16; // more extension headers than this is hostile
+
+/**
+ * Decodes the IP header at offset and the UDP or TCP header after it. Returns true and fills
+ * out, or returns false after counting the packet: stats.unsupported('ip:fragment'),
+ * stats.notDns (other protocols, ESP) or stats.malformedAs('ip:...' / 'udp:...' / 'tcp:...').
+ */
+export function decodeIp(data: Uint8Array, offset: number, version: number, stats: Stats, out: Transport4): boolean {
+  const avail = data.length - offset;
+  let l4: number;
+  let end: number;
+  let proto: number;
+  if (version === 4) {
+    if (avail < 20) return bad(stats, 'ip:short');
+    const b0 = data[offset];
+    if (b0 >> 4 !== 4) return bad(stats, 'ip:bad-version');
+    const ihl = (b0 & 15) * 4;
+    if (ihl < 20) return bad(stats, 'ip:bad-header-length');
+    let total = (data[offset + 2] << 8) | data[offset + 3];
+    if (total === 0) total = avail; // segmentation offload: the NIC fills the length in later
+    if (total < ihl) return bad(stats, 'ip:bad-length');
+    if (total > avail) return bad(stats, 'ip:truncated');
+    // More-fragments flag or a fragment offset: reassembly is a later stage.
+    if ((((data[offset + 6] << 8) | data[offset + 7]) & 0x3fff) !== 0) {
+      stats.unsupported('ip:fragment');
+      return false;
+    }
+    proto = data[offset + 9];
+    l4 = offset + ihl;
+    end = offset + total;
+    out.srcOff = offset + 12;
+    out.dstOff = offset + 16;
+  } else {
+    if (avail < 40) return bad(stats, 'ip6:short');
+    if (data[offset] >> 4 !== 6) return bad(stats, 'ip6:bad-version');
+    const plen = (data[offset + 4] << 8) | data[offset + 5];
+    end = plen === 0 ? data.length : offset + 40 + plen; // 0: jumbogram or segmentation offload
+    if (end > data.length) return bad(stats, 'ip6:truncated');
+    proto = data[offset + 6];
+    l4 = offset + 40;
+    for (let n = 0; ; n++) {
+      let hlen: number;
+      if (proto === 0 || proto === 43 || proto === 60) {
+        // hop-by-hop, routing, destination options: length in 8-byte units after the first 8
+        if (end - l4 < 8) return bad(stats, 'ip6:bad-extension');
+        hlen = (data[l4 + 1] + 1) * 8;
+      } else if (proto === 44) {
+        if (end - l4 < 8) return bad(stats, 'ip6:bad-extension');
+        // An atomic fragment (offset 0, no more fragments; RFC 6946) is a whole packet.
+        if ((((data[l4 + 2] << 8) | data[l4 + 3]) & 0xfff9) !== 0) {
+          stats.unsupported('ip:fragment');
+          return false;
+        }
+        hlen = 8;
+      } else if (proto === 51) {
+        // AH: length in 4-byte units, minus 2
+        if (end - l4 < 8) return bad(stats, 'ip6:bad-extension');
+        hlen = (data[l4 + 1] + 2) * 4;
+      } else {
+        break;
+      }
+      if (n === MAX_IPV6_EXT) return bad(stats, 'ip6:too-many-headers');
+      if (end - l4 < hlen) return bad(stats, 'ip6:bad-extension');
+      proto = data[l4];
+      l4 += hlen;
+    }
+    out.srcOff = offset + 8;
+    out.dstOff = offset + 24;
+  }
+  out.version = version;
+  out.protocol = proto;
+  if (proto === PROTO_UDP) {
+    if (end - l4 < 8) return bad(stats, 'udp:short');
+    let ulen = (data[l4 + 4] << 8) | data[l4 + 5];
+    if (ulen === 0 && version === 6) ulen = end - l4; // jumbogram (RFC 2675)
+    if (ulen < 8) return bad(stats, 'udp:bad-length');
+    if (ulen > end - l4) return bad(stats, 'udp:truncated');
+    out.srcPort = (data[l4] << 8) | data[l4 + 1];
+    out.dstPort = (data[l4 + 2] << 8) | data[l4 + 3];
+    out.payloadStart = l4 + 8;
+    out.payloadEnd = l4 + ulen;
+    return true;
+  }
+  if (proto === PROTO_TCP) {
+    if (end - l4 < 20) return bad(stats, 'tcp:short');
+    const hlen = (data[l4 + 12] >> 4) * 4;
+    if (hlen < 20 || hlen > end - l4) return bad(stats, 'tcp:bad-header-length');
+    out.srcPort = (data[l4] << 8) | data[l4 + 1];
+    out.dstPort = (data[l4 + 2] << 8) | data[l4 + 3];
+    out.payloadStart = l4 + hlen;
+    out.payloadEnd = end;
+    return true;
+  }
+  stats.notDns++; // ICMP, ESP, no next header, other protocols
+  return false;
+}
+
+function bad(stats: Stats, reason: string): false {
+  stats.malformedAs(reason);
+  return false;
+}
+
+const DEC: string[] = Array.from({ length: 256 }, (_, i) => String(i));
+const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16));
+const HEX2: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** Dotted quad of the 4 bytes at o. */
+export function ipv4Text(d: Uint8Array, o: number): string {
+  return DEC[d[o]] + '.' + DEC[d[o + 1]] + '.' + DEC[d[o + 2]] + '.' + DEC[d[o + 3]];
+}
+
+/** RFC 5952 text of the 16 bytes at o: lower case, no leading zeros, the longest run
+ * (first on a tie) of two or more zero groups as "::", IPv4-mapped as ::ffff:a.b.c.d. */
+export function ipv6Text(d: Uint8Array, o: number): string {
+  let best = -1;
+  let bestLen = 1; // a single zero group is not compressed
+  let run = 0;
+  for (let i = 0; i < 8; i++) {
+    if (d[o + 2 * i] === 0 && d[o + 2 * i + 1] === 0) {
+      run++;
+      if (run > bestLen) {
+        bestLen = run;
+        best = i - run + 1;
+      }
+    } else {
+      run = 0;
+    }
+  }
+  if (best === 0 && bestLen === 5 && d[o + 10] === 0xff && d[o + 11] === 0xff) return '::ffff:' + ipv4Text(d, o + 12);
+  let s = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === best) {
+      s += '::';
+      i += bestLen - 1;
+      continue;
+    }
+    if (s.length > 0 && i !== best + bestLen) s += ':';
+    const hi = d[o + 2 * i];
+    const lo = d[o + 2 * i + 1];
+    s += hi === 0 ? HEX[lo] : HEX[hi] + HEX2[lo];
+  }
+  return s;
+}

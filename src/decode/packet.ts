@@ -1,0 +1,67 @@
+// Frame -> DNS events. Every frame ends in exactly one counter: dnsMessages (one event),
+// notDns, malformed or unsupported; so packets == the sum of those buckets.
+import { newEvent, type DnsEvent, type InputKind } from '../event.js';
+import type { Frame } from '../inputs/frame.js';
+import type { Stats } from '../stats.js';
+import { decodeDnsInto } from './dns.js';
+import { decodeIp, ipv4Text, ipv6Text, PROTO_TCP, type Transport4 } from './ip.js';
+import { findIp, type IpStart } from './link.js';
+
+export interface DecodeContext {
+  stats: Stats;
+  ports: Set<number>; // DNS ports (dnsmonster --port)
+  server: string; // --serverName
+  inputKind: InputKind;
+  inputName: string;
+}
+
+// Scratch views, reused: decodeFrame is synchronous and never re-entered.
+const ipStart: IpStart = { offset: 0, version: 0 };
+const l4: Transport4 = { version: 0, srcOff: 0, dstOff: 0, protocol: 0, srcPort: 0, dstPort: 0, payloadStart: 0, payloadEnd: 0 };
+
+/** Decodes one frame, pushing 0 or 1 events onto out (UDP carries one DNS message per datagram). */
+export function decodeFrame(frame: Frame, ctx: DecodeContext, out: DnsEvent[]): void {
+  const { stats, ports } = ctx;
+  const data = frame.data;
+  if (!findIp(frame.linkType, data, stats, ipStart)) return;
+  if (!decodeIp(data, ipStart.offset, ipStart.version, stats, l4)) return;
+  const dnsPort = ports.has(l4.srcPort) || ports.has(l4.dstPort);
+  if (!dnsPort) {
+    stats.notDns++;
+    return;
+  }
+  if (l4.protocol === PROTO_TCP) {
+    stats.unsupported('tcp'); // stream reassembly is a later stage
+    return;
+  }
+  const ev = newEvent();
+  ev.timeSec = frame.tsSec;
+  ev.timeNsec = frame.tsNsec;
+  ev.server = ctx.server;
+  ev.ipVersion = l4.version;
+  if (l4.version === 4) {
+    ev.srcIp = ipv4Text(data, l4.srcOff);
+    ev.dstIp = ipv4Text(data, l4.dstOff);
+  } else {
+    ev.srcIp = ipv6Text(data, l4.srcOff);
+    ev.dstIp = ipv6Text(data, l4.dstOff);
+  }
+  ev.srcPort = l4.srcPort;
+  ev.dstPort = l4.dstPort;
+  ev.transport = 'udp';
+  ev.inputKind = ctx.inputKind;
+  ev.inputName = ctx.inputName;
+  let reason: string | null;
+  try {
+    reason = decodeDnsInto(ev, data, l4.payloadStart, l4.payloadEnd);
+  } catch {
+    // The DNS decoder checks its bounds; this only keeps a decoder bug from ending the capture.
+    reason = 'dns:decoder-error';
+  }
+  if (reason !== null) {
+    stats.malformedAs(reason);
+    return;
+  }
+  stats.dnsMessages++;
+  out.push(ev);
+}

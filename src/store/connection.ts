@@ -1,0 +1,521 @@
+// One way in to ClickHouse, whichever engine is behind it:
+//  - embedded: chdb in this process (default), data under --dataDir;
+//  - server: a ClickHouse server over HTTP, several addresses = failover in order;
+//  - endpoint: the embedded store of another dnslens process that holds the data dir,
+//    reached through the localhost endpoint it serves (endpoint.ts).
+// Queries go through @clickhouse/client in every case. Bulk inserts do not on chdb: the
+// client-over-chdb path turns the body into one JS string (corrupting RowBinary) and is slow,
+// so there RowBinary goes to a temp file and chdb's own Session reads it with FROM INFILE.
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
+import type { DnsEvent } from '../event.js';
+import { log } from '../log.js';
+import { DNS_LOG_COLUMNS, encodeRows } from './rowbinary.js';
+import { readEndpointInfo, type EndpointInfo } from './endpoint.js';
+
+export interface StoreOptions {
+  address?: string[]; // server addresses; none = embedded
+  username?: string;
+  password?: string;
+  database?: string;
+  secure?: boolean;
+  compress?: boolean;
+  dataDir: string;
+  requestTimeoutMs?: number; // per HTTP request (server and endpoint), default 60 s
+  endpointWaitMs?: number; // how long to wait for a starting holder to publish its endpoint, default 5 s
+}
+
+export type StoreKind = 'embedded' | 'server' | 'endpoint';
+
+/** A RowBinary batch for DNS_LOG, in memory (as consecutive chunks) or already in a file (the spool). */
+export interface RowBinaryBatch {
+  columns: readonly string[];
+  rows: number;
+  data?: Uint8Array | readonly Uint8Array[];
+  path?: string;
+}
+
+/** A batch's bytes as chunks (no copy). */
+export function chunksOf(data: Uint8Array | readonly Uint8Array[] | undefined): readonly Uint8Array[] {
+  if (data === undefined) return [];
+  return data instanceof Uint8Array ? [data] : data;
+}
+
+/** Write chunks to a new file in one writev, without joining them first. */
+export async function writeChunks(path: string, chunks: readonly Uint8Array[]): Promise<void> {
+  const fh = await open(path, 'w');
+  try {
+    let left = chunks.reduce((n, c) => n + c.byteLength, 0);
+    let list = [...chunks];
+    while (left > 0) {
+      const { bytesWritten } = await fh.writev(list);
+      left -= bytesWritten;
+      if (left === 0) break;
+      // a short write: drop what went out and go on with the rest
+      let skip = bytesWritten;
+      while (skip >= list[0].byteLength) skip -= list.shift()!.byteLength;
+      list[0] = list[0].subarray(skip);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/** What chdb's Session offers that we use (typed here so chdb stays an optional dependency). */
+export interface ChdbResult {
+  bytes(): Uint8Array;
+  text(): string;
+  readonly rowsRead: number;
+  readonly bytesRead: number;
+  readonly elapsed: number;
+}
+export interface ChdbSession {
+  queryAsync(sql: string, opts?: { format?: string }): Promise<ChdbResult>;
+  queryBindAsync(sql: string, params: object, opts?: { format?: string }): Promise<ChdbResult>;
+  close(): void;
+}
+
+export interface Store {
+  readonly kind: StoreKind;
+  readonly client: ClickHouseClient; // the client in use (after failover, the live one)
+  readonly database: string;
+  readonly dataDir: string;
+  readonly where: string; // for logs and errors
+  /** Run a statement, discard any result. ClickHouse errors are thrown with its message. */
+  exec(sql: string): Promise<void>;
+  /** Run a query and parse its rows (JSONEachRow; 64-bit integers come back as strings). */
+  query<T = Record<string, unknown>>(sql: string): Promise<T[]>;
+  /** Run a query and return its output in a ClickHouse format (unless the SQL names its own). */
+  queryText(sql: string, format: string): Promise<string>;
+  insertEvents(events: readonly DnsEvent[]): Promise<void>;
+  insertRowBinary(batch: RowBinaryBatch): Promise<void>;
+  ping(): Promise<void>; // throws when the store does not answer
+  close(): Promise<void>;
+}
+
+export const DNS_LOG_TABLE = 'DNS_LOG';
+
+/** DNS_LOG's column names in RowBinary order. */
+export function dnsLogColumnNames(): string[] {
+  return [...DNS_LOG_COLUMNS];
+}
+
+/** Encode events for DNS_LOG; IndexTime is now (retention counts from ingestion). */
+export function encodeBatch(events: readonly DnsEvent[]): RowBinaryBatch {
+  return { columns: dnsLogColumnNames(), rows: events.length, data: encodeRows(events, Math.floor(Date.now() / 1000)) };
+}
+
+function quoteIdent(name: string): string {
+  return '`' + name.replace(/\\/g, '\\\\').replace(/`/g, '\\`') + '`';
+}
+
+function insertHead(database: string, columns: readonly string[]): string {
+  return `INSERT INTO ${quoteIdent(database)}.${DNS_LOG_TABLE} (${columns.map(quoteIdent).join(', ')})`;
+}
+
+function sqlString(s: string): string {
+  return "'" + s.replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'";
+}
+
+/** Drop trailing semicolons: HTTP ClickHouse takes one statement. */
+export function trimStatement(sql: string): string {
+  return sql.replace(/[\s;]+$/, '');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared query helpers over a client.
+
+async function clientExec(client: ClickHouseClient, sql: string): Promise<void> {
+  await client.command({ query: trimStatement(sql) });
+}
+
+async function clientQuery<T>(client: ClickHouseClient, sql: string): Promise<T[]> {
+  const rs = await client.query({ query: trimStatement(sql), format: 'JSONEachRow' });
+  return (await rs.json()) as T[];
+}
+
+async function clientQueryText(client: ClickHouseClient, sql: string, format: string): Promise<string> {
+  const res = await client.exec({ query: trimStatement(sql), clickhouse_settings: { default_format: format as 'TabSeparated' } });
+  const chunks: Buffer[] = [];
+  for await (const c of res.stream as AsyncIterable<Buffer | string>) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Embedded (chdb).
+
+let chdbModule: { Session: new (path: string) => ChdbSession } | null = null;
+let chdbConnection: { createChdbConnection(opts: { path: string }): unknown } | null = null;
+
+const CHDB_MISSING =
+  'the embedded ClickHouse store needs the optional package "chdb" (Linux or macOS, x64 or arm64): ' +
+  'install it with `npm install chdb`, or give --clickhouseAddress to use a ClickHouse server';
+
+async function loadChdb(): Promise<void> {
+  if (chdbModule && chdbConnection) return;
+  // Names in variables: chdb is optional, so neither tsc nor a bundler should insist on it.
+  const main = 'chdb';
+  const conn = 'chdb/connection';
+  try {
+    const m = (await import(main)) as { Session?: unknown; default?: { Session?: unknown } };
+    const c = (await import(conn)) as { createChdbConnection?: unknown; default?: { createChdbConnection?: unknown } };
+    chdbModule = { Session: (m.Session ?? m.default?.Session) as new (path: string) => ChdbSession };
+    chdbConnection = {
+      createChdbConnection: (c.createChdbConnection ?? c.default?.createChdbConnection) as (opts: { path: string }) => unknown,
+    };
+    if (typeof chdbModule.Session !== 'function' || typeof chdbConnection.createChdbConnection !== 'function') {
+      throw new Error('unexpected chdb module shape');
+    }
+  } catch (err) {
+    chdbModule = null;
+    chdbConnection = null;
+    const code = (err as { code?: string }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') throw new Error(CHDB_MISSING);
+    throw new Error(`${CHDB_MISSING} (loading it failed: ${(err as Error).message})`);
+  }
+}
+
+/** PID of the live process that holds a chdb data dir (from ClickHouse's status file), or null. */
+export async function dataDirHolder(dataDir: string): Promise<number | null> {
+  let text: string;
+  try {
+    text = await readFile(join(dataDir, 'status'), 'utf8');
+  } catch {
+    return null; // chdb removes the file on a clean close
+  }
+  const m = /^PID:\s*(\d+)/m.exec(text);
+  if (!m) return null;
+  const pid = Number(m[1]);
+  return pid !== process.pid && processAlive(pid) ? pid : null;
+}
+
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class EmbeddedStore implements Store {
+  readonly kind = 'embedded' as const;
+  readonly where: string;
+  private closed = false;
+  private seq = 0;
+
+  private constructor(
+    readonly dataDir: string,
+    readonly database: string,
+    readonly client: ClickHouseClient,
+    private readonly session: ChdbSession, // bulk inserts
+    private readonly tmpDir: string,
+  ) {
+    this.where = `embedded store ${dataDir}`;
+  }
+
+  /** Open chdb on dataDir; throws (with the holder's PID) when another process holds it. */
+  static async open(dataDir: string, database: string): Promise<EmbeddedStore> {
+    await loadChdb();
+    await mkdir(dataDir, { recursive: true });
+    let session: ChdbSession;
+    try {
+      session = new chdbModule!.Session(dataDir);
+    } catch (err) {
+      const holder = await dataDirHolder(dataDir);
+      if (holder !== null) throw new DataDirLockedError(dataDir, holder);
+      throw new Error(`cannot open the embedded store in ${dataDir}: ${(err as Error).message}`);
+    }
+    let client: ClickHouseClient | null = null;
+    try {
+      const connection = chdbConnection!.createChdbConnection({ path: dataDir });
+      client = createClient({ connection, log: { level: ClickHouseLogLevel.OFF } } as Parameters<typeof createClient>[0]);
+      if (database !== 'default') {
+        // Unqualified names in ad hoc SQL mean this database. USE sticks to the chdb session
+        // behind the client (inserts name the database themselves).
+        await session.queryAsync(`CREATE DATABASE IF NOT EXISTS ${quoteIdent(database)}`);
+        await client.command({ query: `USE ${quoteIdent(database)}` });
+      }
+      const tmp = await mkdtemp(join(tmpdir(), 'dnslens-insert-'));
+      return new EmbeddedStore(dataDir, database, client, session, tmp);
+    } catch (err) {
+      await client?.close().catch(() => undefined);
+      session.close();
+      throw err;
+    }
+  }
+
+  /** A fresh chdb session on the same data dir (the endpoint runs each request in its own). */
+  newSession(): ChdbSession {
+    if (this.closed) throw new Error('store is closed');
+    return new chdbModule!.Session(this.dataDir);
+  }
+
+  exec(sql: string): Promise<void> {
+    return clientExec(this.client, sql);
+  }
+
+  query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
+    return clientQuery<T>(this.client, sql);
+  }
+
+  queryText(sql: string, format: string): Promise<string> {
+    return clientQueryText(this.client, sql, format);
+  }
+
+  insertEvents(events: readonly DnsEvent[]): Promise<void> {
+    if (events.length === 0) return Promise.resolve();
+    return this.insertRowBinary(encodeBatch(events));
+  }
+
+  async insertRowBinary(batch: RowBinaryBatch): Promise<void> {
+    if (batch.rows === 0) return;
+    let path = batch.path;
+    let temp: string | null = null;
+    if (!path) {
+      temp = join(this.tmpDir, `${++this.seq}.rb`);
+      await writeChunks(temp, chunksOf(batch.data));
+      path = temp;
+    }
+    try {
+      await this.session.queryAsync(`${insertHead(this.database, batch.columns)} FROM INFILE ${sqlString(resolve(path))} FORMAT RowBinary`);
+    } finally {
+      if (temp) await rm(temp, { force: true });
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.session.queryAsync('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.client.close().catch(() => undefined);
+    this.session.close();
+    await rm(this.tmpDir, { recursive: true, force: true });
+  }
+}
+
+export class DataDirLockedError extends Error {
+  constructor(
+    readonly dataDir: string,
+    readonly pid: number,
+  ) {
+    super(
+      `the embedded store ${dataDir} is held by process ${pid}, which serves no endpoint for other dnslens commands; ` +
+        'stop that process or run it with the endpoint on',
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP (a ClickHouse server, or another process' endpoint).
+
+/** "host:port", "host" or "http(s)://host:port" -> URL; default port 8123 (8443 with TLS). */
+export function addressToUrl(address: string, secure = false): string {
+  const a = address.trim();
+  if (/^https?:\/\//i.test(a)) return new URL(a).toString();
+  const scheme = secure ? 'https' : 'http';
+  const hasPort = /^\[.*\]:\d+$/.test(a) || (/^[^:]+:\d+$/.test(a));
+  const url = new URL(`${scheme}://${hasPort ? a : a.includes(':') && !a.startsWith('[') ? `[${a}]` : a}`);
+  if (!hasPort) url.port = secure ? '8443' : '8123';
+  return url.toString();
+}
+
+const TRANSIENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'ECONNABORTED',
+  'UND_ERR_SOCKET',
+]);
+
+/** A network-level failure (worth trying another address), not an answer from ClickHouse. */
+export function isConnectionError(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown; cause?: unknown };
+  if (typeof e?.code === 'string' && TRANSIENT_CODES.has(e.code)) return true;
+  const msg = typeof e?.message === 'string' ? e.message : '';
+  if (/Timeout error|socket hang up|ECONNREFUSED|ECONNRESET|connect ETIMEDOUT/i.test(msg)) return true;
+  return e?.cause !== undefined && e.cause !== err ? isConnectionError(e.cause) : false;
+}
+
+export class HttpStore implements Store {
+  private current = 0;
+  private closed = false;
+
+  constructor(
+    readonly kind: 'server' | 'endpoint',
+    private readonly urls: string[],
+    private readonly clients: ClickHouseClient[],
+    readonly database: string,
+    readonly dataDir: string,
+    private readonly label: string,
+  ) {}
+
+  get client(): ClickHouseClient {
+    return this.clients[this.current];
+  }
+
+  get where(): string {
+    return `${this.label} ${this.urls[this.current]}`;
+  }
+
+  // Try the live address, then the others in order; only a connection failure moves on.
+  private async withFailover<R>(fn: (client: ClickHouseClient) => Promise<R>): Promise<R> {
+    let lastErr: unknown;
+    for (let i = 0; i < this.clients.length; i++) {
+      const idx = (this.current + i) % this.clients.length;
+      try {
+        const r = await fn(this.clients[idx]);
+        if (idx !== this.current) {
+          log.warn({ from: this.urls[this.current], to: this.urls[idx] }, 'ClickHouse failover');
+          this.current = idx;
+        }
+        return r;
+      } catch (err) {
+        if (!isConnectionError(err)) throw err;
+        lastErr = err;
+      }
+    }
+    throw lastErr;
+  }
+
+  exec(sql: string): Promise<void> {
+    return this.withFailover((c) => clientExec(c, sql));
+  }
+
+  query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
+    return this.withFailover((c) => clientQuery<T>(c, sql));
+  }
+
+  queryText(sql: string, format: string): Promise<string> {
+    return this.withFailover((c) => clientQueryText(c, sql, format));
+  }
+
+  insertEvents(events: readonly DnsEvent[]): Promise<void> {
+    if (events.length === 0) return Promise.resolve();
+    return this.insertRowBinary(encodeBatch(events));
+  }
+
+  insertRowBinary(batch: RowBinaryBatch): Promise<void> {
+    if (batch.rows === 0) return Promise.resolve();
+    return this.withFailover(async (c) => {
+      // A fresh body per attempt: a stream cannot be replayed.
+      const values = batch.path
+        ? createReadStream(batch.path)
+        : Readable.from(chunksOf(batch.data).map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)));
+      const res = await c.exec({ query: `${insertHead(this.database, batch.columns)} FORMAT RowBinary`, values });
+      for await (const _ of res.stream as AsyncIterable<unknown>) {
+        // drain, so the socket goes back to the pool
+      }
+    });
+  }
+
+  async ping(): Promise<void> {
+    await this.withFailover(async (c) => {
+      const r = await c.ping();
+      if (!r.success) throw r.error;
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(this.clients.map((c) => c.close().catch(() => undefined)));
+  }
+}
+
+function httpClient(url: string, opts: { username?: string; password?: string; database: string; compress?: boolean; timeoutMs: number }): ClickHouseClient {
+  return createClient({
+    url,
+    username: opts.username || 'default',
+    password: opts.password ?? '',
+    database: opts.database,
+    request_timeout: opts.timeoutMs,
+    compression: { request: opts.compress ?? false, response: opts.compress ?? false },
+    application: 'dnslens',
+    // Failures come back as errors the caller reports; the client's own console logging would repeat them.
+    log: { level: ClickHouseLogLevel.OFF },
+  });
+}
+
+async function openServer(opts: StoreOptions, database: string): Promise<HttpStore> {
+  const timeoutMs = opts.requestTimeoutMs ?? 60_000;
+  const urls = opts.address!.map((a) => addressToUrl(a, opts.secure));
+  for (const u of urls) {
+    if (new URL(u).port === '9000' || new URL(u).port === '9440') {
+      log.warn({ url: u }, 'port 9000/9440 is ClickHouse\'s native protocol; dnslens speaks HTTP (default port 8123, 8443 with TLS)');
+    }
+  }
+  const clients = urls.map((url) => httpClient(url, { ...opts, database, timeoutMs }));
+  const store = new HttpStore('server', urls, clients, database, resolve(opts.dataDir), 'ClickHouse server');
+  return store;
+}
+
+async function openEndpoint(info: EndpointInfo, dataDir: string, timeoutMs: number): Promise<HttpStore> {
+  const url = `http://127.0.0.1:${info.port}/`;
+  const client = httpClient(url, { username: info.user, password: info.token, database: info.database, timeoutMs });
+  const store = new HttpStore('endpoint', [url], [client], info.database, dataDir, `endpoint of process ${info.pid}`);
+  try {
+    await store.ping();
+    await store.query('SELECT 1'); // checks the token too (/ping does not)
+    return store;
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
+
+async function tryEndpoint(dataDir: string, timeoutMs: number): Promise<HttpStore | null> {
+  const info = await readEndpointInfo(dataDir);
+  if (!info || info.pid === process.pid || !processAlive(info.pid)) return null;
+  try {
+    return await openEndpoint(info, dataDir, timeoutMs);
+  } catch (err) {
+    log.debug({ err: (err as Error).message, port: info.port }, 'endpoint did not answer');
+    return null;
+  }
+}
+
+/**
+ * Open the store. With no address: the embedded store in dataDir, or, when another
+ * dnslens process holds that directory, that process' local endpoint.
+ */
+export async function openStore(opts: StoreOptions): Promise<Store> {
+  const database = opts.database || 'default';
+  if (opts.address && opts.address.length > 0) return openServer(opts, database);
+
+  const dataDir = resolve(opts.dataDir);
+  const timeoutMs = opts.requestTimeoutMs ?? 60_000;
+  // A live holder that publishes an endpoint: go through it without touching chdb,
+  // whose failed open would print ClickHouse's lock error on stderr.
+  if ((await dataDirHolder(dataDir)) !== null) {
+    const viaEndpoint = await tryEndpoint(dataDir, timeoutMs);
+    if (viaEndpoint) return viaEndpoint;
+  }
+  try {
+    return await EmbeddedStore.open(dataDir, database);
+  } catch (err) {
+    if (!(err instanceof DataDirLockedError)) throw err;
+    // The holder may be starting up and not have published its endpoint yet.
+    const deadline = Date.now() + (opts.endpointWaitMs ?? 5_000);
+    while (Date.now() < deadline) {
+      const viaEndpoint = await tryEndpoint(dataDir, timeoutMs);
+      if (viaEndpoint) return viaEndpoint;
+      if (!processAlive(err.pid)) return EmbeddedStore.open(dataDir, database);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,281 @@
+// The batching writer against real stores. Outages are real too: DNS_LOG is renamed away and
+// back in the embedded store (every insert fails with UNKNOWN_TABLE meanwhile), and a store
+// holder process serving the endpoint is stopped and restarted mid-stream.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { DnsEvent } from '../src/event.js';
+import { Stats } from '../src/stats.js';
+import { chunksOf, openStore, type RowBinaryBatch, type Store } from '../src/store/connection.js';
+import { Spool } from '../src/store/spool.js';
+import { BatchWriter } from '../src/store/writer.js';
+import { startHolder } from './holder.js';
+// @ts-expect-error: plain JS shared with the holder process
+import { prepareSchema, syntheticEvents } from './store-fixtures.mjs';
+
+const events = (n: number, start: number): DnsEvent[] => syntheticEvents(n, start) as DnsEvent[];
+
+async function count(store: Store, where = ''): Promise<number> {
+  const r = await store.query<{ n: string | number }>(`SELECT count() AS n FROM DNS_LOG ${where}`);
+  return Number(r[0].n);
+}
+
+async function distinctTimes(store: Store): Promise<number> {
+  const r = await store.query<{ n: string | number }>('SELECT uniqExact(PacketTime) AS n FROM DNS_LOG');
+  return Number(r[0].n);
+}
+
+// Forwards to the real store and notes the first PacketTime (the first 8 RowBinary bytes) of
+// every batch that went in, to check batches arrive in the order they were sealed. With
+// cutShort, the batch with that ordinal (0-based, in order first seen) arrives 3 bytes short.
+function recording(store: Store, cutShort?: number) {
+  const firsts: bigint[] = [];
+  const seen: bigint[] = [];
+  const headOf = (b: RowBinaryBatch): bigint => {
+    const first = chunksOf(b.data)[0];
+    return (first ? Buffer.from(first.buffer, first.byteOffset, 8) : readFileSync(b.path!).subarray(0, 8)).readBigInt64LE(0);
+  };
+  // the last chunk loses its last 3 bytes: the final row is cut short
+  const cut = (data: RowBinaryBatch['data']): Uint8Array[] => {
+    const cs = [...chunksOf(data)];
+    cs[cs.length - 1] = cs[cs.length - 1].subarray(0, cs[cs.length - 1].byteLength - 3);
+    return cs;
+  };
+  const sink = {
+    where: store.where,
+    async insertRowBinary(b: RowBinaryBatch): Promise<void> {
+      const head = headOf(b);
+      if (!seen.includes(head)) seen.push(head);
+      const bad = cutShort !== undefined && seen.indexOf(head) === cutShort && b.data;
+      await store.insertRowBinary(bad ? { ...b, data: cut(b.data) } : b);
+      firsts.push(head);
+    },
+  };
+  return { sink, firsts };
+}
+
+function increasing(xs: bigint[]): boolean {
+  return xs.every((x, i) => i === 0 || x > xs[i - 1]);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(cond: () => Promise<boolean>, tries = 200, everyMs = 50): Promise<boolean> {
+  for (let i = 0; i < tries; i++) {
+    if (await cond()) return true;
+    await sleep(everyMs);
+  }
+  return false;
+}
+
+describe('BatchWriter on the embedded store', () => {
+  const root = mkdtempSync(join(tmpdir(), 'dnslens-writer-test-'));
+  let store: Store;
+  let spoolN = 0;
+  const takeDown = () => store.exec('RENAME TABLE DNS_LOG TO DNS_LOG_away');
+  const bringBack = () => store.exec('RENAME TABLE DNS_LOG_away TO DNS_LOG');
+  const newSpool = () => Spool.open(join(root, `spool-${++spoolN}`), { maxBytes: 1 << 30 });
+
+  beforeAll(async () => {
+    store = await openStore({ dataDir: join(root, 'data') });
+    await prepareSchema(store);
+  });
+  beforeEach(async () => {
+    await store.exec('TRUNCATE TABLE DNS_LOG');
+  });
+  afterAll(async () => {
+    await store?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('batches by size, in order, one insert at a time', async () => {
+    const rec = recording(store);
+    const w = new BatchWriter(rec.sink, { batchSize: 1000, delayMs: 60_000, stats: new Stats() });
+    for (let i = 0; i < 2500; i += 100) await w.write(events(100, i));
+    await w.flush();
+    expect(await count(store)).toBe(2500);
+    expect(await count(store, 'WHERE QR = 1')).toBe(1250);
+    expect(w.counters.insertedBatches).toBe(3); // 1000 + 1000 + the 500 flush sealed
+    expect(increasing(rec.firsts)).toBe(true);
+    await w.close();
+  });
+
+  it('seals a partial batch when it is clickhouseDelay old', async () => {
+    const w = new BatchWriter(store, { batchSize: 1_000_000, delayMs: 100, stats: new Stats() });
+    await w.write(events(10, 0));
+    expect(await waitFor(async () => (await count(store)) === 10)).toBe(true);
+    expect(w.counters.insertedBatches).toBe(1);
+    await w.close();
+  });
+
+  it('bridges an outage through memory and the spool, then replays in order without loss', async () => {
+    const stats = new Stats();
+    const spool = await newSpool();
+    const rec = recording(store);
+    const w = new BatchWriter(rec.sink, {
+      batchSize: 500,
+      delayMs: 60_000,
+      stats,
+      spool,
+      maxQueueBytes: 100_000, // about one batch: the rest must go to disk
+      retryInitialMs: 20,
+      retryMaxMs: 200,
+    });
+    await takeDown();
+    for (let i = 0; i < 5000; i += 250) await w.write(events(250, i));
+    await spool.settled();
+    expect(w.counters.failedInserts).toBeGreaterThan(0);
+    expect(spool.entries).toBeGreaterThan(0);
+    expect(readdirSync(spool.dir).some((f) => f.endsWith('.rb'))).toBe(true);
+    await bringBack();
+    await w.flush();
+    expect(await count(store)).toBe(5000);
+    expect(await distinctTimes(store)).toBe(5000); // nothing twice
+    expect(w.counters.replayedRows).toBe(w.counters.spooledRows);
+    expect(w.counters.spooledRows).toBeGreaterThan(0);
+    expect(increasing(rec.firsts)).toBe(true);
+    expect(rec.firsts.length).toBe(10);
+    expect([...stats.droppedBy]).toEqual([]);
+    await w.close();
+    await spool.release();
+  });
+
+  it('keeps what it could not insert at exit in the spool and replays it at the next start', async () => {
+    const dir = join(root, 'spool-restart');
+    let spool = await Spool.open(dir, { maxBytes: 1 << 30 });
+    const w1 = new BatchWriter(store, { batchSize: 500, delayMs: 60_000, stats: new Stats(), spool, retryInitialMs: 20, closeTimeoutMs: 300 });
+    await takeDown();
+    await w1.write(events(1200, 0));
+    await w1.close();
+    await spool.release();
+    expect(w1.counters.spooledRows).toBe(1200);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.rb')).length).toBe(3);
+    await bringBack();
+    expect(await count(store)).toBe(0);
+
+    spool = await Spool.open(dir, { maxBytes: 1 << 30 });
+    expect(spool.entries).toBe(3);
+    const w2 = new BatchWriter(store, { batchSize: 500, delayMs: 60_000, stats: new Stats(), spool });
+    await w2.flush(); // the replay started with the writer
+    expect(await count(store)).toBe(1200);
+    expect(await distinctTimes(store)).toBe(1200);
+    expect(w2.counters.replayedRows).toBe(1200);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.rb'))).toEqual([]);
+    await w2.close();
+    await spool.release();
+  });
+
+  it('makes the caller wait while the store is down and the queue is full', async () => {
+    const w = new BatchWriter(store, { batchSize: 100, delayMs: 60_000, stats: new Stats(), maxQueueBytes: 1, retryInitialMs: 20, retryMaxMs: 100 });
+    await takeDown();
+    const p = w.write(events(100, 0));
+    expect(p).toBeInstanceOf(Promise);
+    let resolved = false;
+    void (p as Promise<void>).then(() => (resolved = true));
+    // several failed attempts later it still waits: the store is down and there is no room
+    expect(await waitFor(async () => w.counters.failedInserts >= 3)).toBe(true);
+    expect(resolved).toBe(false);
+    await bringBack();
+    await p;
+    await w.flush();
+    expect(await count(store)).toBe(100);
+    await w.close();
+  });
+
+  it("counts what whenFull='drop' drops", async () => {
+    const stats = new Stats();
+    const w = new BatchWriter(store, {
+      batchSize: 100,
+      delayMs: 60_000,
+      stats,
+      maxQueueBytes: 1,
+      whenFull: 'drop',
+      retryInitialMs: 20,
+      retryMaxMs: 100,
+    });
+    await takeDown();
+    expect(w.write(events(100, 0))).toBeUndefined(); // queued: the first batch fits
+    expect(w.write(events(100, 100))).toBeUndefined(); // dropped, not waited for
+    expect(w.write(events(100, 200))).toBeUndefined();
+    expect(stats.droppedBy.get('clickhouse:queue-full')).toBe(200);
+    await bringBack();
+    await w.flush();
+    expect(await count(store)).toBe(100);
+    expect(w.counters.droppedRows).toBe(200);
+    await w.close();
+  });
+
+  it('without a spool, counts what a store still down at exit loses', async () => {
+    const stats = new Stats();
+    const w = new BatchWriter(store, { batchSize: 1000, delayMs: 60_000, stats, retryInitialMs: 20, closeTimeoutMs: 200 });
+    await takeDown();
+    await w.write(events(50, 0));
+    await w.close();
+    await bringBack();
+    expect(stats.droppedBy.get('clickhouse:store-down-at-exit')).toBe(50);
+    expect(await count(store)).toBe(0);
+  });
+
+  it('sets aside a batch the store refuses for its content and goes on', async () => {
+    const stats = new Stats();
+    const spool = await newSpool();
+    const rec = recording(store, 1); // the second batch arrives cut short
+    const w = new BatchWriter(rec.sink, { batchSize: 100, delayMs: 60_000, stats, spool, retryInitialMs: 10, rejectAfter: 2 });
+    for (let i = 0; i < 300; i += 100) await w.write(events(100, i));
+    await w.flush();
+    expect(stats.droppedBy.get('clickhouse:rejected-by-store')).toBe(100);
+    expect(await count(store)).toBe(200);
+    const rejected = join(spool.dir, 'rejected');
+    expect(existsSync(rejected) && readdirSync(rejected).some((f) => f.endsWith('.rb'))).toBe(true);
+    await w.close();
+    await spool.release();
+  });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe('BatchWriter across a restart of the store process', () => {
+  it('loses nothing when the store goes away mid-stream and comes back', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'dnslens-writer-restart-'));
+    const dataDir = join(root, 'data');
+    const port = await freePort();
+    const token = 'a'.repeat(32) + 'b'.repeat(32);
+    let holder = await startHolder(dataDir, ['--port', String(port), '--token', token]);
+    const store = await openStore({ dataDir, requestTimeoutMs: 10_000 });
+    const stats = new Stats();
+    const spool = await Spool.open(join(root, 'spool'), { maxBytes: 1 << 30 });
+    try {
+      expect(store.kind).toBe('endpoint');
+      const rec = recording(store);
+      const w = new BatchWriter(rec.sink, { batchSize: 500, delayMs: 60_000, stats, spool, maxQueueBytes: 150_000, retryInitialMs: 50, retryMaxMs: 500 });
+      for (let i = 0; i < 3000; i += 100) {
+        if (i === 1000) expect(await holder.stop()).toBe(0);
+        if (i === 2000) holder = await startHolder(dataDir, ['--port', String(port), '--token', token]);
+        await w.write(events(100, i));
+      }
+      await w.flush();
+      expect(await count(store)).toBe(3000);
+      expect(await distinctTimes(store)).toBe(3000);
+      expect(increasing(rec.firsts)).toBe(true);
+      expect(w.counters.failedInserts).toBeGreaterThan(0);
+      expect([...stats.droppedBy]).toEqual([]);
+      await w.close();
+    } finally {
+      await spool.release();
+      await store.close();
+      await holder.stop();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
