@@ -5,9 +5,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, checkRunnable, formatIni, helpText, loadConfig, parseBytes, sourceOf, type Config } from '../src/cli/config.js';
 import { OPTIONS, findOption } from '../src/cli/options.js';
 import { formatDuration, parseDuration } from '../src/durations.js';
+import { PCAP_DIR, SEEDS_DIR } from './data.js';
 
-const PCAP = '/work/shared/data/pcap/dnscap__dns.pcap';
-const SEED = '/work/shared/seeds/004_ecde3941d50f1d7f.txt';
+const PCAP = `${PCAP_DIR}/dnscap__dns.pcap`;
+const SEED = `${SEEDS_DIR}/004_ecde3941d50f1d7f.txt`;
 const dir = mkdtempSync(join(tmpdir(), 'dnslens-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

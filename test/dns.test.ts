@@ -233,7 +233,7 @@ function decode(data: Uint8Array, start = 0, end = data.length): { ev: DnsEvent;
   return { ev, err };
 }
 
-// UDP DNS message counts per capture, from /work/shared/data/PROVENANCE.md (tshark).
+// UDP DNS message counts per capture, from shared/data/PROVENANCE.md (tshark).
 const CAPTURES: Record<string, number> = {
   'dnscap__dns.pcap': 82,
   'dnscap__vlan11.pcap': 82,

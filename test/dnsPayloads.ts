@@ -13,7 +13,9 @@ const pcapp = require('pcap-parser') as {
   };
 };
 
-export const PCAP_DIR = '/work/shared/data/pcap';
+import { PCAP_DIR } from './data.js';
+
+export { PCAP_DIR };
 
 export interface Payload {
   frame: number; // 1-based frame number, as tshark counts

@@ -7,6 +7,7 @@ import {
 } from '../src/dnsnames.js';
 import { CSV_HEADER, encodeBatch, FORMATS, formatJson, makeFormatter, TEMPLATE_FIELDS } from '../src/outputs/format.js';
 import { describeWithPeers } from './peers.js';
+import { PCAP_DIR } from './data.js';
 
 // --- events built by hand -------------------------------------------------------------------
 
@@ -496,7 +497,7 @@ const python = (script: string, input: string): string =>
   execFileSync('python3', ['-c', script], { input, encoding: 'utf8', maxBuffer: 64 << 20 });
 
 describeWithPeers('formats on a real capture', ['tshark', 'python3'], () => {
-  const pcap = '/work/shared/data/pcap/dnscap__dns.pcap';
+  const pcap = `${PCAP_DIR}/dnscap__dns.pcap`;
   const events = eventsFromTshark(pcap);
 
   it('reads the 82 DNS messages of dnscap__dns.pcap', () => {

@@ -15,8 +15,9 @@ import { readCapture } from '../src/inputs/pcapfile.js';
 import { log } from '../src/log.js';
 import { Stats } from '../src/stats.js';
 import { describeWithPeers } from './peers.js';
+import { PCAP_DIR } from './data.js';
 
-const DATA = '/work/shared/data/pcap';
+const DATA = PCAP_DIR;
 const tmp = mkdtempSync(join(tmpdir(), 'dnslens-packet-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

@@ -11,11 +11,12 @@ import type { Frame } from '../src/inputs/frame.js';
 import { readCapture, TimeScale } from '../src/inputs/pcapfile.js';
 import { Stats } from '../src/stats.js';
 import { describeWithPeers } from './peers.js';
+import { PCAP_DIR } from './data.js';
 
 const require = createRequire(import.meta.url);
 const pcapParser = require('pcap-parser') as { parse(input: string): NodeJS.EventEmitter };
 
-const DATA = '/work/shared/data/pcap';
+const DATA = PCAP_DIR;
 const FILES = readdirSync(DATA).filter((f) => f.endsWith('.pcap')).sort();
 const tmp = mkdtempSync(join(tmpdir(), 'dnslens-pcapfile-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

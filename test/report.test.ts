@@ -14,8 +14,9 @@ import { describeWithPeers } from './peers.js';
 import { tsharkDns, normName } from './tshark.js';
 // @ts-expect-error: plain JS shared with the holder process
 import { prepareSchema } from './store-fixtures.mjs';
+import { PCAP_DIR } from './data.js';
 
-const CAPTURE = '/work/shared/data/pcap/arkime__dns-wiresharkrepo.pcap';
+const CAPTURE = `${PCAP_DIR}/arkime__dns-wiresharkrepo.pcap`;
 
 // Names of the codes this capture uses (IANA), to read the report's dictionary-named rows.
 const QTYPE: Record<number, string> = { 1: 'A', 2: 'NS', 12: 'PTR', 15: 'MX', 16: 'TXT', 28: 'AAAA', 29: 'LOC', 33: 'SRV', 255: 'ANY' };

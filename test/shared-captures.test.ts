@@ -11,8 +11,9 @@ import { readCapture } from '../src/inputs/pcapfile.js';
 import { Stats } from '../src/stats.js';
 import { describeWithPeers } from './peers.js';
 import { tsharkDns, type TsharkMsg } from './tshark.js';
+import { PCAP_DIR } from './data.js';
 
-const DATA = '/work/shared/data/pcap';
+const DATA = PCAP_DIR;
 
 interface Expected {
   packets: number;

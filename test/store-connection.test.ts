@@ -77,12 +77,16 @@ describe('embedded store and HTTP store', () => {
       address: [`127.0.0.1:${dead}`, `http://127.0.0.1:${port}`],
       username: 'dnslens',
       password: token,
+      database: 'on_server',
       dataDir: join(root, 'unused'),
     });
     try {
       expect(server.kind).toBe('server');
       await server.ping();
       expect(server.where).toContain(`:${port}/`);
+      // the database did not exist: the first statement creates it, then the schema goes in
+      await prepareSchema(server);
+      expect(await server.query('SELECT currentDatabase() AS db')).toEqual([{ db: 'on_server' }]);
       // the same events through both insert paths read back identically
       const evs = events(500, 0);
       await server.insertEvents(evs.map((e) => ({ ...e, server: 'http-path' })));

@@ -1,10 +1,10 @@
 // Shared by the store tests and test/store-holder.mjs (which runs as a separate process).
 import { newEvent } from '../dist/src/event.js';
-import { migrate } from '../dist/src/store/migrate.js';
+import { DEFAULT_ROLLUP_TTL, DEFAULT_TTL_DAYS, migrate } from '../dist/src/store/migrate.js';
 
 /** The real schema, through the real migrations. */
 export async function prepareSchema(store) {
-  await migrate(store, { database: store.database });
+  await migrate(store, { ttlDays: DEFAULT_TTL_DAYS, rollupTtl: DEFAULT_ROLLUP_TTL, database: store.database });
 }
 
 /**

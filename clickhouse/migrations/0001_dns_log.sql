@@ -7,7 +7,7 @@
 -- order, which is what lets them compress (clickhouse/README.md has the measurements).
 -- IPv4 addresses live in IPv4 columns, so they read as 192.0.2.1; IPv6 in IPv6 columns; the other
 -- family's column holds 0.0.0.0 or ::. ClientIP/ServerIP/SrcIP/DstIP give dnsmonster's IPv6 view
--- (IPv4 mapped as ::ffff:192.0.2.1).
+-- (IPv4 mapped as ::ffff:192.0.2.1); Client is the client address as text, either family.
 --
 -- Retention counts from ingestion (IndexTime, to the hour), so an imported old capture stays for
 -- {{ttlDays}} days. dnslens re-applies the TTL when --clickhouseTTL changes (src/store/retention.ts).
@@ -59,13 +59,13 @@ CREATE TABLE IF NOT EXISTS {{database}}.DNS_LOG
     InputKind LowCardinality(String),
     InputName LowCardinality(String),
 
-    ClientIP IPv6 ALIAS if(IPVersion = 6, ClientIPv6, toIPv6(ClientIPv4)),
-    ServerIP IPv6 ALIAS if(IPVersion = 6, ServerIPv6, toIPv6(ServerIPv4)),
+    ClientIP IPv6 ALIAS if(ClientIPv6 = toIPv6('::'), toIPv6(ClientIPv4), ClientIPv6),
+    ServerIP IPv6 ALIAS if(ServerIPv6 = toIPv6('::'), toIPv6(ServerIPv4), ServerIPv6),
     SrcIP IPv6 ALIAS if(QR = 1, ServerIP, ClientIP),
     DstIP IPv6 ALIAS if(QR = 1, ClientIP, ServerIP),
     SrcPort UInt16 ALIAS if(QR = 1, ServerPort, ClientPort),
     DstPort UInt16 ALIAS if(QR = 1, ClientPort, ServerPort),
-    Client String ALIAS if(IPVersion = 6, IPv6NumToString(ClientIPv6), IPv4NumToString(ClientIPv4))
+    Client String ALIAS if(ClientIPv6 = toIPv6('::'), IPv4NumToString(ClientIPv4), IPv6NumToString(ClientIPv6))
 )
 ENGINE = MergeTree
 PARTITION BY toYYYYMMDD(IndexTime)

@@ -10,7 +10,7 @@ import { Stats } from '../stats.js';
 import { log, setLogLevel } from '../log.js';
 import type { Output } from '../outputs/output.js';
 import { makeFormatter, type FormatName } from '../outputs/format.js';
-import { stdoutOutput } from '../outputs/stdout.js';
+import { stdoutOutput, type StdoutOutput } from '../outputs/stdout.js';
 import { fileOutput } from '../outputs/file.js';
 import { filteredOutput, loadDomainList, type Lists } from '../transforms/domainlist.js';
 
@@ -90,15 +90,18 @@ interface OpenOutputs {
   outputs: Output[];
   report?: () => Promise<string>;
   dispose?: () => Promise<void>;
+  stdout?: StdoutOutput;
 }
 
 async function openOutputs(cfg: Config, lists: Lists, stats: Stats): Promise<OpenOutputs> {
   const outputs: Output[] = [];
   let report: (() => Promise<string>) | undefined;
   let dispose: (() => Promise<void>) | undefined;
+  let stdout: StdoutOutput | undefined;
   if (cfg.stdoutOutputType > 0) {
     const fmt = textFormat(cfg, cfg.stdoutOutputFormat, cfg.stdoutOutputGoTemplate, 'stdoutOutputGoTemplate');
-    outputs.push(filteredOutput(stdoutOutput(fmt), cfg.stdoutOutputType, lists, stats));
+    stdout = stdoutOutput(fmt);
+    outputs.push(filteredOutput(stdout, cfg.stdoutOutputType, lists, stats));
   }
   if (cfg.fileOutputType > 0) {
     const fmt = textFormat(cfg, cfg.fileOutputFormat, cfg.fileOutputGoTemplate, 'fileOutputGoTemplate');
@@ -117,12 +120,12 @@ async function openOutputs(cfg: Config, lists: Lists, stats: Stats): Promise<Ope
     report = ch.report;
     dispose = ch.dispose;
   }
-  return { outputs, report, dispose };
+  return { outputs, report, dispose, stdout };
 }
 
 async function capture(cfg: Config, lists: Lists, defaultStore: boolean): Promise<number> {
   const stats = new Stats();
-  const { outputs, report, dispose } = await openOutputs(cfg, lists, stats);
+  const { outputs, report, dispose, stdout } = await openOutputs(cfg, lists, stats);
   const stop = new AbortController();
   let signals = 0;
   const onSignal = (sig: string) => {
@@ -140,7 +143,10 @@ async function capture(cfg: Config, lists: Lists, defaultStore: boolean): Promis
   const tty = process.stderr.isTTY && cfg.pcapFile !== '-';
   const total = tty ? fileSize(cfg.pcapFile) : 0;
   let lastDraw = 0;
-  const draw = () => {
+  const afterBatch = () => {
+    // `dnslens ... | head`: when stdout was the only output and its reader has gone, stop reading.
+    if (stdout?.ended && outputs.length === 1) stop.abort();
+    if (!tty) return;
     const now = Date.now();
     if (now - lastDraw < 200) return;
     lastDraw = now;
@@ -154,7 +160,7 @@ async function capture(cfg: Config, lists: Lists, defaultStore: boolean): Promis
       outputs,
       packetLimit: Number(cfg.packetLimit ?? 0),
       signal: stop.signal,
-      onBatch: tty ? draw : undefined,
+      onBatch: afterBatch,
     });
   } catch (e) {
     failure = e;
@@ -168,6 +174,7 @@ async function capture(cfg: Config, lists: Lists, defaultStore: boolean): Promis
       log.error({ output: o.name, err: (e as Error).message }, 'output failed to flush');
     }
   }
+  if (stdout?.discarded) stats.dropped('stdout', 'reader-gone', stdout.discarded);
   if (tty) process.stderr.write('\n');
   process.stderr.write(summaryText(stats));
   try {

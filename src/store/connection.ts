@@ -360,7 +360,21 @@ export class HttpStore implements Store {
     readonly database: string,
     readonly dataDir: string,
     private readonly label: string,
+    // Makes a client for urls[i] without a database, to create a missing one.
+    private readonly bootstrap?: (i: number) => ClickHouseClient,
   ) {}
+
+  // The client names the database in every request, so a missing database fails even
+  // CREATE DATABASE: create it from a client that names none.
+  private async createDatabase(idx: number): Promise<void> {
+    const c = this.bootstrap!(idx);
+    try {
+      await c.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoteIdent(this.database)}` });
+      log.info({ database: this.database, url: this.urls[idx] }, 'created the ClickHouse database');
+    } finally {
+      await c.close().catch(() => undefined);
+    }
+  }
 
   get client(): ClickHouseClient {
     return this.clients[this.current];
@@ -376,7 +390,14 @@ export class HttpStore implements Store {
     for (let i = 0; i < this.clients.length; i++) {
       const idx = (this.current + i) % this.clients.length;
       try {
-        const r = await fn(this.clients[idx]);
+        let r: R;
+        try {
+          r = await fn(this.clients[idx]);
+        } catch (err) {
+          if (!(this.bootstrap && this.database !== 'default' && errorCode(err) === UNKNOWN_DATABASE)) throw err;
+          await this.createDatabase(idx);
+          r = await fn(this.clients[idx]);
+        }
         if (idx !== this.current) {
           log.warn({ from: this.urls[this.current], to: this.urls[idx] }, 'ClickHouse failover');
           this.current = idx;
@@ -435,12 +456,19 @@ export class HttpStore implements Store {
   }
 }
 
-function httpClient(url: string, opts: { username?: string; password?: string; database: string; compress?: boolean; timeoutMs: number }): ClickHouseClient {
+const UNKNOWN_DATABASE = 81;
+
+function errorCode(err: unknown): number | null {
+  const e = err as { code?: unknown };
+  return typeof e?.code === 'string' && /^\d+$/.test(e.code) ? Number(e.code) : null;
+}
+
+function httpClient(url: string, opts: { username?: string; password?: string; database?: string; compress?: boolean; timeoutMs: number }): ClickHouseClient {
   return createClient({
     url,
     username: opts.username || 'default',
     password: opts.password ?? '',
-    database: opts.database,
+    ...(opts.database ? { database: opts.database } : {}),
     request_timeout: opts.timeoutMs,
     compression: { request: opts.compress ?? false, response: opts.compress ?? false },
     application: 'dnslens',
@@ -458,8 +486,8 @@ async function openServer(opts: StoreOptions, database: string): Promise<HttpSto
     }
   }
   const clients = urls.map((url) => httpClient(url, { ...opts, database, timeoutMs }));
-  const store = new HttpStore('server', urls, clients, database, resolve(opts.dataDir), 'ClickHouse server');
-  return store;
+  const bootstrap = (i: number) => httpClient(urls[i], { ...opts, database: undefined, timeoutMs });
+  return new HttpStore('server', urls, clients, database, resolve(opts.dataDir), 'ClickHouse server', bootstrap);
 }
 
 async function openEndpoint(info: EndpointInfo, dataDir: string, timeoutMs: number): Promise<HttpStore> {
@@ -476,6 +504,16 @@ async function openEndpoint(info: EndpointInfo, dataDir: string, timeoutMs: numb
   }
 }
 
+
+/** Poll for the holder's endpoint until it answers, the holder exits, or waitMs passes. */
+async function waitForEndpoint(dataDir: string, holder: number, waitMs: number, timeoutMs: number): Promise<HttpStore | null> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const viaEndpoint = await tryEndpoint(dataDir, timeoutMs);
+    if (viaEndpoint || !processAlive(holder) || Date.now() >= deadline) return viaEndpoint;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
 
 async function tryEndpoint(dataDir: string, timeoutMs: number): Promise<HttpStore | null> {
   const info = await readEndpointInfo(dataDir);
@@ -498,24 +536,21 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
 
   const dataDir = resolve(opts.dataDir);
   const timeoutMs = opts.requestTimeoutMs ?? 60_000;
-  // A live holder that publishes an endpoint: go through it without touching chdb,
-  // whose failed open would print ClickHouse's lock error on stderr.
-  if ((await dataDirHolder(dataDir)) !== null) {
-    const viaEndpoint = await tryEndpoint(dataDir, timeoutMs);
+  const waitMs = opts.endpointWaitMs ?? 5_000;
+  // A live holder: go through its endpoint (it may still be starting and not have published
+  // it yet) rather than let chdb fail, which prints ClickHouse's lock error on stderr.
+  const holder = await dataDirHolder(dataDir);
+  if (holder !== null) {
+    const viaEndpoint = await waitForEndpoint(dataDir, holder, waitMs, timeoutMs);
     if (viaEndpoint) return viaEndpoint;
   }
   try {
     return await EmbeddedStore.open(dataDir, database);
   } catch (err) {
     if (!(err instanceof DataDirLockedError)) throw err;
-    // The holder may be starting up and not have published its endpoint yet.
-    const deadline = Date.now() + (opts.endpointWaitMs ?? 5_000);
-    while (Date.now() < deadline) {
-      const viaEndpoint = await tryEndpoint(dataDir, timeoutMs);
-      if (viaEndpoint) return viaEndpoint;
-      if (!processAlive(err.pid)) return EmbeddedStore.open(dataDir, database);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    // Another process took the directory meanwhile (when we already waited for this one, once more).
+    const viaEndpoint = await waitForEndpoint(dataDir, err.pid, holder === err.pid ? 0 : waitMs, timeoutMs);
+    if (viaEndpoint) return viaEndpoint;
     throw err;
   }
 }

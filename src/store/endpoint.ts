@@ -243,7 +243,7 @@ async function runRequest(
     await run(`SET ${k} = ${sqlString(v)}`);
   }
   // ClickHouse treats GET as read-only; readonly=2 still lets a client change settings.
-  if (req.method === 'GET') await run('SET readonly = 2');
+  if (req.method === 'GET' && !params.has('readonly')) await run('SET readonly = 2');
 
   const bind: Record<string, string> = {};
   let hasBind = false;

@@ -152,7 +152,7 @@ async function lookups(store: Store): Promise<{ type: string; rcode: string; cat
     rcode: has.has('dns_response')
       ? "dictGetOrDefault('dns_response', 'Name', toUInt64(ResponseCode), concat('RCODE', toString(ResponseCode)))"
       : "concat('RCODE', toString(ResponseCode))",
-    category: has.has('domain_categories') ? "dictGetOrDefault('domain_categories', 'category', Apex, '')" : "''",
+    category: has.has('domain_categories') ? "dictGet('domain_categories', 'Category', Apex)" : "''",
   };
 }
 

@@ -133,7 +133,7 @@ export function parseIpv6(text: string): Uint8Array | null {
     }
     return true;
   };
-  if (!take(hp, dbl < 0 || tp.length === 0)) return null;
+  if (!take(hp, dbl < 0)) return null; // a dotted quad can only end the address
   const headWords = words.length;
   if (!take(tp, true)) return null;
   const tailWords = words.length - headWords;

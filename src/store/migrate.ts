@@ -1,0 +1,273 @@
+// Schema migrations: plain .sql files in clickhouse/migrations (or clickhouse/cluster/migrations),
+// applied in name order and recorded in <database>.dnslens_migrations (name, checksum, applied_at).
+//
+// File rules (clickhouse/README.md has the long form):
+// - named NNNN_name.sql; a semicolon at the end of a line ends a statement (comment lines never do),
+//   so keep SQL free of a ";" that ends a line inside a string;
+// - {{placeholders}} are filled at apply time: database, ttlDays, ttlMinuteDays ... ttlMonthDays,
+//   clientMaskV4, clientMaskV6, cluster, dictionaryAuth; an unknown one is an error;
+// - once applied, a file never changes (a changed file is an error naming it): changes go in a new
+//   file; every statement must be safe to run again (IF NOT EXISTS), since a migration that fails
+//   half way is re-run from its start.
+// Besides the numbered files, every run (re)loads the dict_* tables from clickhouse/dictionaries/*.tsv
+// when a file changed, re-creates the dictionaries (dictionaries/dictionaries.sql, with the current
+// credentials) as soon as their tables exist, and re-applies retention (retention.ts).
+
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { applyRetention } from './retention.js';
+
+/** What the runner needs from a connection; the store's embedded and server clients both fit. */
+export interface SqlRunner {
+  exec(sql: string): Promise<void>;
+  /** Rows as objects (JSONEachRow: 64-bit integers may come back as strings). */
+  query<T = Record<string, unknown>>(sql: string): Promise<T[]>;
+}
+
+export interface RollupTtl {
+  minute: number;
+  hour: number;
+  day: number;
+  week: number;
+  month: number;
+}
+
+export const DEFAULT_TTL_DAYS = 30;
+export const DEFAULT_ROLLUP_TTL: RollupTtl = { minute: 90, hour: 730, day: 730, week: 1825, month: 1825 };
+
+export interface MigrateOptions {
+  ttlDays: number; // DNS_LOG retention, counted from ingestion
+  rollupTtl: RollupTtl;
+  database?: string; // default 'default' (dnsmonster's --clickhouseDatabase default)
+  variant?: 'single' | 'cluster'; // which schema: clickhouse/ or clickhouse/cluster/
+  cluster?: string; // the cluster name, for the cluster variant's ON CLUSTER
+  clientMaskV4?: number; // prefix kept by the per-client rollups (default 24)
+  clientMaskV6?: number; // (default 48)
+  /** Credentials the dictionaries use to read their tables; needed when the server's user has a password. */
+  dictionaryAuth?: { user: string; password: string };
+  root?: string; // schema directory; default the variant's directory: clickhouse/ or clickhouse/cluster/
+  tsvDir?: string; // dictionary data files; default clickhouse/dictionaries (root/dictionaries with a root)
+  log?: (message: string) => void;
+}
+
+interface MigrationFile {
+  name: string;
+  path: string;
+  checksum: string;
+}
+
+const NAME_RE = /^\d{4}_[A-Za-z0-9_-]+\.sql$/;
+const IDENT_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const DICT_PREFIX = 'dictionaries/';
+
+/** The clickhouse/ directory of this checkout or install (found upward from this module). */
+export function schemaRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8; i++) {
+    if (existsSync(join(dir, 'clickhouse', 'migrations'))) return join(dir, 'clickhouse');
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  throw new Error('cannot find the clickhouse/migrations directory above ' + fileURLToPath(import.meta.url));
+}
+
+export function checksum(text: string): string {
+  return createHash('sha256').update(text.replace(/\r\n/g, '\n')).digest('hex');
+}
+
+/** Statements of a migration file: a ";" at the end of a non-comment line ends one. */
+export function splitStatements(sql: string): string[] {
+  const out: string[] = [];
+  let current: string[] = [];
+  for (const line of sql.replace(/\r\n/g, '\n').split('\n')) {
+    const trimmed = line.trim();
+    if (!trimmed.startsWith('--') && trimmed.endsWith(';')) {
+      current.push(line.slice(0, line.lastIndexOf(';')));
+      out.push(current.join('\n'));
+      current = [];
+    } else {
+      current.push(line);
+    }
+  }
+  out.push(current.join('\n'));
+  // drop pieces with nothing but comments and blanks
+  return out
+    .map((s) => s.trim())
+    .filter((s) => s.split('\n').some((l) => l.trim() !== '' && !l.trim().startsWith('--')));
+}
+
+function sqlString(s: string): string {
+  return "'" + s.replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'";
+}
+
+function days(name: string, v: number): string {
+  if (!Number.isInteger(v) || v < 1 || v > 36500) throw new Error(`${name} must be a whole number of days from 1 to 36500, not ${v}`);
+  return String(v);
+}
+
+function prefix(name: string, v: number, max: number): string {
+  if (!Number.isInteger(v) || v < 0 || v > max) throw new Error(`${name} must be a prefix length from 0 to ${max}, not ${v}`);
+  return String(v);
+}
+
+/** Placeholder values for these options (validated). */
+export function placeholders(opts: MigrateOptions): Map<string, string> {
+  const database = opts.database ?? 'default';
+  if (!IDENT_RE.test(database)) throw new Error(`database name ${JSON.stringify(database)} is not a plain identifier`);
+  const r = opts.rollupTtl;
+  const values = new Map<string, string>([
+    ['database', database],
+    ['ttlDays', days('ttlDays', opts.ttlDays)],
+    ['ttlMinuteDays', days('rollupTtl.minute', r.minute)],
+    ['ttlHourDays', days('rollupTtl.hour', r.hour)],
+    ['ttlDayDays', days('rollupTtl.day', r.day)],
+    ['ttlWeekDays', days('rollupTtl.week', r.week)],
+    ['ttlMonthDays', days('rollupTtl.month', r.month)],
+    ['clientMaskV4', prefix('clientMaskV4', opts.clientMaskV4 ?? 24, 32)],
+    ['clientMaskV6', prefix('clientMaskV6', opts.clientMaskV6 ?? 48, 128)],
+    ['dictionaryAuth', opts.dictionaryAuth ? `USER ${sqlString(opts.dictionaryAuth.user)} PASSWORD ${sqlString(opts.dictionaryAuth.password)}` : ''],
+  ]);
+  if (opts.cluster !== undefined) {
+    if (!/^[A-Za-z0-9_.-]+$/.test(opts.cluster)) throw new Error(`cluster name ${JSON.stringify(opts.cluster)} is not a plain name`);
+    values.set('cluster', opts.cluster);
+  }
+  return values;
+}
+
+export function render(sql: string, values: Map<string, string>, where: string): string {
+  return sql.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
+    const v = values.get(key);
+    if (v === undefined) throw new Error(`${where}: unknown or unset placeholder {{${key}}}`);
+    return v;
+  });
+}
+
+export function migrationFiles(dir: string): MigrationFile[] {
+  return readdirSync(dir)
+    .filter((f) => NAME_RE.test(f))
+    .sort()
+    .map((name) => {
+      const path = join(dir, name);
+      return { name, path, checksum: checksum(readFileSync(path, 'utf8')) };
+    });
+}
+
+async function runFile(db: SqlRunner, path: string, label: string, values: Map<string, string>): Promise<void> {
+  const statements = splitStatements(render(readFileSync(path, 'utf8'), values, label));
+  for (let i = 0; i < statements.length; i++) {
+    try {
+      await db.exec(statements[i]);
+    } catch (err) {
+      const first = statements[i].split('\n').find((l) => l.trim() && !l.trim().startsWith('--')) ?? '';
+      throw new Error(`${label}, statement ${i + 1} (${first.trim().slice(0, 80)}): ${(err as Error).message}`);
+    }
+  }
+}
+
+async function record(db: SqlRunner, database: string, name: string, sum: string): Promise<void> {
+  await db.exec(`INSERT INTO ${database}.dnslens_migrations (name, checksum) VALUES (${sqlString(name)}, ${sqlString(sum)})`);
+}
+
+async function tableColumns(db: SqlRunner, database: string, table: string): Promise<{ name: string; type: string }[]> {
+  return db.query<{ name: string; type: string }>(
+    `SELECT name, type FROM system.columns WHERE database = ${sqlString(database)} AND table = ${sqlString(table)} ORDER BY position`,
+  );
+}
+
+/** Reloads every dict_<name> table whose clickhouse/dictionaries/<name>.tsv changed. Returns the files loaded. */
+async function loadTsvFiles(db: SqlRunner, database: string, tsvDir: string, applied: Map<string, string>): Promise<string[]> {
+  const loaded: string[] = [];
+  for (const file of readdirSync(tsvDir).filter((f) => f.endsWith('.tsv')).sort()) {
+    const text = readFileSync(join(tsvDir, file), 'utf8').replace(/\r\n/g, '\n');
+    const sum = checksum(text);
+    const key = DICT_PREFIX + file;
+    if (applied.get(key) === sum) continue;
+    const table = 'dict_' + file.slice(0, -4);
+    const cols = await tableColumns(db, database, table);
+    if (cols.length === 0) throw new Error(`clickhouse/dictionaries/${file}: no table ${database}.${table} to load it into`);
+    const header = text.split('\n', 1)[0].split('\t');
+    const want = cols.map((c) => c.name);
+    if (header.join('\t') !== want.join('\t')) {
+      throw new Error(`clickhouse/dictionaries/${file}: header ${header.join(',')} does not match ${table} columns ${want.join(',')}`);
+    }
+    const structure = cols.map((c) => `${c.name} ${c.type}`).join(', ');
+    await db.exec(`TRUNCATE TABLE ${database}.${table}`);
+    await db.exec(`INSERT INTO ${database}.${table} SELECT * FROM format(TSVWithNames, ${sqlString(structure)}, ${sqlString(text)})`);
+    await record(db, database, key, sum);
+    applied.set(key, sum);
+    loaded.push(file);
+  }
+  return loaded;
+}
+
+/**
+ * Applies pending migrations, loads changed dictionary files, re-creates the dictionaries and
+ * re-applies retention. Returns the names of the migrations applied by this call (none when the
+ * schema was up to date).
+ */
+export async function migrate(db: SqlRunner, opts: MigrateOptions): Promise<string[]> {
+  const values = placeholders(opts);
+  const database = values.get('database')!;
+  const variant = opts.variant ?? 'single';
+  if (variant === 'cluster' && !values.has('cluster')) throw new Error('the cluster schema needs a cluster name');
+  const root = opts.root ?? (variant === 'cluster' ? join(schemaRoot(), 'cluster') : schemaRoot());
+  const tsvDir = opts.tsvDir ?? join(variant === 'cluster' && !opts.root ? schemaRoot() : root, 'dictionaries');
+  const log = opts.log ?? (() => {});
+
+  await runFile(db, join(root, 'bootstrap.sql'), 'bootstrap.sql', values);
+  const rows = await db.query<{ name: string; checksum: string }>(
+    `SELECT name, argMax(checksum, applied_at) AS checksum FROM ${database}.dnslens_migrations GROUP BY name`,
+  );
+  const applied = new Map(rows.map((r) => [r.name, r.checksum]));
+
+  const files = migrationFiles(join(root, 'migrations'));
+  const known = new Set(files.map((f) => f.name));
+  for (const f of files) {
+    const was = applied.get(f.name);
+    if (was !== undefined && was !== f.checksum) {
+      throw new Error(
+        `migration ${f.name} changed after it was applied (checksum ${was.slice(0, 12)}, file now ${f.checksum.slice(0, 12)}); ` +
+          'an applied migration must stay as it is: put the change in a new migration file',
+      );
+    }
+  }
+  for (const name of applied.keys()) {
+    if (!name.startsWith(DICT_PREFIX) && !known.has(name)) {
+      log(`migration ${name} is recorded in ${database}.dnslens_migrations but not known here (written by a newer dnslens?)`);
+    }
+  }
+
+  // Dictionaries go in as soon as their tables exist: views created by later migrations use them.
+  let dictionariesDone = false;
+  const dictionaries = async (): Promise<void> => {
+    if (dictionariesDone) return;
+    const present = await db.query<{ n: string }>(
+      `SELECT count() AS n FROM system.tables WHERE database = ${sqlString(database)} AND startsWith(name, 'dict_')`,
+    );
+    if (Number(present[0]?.n ?? 0) === 0) return;
+    const loaded = await loadTsvFiles(db, database, tsvDir, applied);
+    if (loaded.length > 0) log(`loaded dictionary data: ${loaded.join(', ')}`);
+    const ddl = join(root, 'dictionaries', 'dictionaries.sql');
+    if (existsSync(ddl)) await runFile(db, ddl, 'dictionaries/dictionaries.sql', values);
+    dictionariesDone = true;
+  };
+
+  await dictionaries();
+  const done: string[] = [];
+  for (const f of files) {
+    if (applied.has(f.name)) continue;
+    await runFile(db, f.path, f.name, values);
+    await record(db, database, f.name, f.checksum);
+    applied.set(f.name, f.checksum);
+    done.push(f.name);
+    log(`applied migration ${f.name}`);
+    await dictionaries();
+  }
+
+  const altered = await applyRetention(db, { ttlDays: opts.ttlDays, rollupTtl: opts.rollupTtl, database, cluster: values.get('cluster') });
+  if (altered.length > 0) log(`retention re-applied to ${altered.join(', ')}`);
+  return done;
+}

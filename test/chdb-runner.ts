@@ -1,0 +1,67 @@
+// A SqlRunner over chdb's Session for the schema tests (the store's own connection does the same
+// for dnslens itself). Each test opens its own data directory under the OS temp directory.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SqlRunner } from '../src/store/migrate.js';
+
+export interface ChdbSessionLike {
+  queryAsync(sql: string, opts?: { format?: string }): Promise<{ text(): string }>;
+  close(): void;
+}
+
+export interface TestDb extends SqlRunner {
+  session: ChdbSessionLike;
+  dir: string;
+  /** Rows of a query as arrays of strings (TSV), for exact comparisons. */
+  rows(sql: string): Promise<string[][]>;
+  close(): void;
+}
+
+export async function openTestDb(prefix = 'dnslens-schema-'): Promise<TestDb> {
+  const { Session } = (await import('chdb')) as unknown as { Session: new (path: string) => ChdbSessionLike };
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const session = new Session(dir);
+  return {
+    session,
+    dir,
+    async exec(sql: string): Promise<void> {
+      await session.queryAsync(sql);
+    },
+    async query<T>(sql: string): Promise<T[]> {
+      const text = (await session.queryAsync(sql, { format: 'JSONEachRow' })).text();
+      return text
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => JSON.parse(l) as T);
+    },
+    async rows(sql: string): Promise<string[][]> {
+      const text = (await session.queryAsync(sql, { format: 'TSV' })).text();
+      return text
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => l.split('\t'));
+    },
+    close(): void {
+      session.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+import { writeFileSync } from 'node:fs';
+import type { DnsEvent } from '../src/event.js';
+import { DNS_LOG_COLUMNS, DNS_LOG_STRUCTURE, encodeRows } from '../src/store/rowbinary.js';
+
+let batchNo = 0;
+
+/** Inserts events into DNS_LOG the way the store's embedded writer does: RowBinary file + file(). */
+export async function insertEvents(db: TestDb, database: string, events: readonly DnsEvent[], indexTimeSec = Date.now() / 1000): Promise<void> {
+  const path = join(db.dir, `batch-${process.pid}-${batchNo++}.bin`);
+  writeFileSync(path, encodeRows(events, indexTimeSec));
+  await db.exec(
+    `INSERT INTO ${database}.DNS_LOG (${DNS_LOG_COLUMNS.join(', ')}) SELECT * FROM file('${path}', RowBinary, '${DNS_LOG_STRUCTURE}')`,
+  );
+  rmSync(path);
+}

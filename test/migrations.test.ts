@@ -1,0 +1,222 @@
+// The migration runner: from an empty directory, from one left by an earlier set of migrations
+// (rollups back-filled from DNS_LOG), idempotent re-runs, changed files refused, dictionary files
+// reloaded when they change, and the cluster variant.
+
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_ROLLUP_TTL, migrate, migrationFiles, placeholders, render, schemaRoot, splitStatements, type MigrateOptions, type SqlRunner } from '../src/store/migrate.js';
+import { insertEvents, openTestDb, type TestDb } from './chdb-runner.js';
+import { clientPairs, domainPairs, expectPairsEqual, namesPairs, optimizeAll, trafficPairs } from './rollup-pairs.js';
+import { traffic } from './synthetic.js';
+
+const DB = 'mig';
+const BASE: MigrateOptions = { ttlDays: 30, rollupTtl: DEFAULT_ROLLUP_TTL, database: DB };
+const ALL = readdirSync(join(schemaRoot(), 'migrations')).filter((f) => /^\d{4}_.*\.sql$/.test(f)).sort();
+const START = Date.UTC(2026, 2, 2) / 1000;
+
+const temps: string[] = [];
+/** A copy of clickhouse/ holding only the migrations numbered up to `last`. */
+function schemaCopy(last: number): string {
+  const dir = mkdtempSync(join(tmpdir(), 'dnslens-schema-copy-'));
+  temps.push(dir);
+  const migrations = join(schemaRoot(), 'migrations') + '/';
+  cpSync(schemaRoot(), dir, { recursive: true, filter: (src) => !src.startsWith(migrations) || Number(src.slice(migrations.length, migrations.length + 4)) <= last });
+  return dir;
+}
+
+afterAll(() => {
+  for (const d of temps) rmSync(d, { recursive: true, force: true });
+});
+
+describe('migrations from an empty directory', () => {
+  let db: TestDb;
+  beforeAll(async () => {
+    db = await openTestDb();
+  });
+  afterAll(() => db?.close());
+
+  it('apply every file in order, record them, and do nothing the second time', async () => {
+    const logs: string[] = [];
+    expect(await migrate(db, { ...BASE, log: (m) => logs.push(m) })).toEqual(ALL);
+    expect(logs.filter((l) => l.startsWith('applied migration'))).toEqual(ALL.map((f) => `applied migration ${f}`));
+    const recorded = await db.rows(`SELECT name, checksum FROM ${DB}.dnslens_migrations WHERE NOT startsWith(name, 'dictionaries/') ORDER BY name`);
+    expect(recorded).toEqual(migrationFiles(join(schemaRoot(), 'migrations')).map((f) => [f.name, f.checksum]));
+    const tables = await db.rows(`SELECT count() FROM system.tables WHERE database = '${DB}'`);
+
+    expect(await migrate(db, BASE)).toEqual([]);
+    expect(await db.rows(`SELECT count() FROM ${DB}.dnslens_migrations WHERE NOT startsWith(name, 'dictionaries/')`)).toEqual([[String(ALL.length)]]);
+    expect(await db.rows(`SELECT count() FROM system.tables WHERE database = '${DB}'`)).toEqual(tables);
+    // dictionary files were loaded once each
+    const loads = await db.rows(`SELECT name, count() FROM ${DB}.dnslens_migrations WHERE startsWith(name, 'dictionaries/') GROUP BY name ORDER BY name`);
+    expect(loads.map((r) => r[1])).toEqual(loads.map(() => '1'));
+    expect(loads.length).toBe(readdirSync(join(schemaRoot(), 'dictionaries')).filter((f) => f.endsWith('.tsv')).length);
+  }, 120_000);
+});
+
+describe('migrations from a directory left by an earlier set', () => {
+  let db: TestDb;
+  beforeAll(async () => {
+    db = await openTestDb();
+  });
+  afterAll(() => db?.close());
+
+  it('add the later migrations, keep the data, back-fill every rollup from it, and keep counting', async () => {
+    const early = schemaCopy(2);
+    expect(await migrate(db, { ...BASE, root: early })).toEqual(['0001_dns_log.sql', '0002_dictionaries.sql']);
+    const before = traffic({ seed: 21, queries: 4000, names: 700, clients: 60, startSec: START, spanSec: 20 * 86400, servers: ['a', 'b'] });
+    await insertEvents(db, DB, before.slice(0, 3000));
+    await insertEvents(db, DB, before.slice(3000));
+
+    const later = await migrate(db, BASE);
+    expect(later).toEqual(ALL.filter((f) => Number(f.slice(0, 4)) > 2));
+    const after = traffic({ seed: 22, queries: 3000, names: 700, clients: 60, startSec: START + 5 * 86400, spanSec: 20 * 86400, servers: ['a', 'b'] });
+    await insertEvents(db, DB, after);
+    const n = await db.rows(`SELECT count() FROM ${DB}.DNS_LOG`);
+    expect(Number(n[0][0])).toBe(before.length + after.length);
+
+    await optimizeAll(db, DB);
+    await expectPairsEqual(db, [...trafficPairs(DB), ...namesPairs(DB, false), ...clientPairs(DB, 24, 48), ...domainPairs(DB)]);
+  }, 300_000);
+});
+
+describe('migration rules', () => {
+  let db: TestDb;
+  beforeAll(async () => {
+    db = await openTestDb();
+  });
+  afterEach(async () => {
+    await db.exec(`DROP DATABASE IF EXISTS ${DB} SYNC`);
+  });
+  afterAll(() => db?.close());
+
+  it('refuse an applied migration whose file changed, naming it', async () => {
+    const root = schemaCopy(1);
+    await migrate(db, { ...BASE, root });
+    const file = join(root, 'migrations', '0001_dns_log.sql');
+    writeFileSync(file, readFileSync(file, 'utf8') + '\n-- edited\n');
+    await expect(migrate(db, { ...BASE, root })).rejects.toThrow(/0001_dns_log\.sql changed after it was applied/);
+    // line endings alone are not a change
+    writeFileSync(file, readFileSync(join(schemaRoot(), 'migrations', '0001_dns_log.sql'), 'utf8').replace(/\n/g, '\r\n'));
+    expect(await migrate(db, { ...BASE, root })).toEqual([]);
+  }, 120_000);
+
+  it('stop at a failing statement, naming file and statement, and finish after the fix', async () => {
+    const root = schemaCopy(1);
+    const bad = join(root, 'migrations', '0002_broken.sql');
+    writeFileSync(bad, `CREATE TABLE IF NOT EXISTS {{database}}.t1 (a UInt8) ENGINE = MergeTree ORDER BY a;\nCREATE TABLE {{database}}.t2 (a NoSuchType) ENGINE = MergeTree ORDER BY a;\n`);
+    await expect(migrate(db, { ...BASE, root })).rejects.toThrow(/0002_broken\.sql, statement 2 \(CREATE TABLE mig\.t2/);
+    const recorded = await db.rows(`SELECT name FROM ${DB}.dnslens_migrations ORDER BY name`);
+    expect(recorded).toEqual([['0001_dns_log.sql']]);
+    writeFileSync(bad, `CREATE TABLE IF NOT EXISTS {{database}}.t1 (a UInt8) ENGINE = MergeTree ORDER BY a;\nCREATE TABLE IF NOT EXISTS {{database}}.t2 (a UInt16) ENGINE = MergeTree ORDER BY a;\n`);
+    expect(await migrate(db, { ...BASE, root })).toEqual(['0002_broken.sql']);
+  }, 120_000);
+
+  it('reload a dictionary file when it changes, and re-create the dictionaries with the given credentials', async () => {
+    const root = schemaCopy(2);
+    await migrate(db, { ...BASE, root });
+    const tsv = join(root, 'dictionaries', 'domain_categories.tsv');
+    writeFileSync(tsv, readFileSync(tsv, 'utf8') + 'example.org\tresearch\tIANA\t7\n');
+    const logs: string[] = [];
+    await migrate(db, { ...BASE, root, log: (m) => logs.push(m) });
+    expect(logs).toContain('loaded dictionary data: domain_categories.tsv');
+    expect(await db.rows(`SELECT dictGet('${DB}.domain_categories', 'Category', 'example.org'), dictGet('${DB}.domain_categories', 'Category', 'netflix.com')`)).toEqual([['research', 'streaming']]);
+
+    // chdb's default user has no password: explicit credentials for it must work the same way
+    await migrate(db, { ...BASE, root, dictionaryAuth: { user: 'default', password: '' } });
+    const ddl = await db.query<{ q: string }>(`SELECT create_table_query AS q FROM system.tables WHERE database = '${DB}' AND name = 'dns_type'`);
+    expect(ddl[0].q).toMatch(/USER 'default' PASSWORD '\[HIDDEN\]'/);
+    expect(await db.rows(`SELECT dictGet('${DB}.dns_type', 'Name', toUInt64(65))`)).toEqual([['HTTPS']]);
+
+    writeFileSync(tsv, 'Apex\tCategory\n');
+    await expect(migrate(db, { ...BASE, root })).rejects.toThrow(/domain_categories\.tsv: header Apex,Category does not match/);
+  }, 120_000);
+
+  it('fill placeholders, refusing unknown ones and bad values', () => {
+    const values = placeholders({ ...BASE, clientMaskV4: 24 });
+    expect(render('a {{database}} {{ttlDays}} {{ttlWeekDays}} {{clientMaskV4}} {{clientMaskV6}} {{dictionaryAuth}}.', values, 'x')).toBe('a mig 30 1825 24 48 .');
+    expect(() => render('{{nope}}', values, 'f.sql')).toThrow(/f\.sql: unknown or unset placeholder \{\{nope\}\}/);
+    expect(() => render('{{cluster}}', values, 'f.sql')).toThrow(/cluster/);
+    expect(() => placeholders({ ...BASE, database: 'a-b; DROP' })).toThrow(/not a plain identifier/);
+    expect(() => placeholders({ ...BASE, ttlDays: 0 })).toThrow(/ttlDays/);
+    expect(() => placeholders({ ...BASE, clientMaskV6: 129 })).toThrow(/clientMaskV6/);
+    const auth = placeholders({ ...BASE, dictionaryAuth: { user: "o'neil", password: 'p\\w' } }).get('dictionaryAuth');
+    expect(auth).toBe("USER 'o\\'neil' PASSWORD 'p\\\\w'");
+  });
+
+  it('split statements at a semicolon ending a line, never inside comments', () => {
+    const sql = "-- a comment;\nCREATE TABLE t (a String DEFAULT 'x;y') ENGINE = Memory;\n\n-- only a comment;\nSELECT 1;  \nSELECT\n  2\n";
+    expect(splitStatements(sql)).toEqual([
+      "-- a comment;\nCREATE TABLE t (a String DEFAULT 'x;y') ENGINE = Memory",
+      '-- only a comment;\nSELECT 1',
+      'SELECT\n  2',
+    ]);
+  });
+});
+
+/** Runs the cluster schema on chdb, which has neither ZooKeeper nor clusters: ON CLUSTER is dropped,
+ *  Replicated engines become their plain forms, and a Distributed table becomes a Buffer table that
+ *  passes every insert straight to its local table (a one-shard Distributed table, in effect). */
+function singleNode(db: SqlRunner): SqlRunner {
+  const rewrite = (sql: string) =>
+    sql
+      .replace(/ ON CLUSTER '[^']*'/g, '')
+      .replace(/Replicated(\w*MergeTree)\('[^']*', '[^']*'\)/g, '$1')
+      .replace(/Distributed\('[^']*', '([^']*)', '([^']*)', [^\n]*\)/g, "Buffer('$1', '$2', 1, 0, 0, 0, 0, 0, 0)");
+  return { exec: (sql) => db.exec(rewrite(sql)), query: (sql) => db.query(sql) };
+}
+
+describe('cluster variant', () => {
+  let db: TestDb;
+  const cluster = join(schemaRoot(), 'cluster');
+  beforeAll(async () => {
+    db = await openTestDb();
+  });
+  afterAll(() => db?.close());
+
+  it('has the same migrations, and every statement parses as written', async () => {
+    expect(readdirSync(join(cluster, 'migrations')).sort()).toEqual(ALL);
+    const values = placeholders({ ...BASE, cluster: 'dnslens' });
+    const files = (root: string) => [join(root, 'bootstrap.sql'), join(root, 'dictionaries', 'dictionaries.sql'), ...ALL.map((f) => join(root, 'migrations', f))];
+    const statements = (root: string) => files(root).flatMap((f) => splitStatements(render(readFileSync(f, 'utf8'), values, f)));
+    const clustered = statements(cluster);
+    for (const st of clustered) {
+      const lit = "'" + st.replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'";
+      const formatted = await db.rows(`SELECT formatQuerySingleLine(${lit})`);
+      expect(formatted[0][0].length, st.slice(0, 60)).toBeGreaterThan(0);
+      if (/^CREATE /m.test(st)) expect(st).toMatch(/ON CLUSTER 'dnslens'/);
+    }
+    // the single-server statements, plus one Distributed table per table that keeps data
+    const single = statements(schemaRoot());
+    const dataTables = single.filter((st) => /CREATE TABLE IF NOT EXISTS \w+\.(?!dict_|dnslens_)/.test(st)).length;
+    expect(clustered.length).toBe(single.length + dataTables);
+    expect(clustered.filter((st) => /ENGINE = Distributed\('dnslens'/.test(st)).length).toBe(dataTables);
+  });
+
+  it('creates on one node, with the same columns, and its rollups equal DNS_LOG aggregated', async () => {
+    const runner = singleNode(db);
+    expect(await migrate(runner, { ...BASE, database: 'clu', variant: 'cluster', cluster: 'dnslens' })).toEqual(ALL);
+    expect(await migrate(runner, { ...BASE, database: 'clu', variant: 'cluster', cluster: 'dnslens' })).toEqual([]);
+    // the single-server schema beside it, in another database of the same session
+    await migrate(db, BASE);
+    const cols = (database: string, table: string) =>
+      db.rows(`SELECT name, type, default_kind, default_expression FROM system.columns WHERE database = '${database}' AND table = '${table}' ORDER BY position`);
+    for (const t of ['DNS_LOG', 'dns_traffic_minute', 'dns_names_hour', 'dns_clients_day', 'dns_domain_day', 'dns_apex_month', 'dns_weekly_stats']) {
+      const want = await cols(DB, t);
+      expect(await cols('clu', t), t).toEqual(want);
+      if (!t.endsWith('_stats')) expect(await cols('clu', `${t}_local`), `${t}_local`).toEqual(want);
+    }
+    const retained = Number((await db.rows(`SELECT count() FROM system.tables WHERE database = '${DB}' AND startsWith(comment, 'retention:')`))[0][0]);
+    const events = traffic({ seed: 5, queries: 3000, names: 400, clients: 50, startSec: START, spanSec: 10 * 86400 });
+    await insertEvents(db, 'clu', events.slice(0, 2000));
+    await insertEvents(db, 'clu', events.slice(2000));
+    await optimizeAll(db, 'clu');
+    await expectPairsEqual(db, [...trafficPairs('clu'), ...namesPairs('clu', false), ...clientPairs('clu', 24, 48), ...domainPairs('clu')]);
+    // TTLs live on the local tables: as many as the single-server schema has, all of them local
+    const retention = await db.rows(
+      `SELECT countIf(endsWith(name, '_local')), count() FROM system.tables WHERE database = 'clu' AND engine LIKE '%MergeTree' AND startsWith(comment, 'retention:')`,
+    );
+    expect(retention[0].map(Number)).toEqual([retained, retained]);
+  }, 300_000);
+});

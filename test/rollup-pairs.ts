@@ -1,0 +1,123 @@
+// Pairs of queries for the rollup tests: each rollup table read row by row, and the same
+// aggregation computed directly over DNS_LOG. Shared by rollups.test.ts and migrations.test.ts.
+
+import { expect } from 'vitest';
+import type { DnsEvent } from '../src/event.js';
+import type { TestDb } from './chdb-runner.js';
+import { rng } from './synthetic.js';
+
+export const LEVELS: Record<string, string> = {
+  minute: "toDateTime(toStartOfMinute(PacketTime), 'UTC')",
+  hour: "toDateTime(toStartOfHour(PacketTime), 'UTC')",
+  day: "toDateTime(toStartOfDay(PacketTime), 'UTC')",
+  week: "toDateTime(toStartOfWeek(PacketTime, 1), 'UTC')",
+  month: "toDateTime(toStartOfMonth(PacketTime), 'UTC')",
+};
+
+export interface Pair {
+  table: string;
+  rollup: string;
+  raw: string;
+}
+
+export function trafficPairs(db: string): Pair[] {
+  const keys = 'Server, QR, Protocol, IPVersion, OpCode, Class, Type, ResponseCode, Edns0Present, DoBit';
+  return Object.entries(LEVELS).map(([level, t]) => ({
+    table: `dns_traffic_${level}`,
+    rollup: `SELECT Time, ${keys}, Messages, Bytes, MaxSize, Truncated, IndexTime FROM ${db}.dns_traffic_${level} ORDER BY Time, ${keys}`,
+    raw: `SELECT ${t} AS Time, ${keys}, count(), sum(Size), max(Size), countIf(TC), max(IndexTime)
+          FROM ${db}.DNS_LOG GROUP BY Time, ${keys} ORDER BY Time, ${keys}`,
+  }));
+}
+
+export function namesPairs(db: string, withTop: boolean): Pair[] {
+  const top = withTop ? ', finalizeAggregation(TopNames), finalizeAggregation(TopApexes)' : '';
+  const rawTop = withTop ? ', topKIf(10)(Question, QR = 0), topKIf(10)(Apex, QR = 0)' : '';
+  return Object.entries(LEVELS).map(([level, t]) => ({
+    table: `dns_names_${level}`,
+    rollup: `SELECT Time, Server, Queries, Responses, finalizeAggregation(UniqueNames), finalizeAggregation(UniqueClients)${top}, IndexTime
+             FROM ${db}.dns_names_${level} ORDER BY Time, Server`,
+    raw: `SELECT ${t} AS Time, Server, countIf(QR = 0), countIf(QR = 1), uniqCombined(12)(Question),
+                 uniqCombined(12)(ClientIPv4, ClientIPv6)${rawTop}, max(IndexTime)
+          FROM ${db}.DNS_LOG GROUP BY Time, Server ORDER BY Time, Server`,
+  }));
+}
+
+export function clientPairs(db: string, mask4: number, mask6: number): Pair[] {
+  return Object.entries(LEVELS).map(([level, t]) => ({
+    table: `dns_clients_${level}`,
+    rollup: `SELECT Time, Server, ClientIPv4, ClientIPv6, Queries, Responses, NXDomain, ServFail, Refused, IndexTime
+             FROM ${db}.dns_clients_${level} ORDER BY Time, Server, ClientIPv4, ClientIPv6`,
+    raw: `SELECT ${t} AS Time, Server, tupleElement(IPv4CIDRToRange(ClientIPv4, ${mask4}), 1) AS C4,
+                 tupleElement(IPv6CIDRToRange(ClientIPv6, ${mask6}), 1) AS C6,
+                 countIf(QR = 0), countIf(QR = 1), countIf(QR = 1 AND ResponseCode = 3), countIf(QR = 1 AND ResponseCode = 2),
+                 countIf(QR = 1 AND ResponseCode = 5), max(IndexTime)
+          FROM ${db}.DNS_LOG GROUP BY Time, Server, C4, C6 ORDER BY Time, Server, C4, C6`,
+  }));
+}
+
+export function domainPairs(db: string): Pair[] {
+  const perDay = `SELECT toDate(PacketTime) AS Day, Server, Apex, countIf(QR = 0) AS q, countIf(QR = 1 AND ResponseCode = 3) AS nx,
+                         countIf(QR = 1 AND ResponseCode = 2) AS sf, uniqCombinedState(12)(ClientIPv4, ClientIPv6) AS c, max(IndexTime) AS it
+                  FROM ${db}.DNS_LOG GROUP BY Day, Server, Apex`;
+  const period = (name: string, table: string, start: string): Pair => ({
+    table,
+    rollup: `SELECT ${name}, Server, Apex, Queries, NXDomain, ServFail, finalizeAggregation(Clients), DayQueries, IndexTime
+             FROM ${db}.${table} ORDER BY ${name}, Server, Apex`,
+    raw: `SELECT ${start} AS P, Server, Apex, sum(q), sum(nx), sum(sf), uniqCombinedMerge(12)(c), sumMap(map(Day, q)), max(it)
+          FROM (${perDay}) GROUP BY P, Server, Apex ORDER BY P, Server, Apex`,
+  });
+  return [
+    {
+      table: 'dns_domain_day',
+      rollup: `SELECT Day, Server, Apex, Question, Queries, Responses, NXDomain, ServFail, TypeQueries, finalizeAggregation(Clients),
+                      FirstSeen, LastSeen, IndexTime
+               FROM ${db}.dns_domain_day ORDER BY Day, Server, Apex, Question`,
+      raw: `SELECT toDate(PacketTime) AS Day, Server, Apex, Question, countIf(QR = 0), countIf(QR = 1),
+                   countIf(QR = 1 AND ResponseCode = 3), countIf(QR = 1 AND ResponseCode = 2), sumMapIf(map(Type, toUInt64(1)), QR = 0),
+                   uniqCombined(12)(ClientIPv4, ClientIPv6), min(toDateTime(PacketTime)), max(toDateTime(PacketTime)), max(IndexTime)
+            FROM ${db}.DNS_LOG GROUP BY Day, Server, Apex, Question ORDER BY Day, Server, Apex, Question`,
+    },
+    {
+      table: 'dns_apex_hour',
+      rollup: `SELECT Time, Server, Apex, Queries, IndexTime FROM ${db}.dns_apex_hour ORDER BY Time, Server, Apex`,
+      raw: `SELECT ${LEVELS.hour} AS Time, Server, Apex, count(), max(IndexTime)
+            FROM ${db}.DNS_LOG WHERE QR = 0 GROUP BY Time, Server, Apex ORDER BY Time, Server, Apex`,
+    },
+    period('Week', 'dns_apex_week', 'toStartOfWeek(Day, 1)'),
+    period('Month', 'dns_apex_month', 'toStartOfMonth(Day)'),
+  ];
+}
+
+export async function optimizeAll(db: TestDb, database: string): Promise<void> {
+  const tables = await db.query<{ name: string }>(
+    `SELECT name FROM system.tables WHERE database = '${database}' AND engine LIKE '%MergeTree' AND NOT startsWith(name, 'dict_')`,
+  );
+  for (const t of tables) await db.exec(`OPTIMIZE TABLE ${database}.\`${t.name}\` FINAL`);
+}
+
+export async function rollupTables(db: TestDb, database: string): Promise<string[]> {
+  const rows = await db.query<{ name: string }>(
+    `SELECT name FROM system.tables WHERE database = '${database}' AND engine = 'AggregatingMergeTree' ORDER BY name`,
+  );
+  return rows.map((r) => r.name);
+}
+
+export async function expectPairsEqual(db: TestDb, pairs: Pair[]): Promise<void> {
+  for (const p of pairs) {
+    const rollup = await db.rows(p.rollup);
+    const raw = await db.rows(p.raw);
+    expect(rollup.length, `${p.table}: rows`).toBe(raw.length);
+    expect(rollup.length, `${p.table}: has data`).toBeGreaterThan(0);
+    expect(rollup, p.table).toEqual(raw);
+  }
+}
+
+/** Splits events into n batches in a shuffled order, so a group's rows arrive in several inserts. */
+export function shuffledBatches(events: DnsEvent[], n: number, seed: number): DnsEvent[][] {
+  const r = rng(seed);
+  const batches: DnsEvent[][] = Array.from({ length: n }, () => []);
+  for (const e of events) batches[Math.floor(r() * n)].push(e);
+  return batches;
+}
+
