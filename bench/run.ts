@@ -235,7 +235,212 @@ const refStep: Step = {
   },
 };
 
-export const STEPS: Step[] = [decodeStep, jsonStep, refStep];
+// ---------------------------------------------------------------- the ClickHouse store
+
+function mainScript(ctx: Ctx): string {
+  return join(ctx.root, 'dist', 'src', 'cli', 'main.js');
+}
+
+// Runs SQL statements in order on a chdb data dir, in a child process (the capture that wrote the
+// dir has exited; chdb allows one process per dir). Prints one JSON array: each statement's rows.
+const CHDB_CHILD = `
+import { Session } from 'chdb';
+const [dir, list] = process.argv.slice(1);
+const s = new Session(dir);
+const out = [];
+try {
+  for (const sql of JSON.parse(list)) {
+    const text = (await s.queryAsync(sql, { format: 'JSONEachRow' })).text();
+    out.push(text.split('\\n').filter(Boolean).map((l) => JSON.parse(l)));
+  }
+} finally {
+  s.close();
+}
+process.stdout.write(JSON.stringify(out) + '\\n');
+`;
+
+type SqlRows = Record<string, unknown>[];
+
+async function chdbRun(ctx: Ctx, dir: string, statements: string[]): Promise<SqlRows[]> {
+  const t = await runTimed(process.execPath, ['--input-type=module', '-e', CHDB_CHILD, dir, JSON.stringify(statements)], {
+    captureStdout: true,
+    timeoutMs: ctx.timeoutMs,
+    cwd: ctx.root, // chdb resolves from the repository's node_modules
+  });
+  if (t.code !== 0) throw new Error(`chdb on ${dir}: ${failure(t)}`);
+  return JSON.parse(t.stdout.trim().split('\n').pop() as string) as SqlRows[];
+}
+
+/** How many DNS messages should end up in DNS_LOG: the decoder's count when known. */
+function expectedEvents(ctx: Ctx): { count: number; what: string } {
+  const decoded = ctx.results.get('decode.events');
+  if (decoded !== undefined) return { count: decoded, what: 'decoded events' };
+  const s = ctx.summary;
+  // TCP DNS is not reassembled yet; when it is, every message counts
+  return { count: s.queries + s.responses - s.tcpMessages, what: 'UDP messages' };
+}
+
+interface StoreRun {
+  timed: Timed;
+  dir: string; // the data dir it filled
+  rows: number | null; // count() of DNS_LOG afterwards
+}
+
+/** One CLI run into a data dir (fresh, or prepared by the caller), then DNS_LOG's row count. */
+async function storeRun(ctx: Ctx, dir: string): Promise<StoreRun> {
+  const args = [mainScript(ctx), '--pcapFile', ctx.capture, '--clickhouseOutputType', '1', '--dataDir', dir];
+  const timed = await runTimed(process.execPath, args, { captureStdout: false, timeoutMs: ctx.timeoutMs, cwd: ctx.root });
+  if (timed.code !== 0) return { timed, dir, rows: null };
+  const [[{ n }]] = await chdbRun(ctx, dir, ['SELECT count() AS n FROM DNS_LOG']);
+  return { timed, dir, rows: Number(n) };
+}
+
+const benchDirs: string[] = []; // removed when the run ends
+
+function freshDir(tag: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `dnslens-bench-${tag}-`));
+  benchDirs.push(dir);
+  return join(dir, 'data');
+}
+
+// The data dir the store step filled, for the size step (same capture, same events).
+let filledStore: string | null = null;
+
+const storeStep: Step = {
+  name: 'store',
+  title: 'pcap -> embedded ClickHouse, all rollups on (--clickhouseOutputType 1, fresh --dataDir), whole process',
+  async run(ctx) {
+    if (!existsSync(mainScript(ctx))) return [{ step: 'store', figure: 'packets/s', value: 'not run', note: `${mainScript(ctx)} is not built` }];
+    const expected = expectedEvents(ctx);
+    let best: StoreRun | null = null;
+    let rss: number | null = null;
+    for (let i = 0; i < ctx.repeat; i++) {
+      const r = await storeRun(ctx, freshDir('store'));
+      if (r.timed.code !== 0) return [{ step: 'store', figure: 'packets/s', value: 'failed', pass: false, note: failure(r.timed) }];
+      if (r.timed.maxRssKb !== null) rss = Math.max(rss ?? 0, r.timed.maxRssKb);
+      if (best === null || r.timed.seconds < best.timed.seconds) best = r;
+    }
+    const b = best as StoreRun;
+    filledStore = b.dir;
+    const pps = ctx.summary.packets / b.timed.seconds;
+    ctx.results.set('store.pps', pps);
+    const rows: Row[] = [
+      atLeast('store', 'packets/s', pps, 300_000, rate(pps, 'pkt'), '≥ 300,000 pkt/s'),
+      { step: 'store', figure: 'wall time', value: `${b.timed.seconds.toFixed(2)} s`, note: 'spawn to exit, schema migration included' },
+      { step: 'store', figure: 'peak RSS', value: mb(rss) },
+      {
+        step: 'store',
+        figure: 'rows in DNS_LOG',
+        value: int(b.rows ?? 0),
+        target: `= ${int(expected.count)} ${expected.what}`,
+        pass: b.rows === expected.count,
+      },
+    ];
+    // For comparison only: the same run into a migrated dir whose materialized views are dropped.
+    const dir = freshDir('noviews');
+    const migrated = await runTimed(process.execPath, [mainScript(ctx), 'schema', 'migrate', '--dataDir', dir], {
+      captureStdout: false,
+      timeoutMs: ctx.timeoutMs,
+      cwd: ctx.root,
+    });
+    if (migrated.code !== 0) {
+      rows.push({ step: 'store', figure: 'packets/s, no views', value: 'failed', note: `schema migrate: ${failure(migrated)}` });
+      return rows;
+    }
+    const [views] = await chdbRun(ctx, dir, [
+      "SELECT name FROM system.tables WHERE database = currentDatabase() AND engine = 'MaterializedView' ORDER BY name",
+    ]);
+    await chdbRun(ctx, dir, views.map((v) => `DROP VIEW \`${String(v.name)}\``));
+    const nv = await storeRun(ctx, dir);
+    if (nv.timed.code !== 0) {
+      rows.push({ step: 'store', figure: 'packets/s, no views', value: 'failed', note: failure(nv.timed) });
+      return rows;
+    }
+    const nvPps = ctx.summary.packets / nv.timed.seconds;
+    rows.push({
+      step: 'store',
+      figure: 'packets/s, no views',
+      value: rate(nvPps, 'pkt'),
+      note: `${views.length} views dropped, dir migrated beforehand; ${nv.timed.seconds.toFixed(2)} s, peak RSS ${mb(nv.timed.maxRssKb)}, ${int(nv.rows ?? 0)} rows`,
+    });
+    return rows;
+  },
+};
+
+// dnsmonster's published DNS_LOG definition (storage issue), filled from ours for comparison.
+const DNSMONSTER_TABLE = `CREATE TABLE dnsmonster_DNS_LOG (
+  PacketTime DateTime64, IndexTime DateTime64, Server LowCardinality(String), IPVersion UInt8,
+  SrcIP IPv6, DstIP IPv6, Protocol FixedString(3), QR UInt8, OpCode UInt8, Class UInt16, Type UInt16,
+  Edns0Present UInt8, DoBit UInt8, FullQuery String, ResponseCode UInt8, Question String CODEC(ZSTD(1)), Size UInt16
+) ENGINE = MergeTree
+PARTITION BY toYYYYMMDD(PacketTime)
+ORDER BY (toStartOfHour(PacketTime), Server, reverse(Question), toUnixTimestamp(PacketTime))`;
+
+// Our columns mapped onto dnsmonster's (SrcIP/DstIP are ALIAS columns of DNS_LOG giving its IPv6 view).
+const DNSMONSTER_FILL = `INSERT INTO dnsmonster_DNS_LOG SELECT
+  PacketTime, IndexTime, Server, IPVersion, SrcIP, DstIP, Protocol, QR, OpCode, Class, Type,
+  Edns0Present, DoBit, FullQuery, toUInt8(least(ResponseCode, 255)), Question, Size
+FROM DNS_LOG`;
+
+// MergeTree tables that are not rollups: the raw table, dnsmonster's copy, lookups and bookkeeping.
+const NOT_ROLLUPS = "table NOT IN ('DNS_LOG', 'dnsmonster_DNS_LOG', 'dnslens_migrations') AND table NOT LIKE 'dict\\\\_%'";
+
+const sizeStep: Step = {
+  name: 'size',
+  title: 'storage: DNS_LOG bytes per message, vs dnsmonster\'s DNS_LOG, rollups as a share of raw (after OPTIMIZE FINAL)',
+  async run(ctx) {
+    let dir = filledStore;
+    if (dir === null) {
+      if (!existsSync(mainScript(ctx))) return [{ step: 'size', figure: 'bytes/message', value: 'not run', note: `${mainScript(ctx)} is not built` }];
+      const r = await storeRun(ctx, freshDir('size'));
+      if (r.timed.code !== 0) return [{ step: 'size', figure: 'bytes/message', value: 'failed', pass: false, note: failure(r.timed) }];
+      dir = r.dir;
+    }
+    const [tables] = await chdbRun(ctx, dir, [
+      "SELECT name FROM system.tables WHERE database = currentDatabase() AND engine LIKE '%MergeTree' ORDER BY name",
+    ]);
+    const names = tables.map((t) => String(t.name));
+    const parts = (where: string) =>
+      `SELECT sum(data_compressed_bytes) AS bytes, sum(data_uncompressed_bytes) AS raw, sum(rows) AS rows FROM system.parts ` +
+      `WHERE active AND database = currentDatabase() AND ${where}`;
+    const results = await chdbRun(ctx, dir, [
+      DNSMONSTER_TABLE,
+      DNSMONSTER_FILL,
+      ...names.map((n) => `OPTIMIZE TABLE \`${n}\` FINAL`),
+      'OPTIMIZE TABLE dnsmonster_DNS_LOG FINAL',
+      parts("table = 'DNS_LOG'"),
+      parts("table = 'dnsmonster_DNS_LOG'"),
+      parts(NOT_ROLLUPS),
+      `SELECT table, sum(data_compressed_bytes) AS bytes FROM system.parts WHERE active AND database = currentDatabase() AND ${NOT_ROLLUPS} GROUP BY table ORDER BY bytes DESC LIMIT 3`,
+    ]);
+    const [ours, theirs, rollups, biggest] = results.slice(-4);
+    const oursBytes = Number(ours[0].bytes);
+    const rows = Number(ours[0].rows);
+    const theirsBytes = Number(theirs[0].bytes);
+    const rollupBytes = Number(rollups[0].bytes);
+    if (!(rows > 0)) return [{ step: 'size', figure: 'bytes/message', value: 'failed', pass: false, note: 'DNS_LOG is empty' }];
+    const perRow = oursBytes / rows;
+    const theirsPerRow = theirsBytes / Number(theirs[0].rows);
+    const ratio = perRow / theirsPerRow;
+    const share = rollupBytes / oursBytes;
+    const rollupTables = names.filter((n) => n !== 'DNS_LOG' && n !== 'dnslens_migrations' && !n.startsWith('dict_')).length;
+    return [
+      { step: 'size', figure: 'bytes/message', value: perRow.toFixed(2), target: '≤ 20', pass: perRow <= 20, note: `DNS_LOG ${(oursBytes / 1e6).toFixed(1)} MB compressed, ${int(rows)} rows` },
+      { step: 'size', figure: 'dnsmonster bytes/message', value: theirsPerRow.toFixed(2), note: `its published DNS_LOG definition, same events` },
+      { step: 'size', figure: 'ours / dnsmonster', value: ratio.toFixed(2), target: '≤ 0.6', pass: ratio <= 0.6 },
+      {
+        step: 'size',
+        figure: 'rollups / DNS_LOG',
+        value: `${(share * 100).toFixed(2)} %`,
+        target: '≤ 3 %',
+        pass: share <= 0.03,
+        note: `${rollupTables} tables, ${(rollupBytes / 1e6).toFixed(2)} MB; largest ${biggest.map((b) => `${String(b.table)} ${(Number(b.bytes) / 1e6).toFixed(2)} MB`).join(', ')}`,
+      },
+    ];
+  },
+};
+
+export const STEPS: Step[] = [decodeStep, jsonStep, refStep, storeStep, sizeStep];
 
 // ---------------------------------------------------------------- table
 
@@ -261,7 +466,7 @@ async function main(argv: string[]): Promise<number> {
   const names = STEPS.map((s) => s.name);
   const args = await yargs(argv)
     .scriptName('npm run bench --')
-    .usage('$0 [--packets N] [--seed S] [--only decode,json,ref] [--repeat R]')
+    .usage('$0 [--packets N] [--seed S] [--only decode,json,ref,store,size] [--repeat R]')
     .option('packets', { type: 'number', default: 1_000_000, describe: `frames in the generated capture (1,000..${MAX_PACKETS.toLocaleString('en-US')})` })
     .option('seed', { type: 'number', default: 1, describe: 'generator seed' })
     .option('only', { type: 'string', describe: `comma-separated steps: ${names.join(', ')}` })
@@ -315,6 +520,7 @@ async function main(argv: string[]): Promise<number> {
       rows.push({ step: step.name, figure: step.title, value: 'error', pass: false, note: e instanceof Error ? e.message : String(e) });
     }
   }
+  for (const d of benchDirs) rmSync(d, { recursive: true, force: true });
   process.stdout.write(table(rows) + '\n');
   if (args.json) writeFileSync(args.json, JSON.stringify({ capture: path, summary, rows }, null, 2) + '\n');
   const failed = rows.filter((r) => r.pass === false).length;

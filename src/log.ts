@@ -1,7 +1,35 @@
-import { pino } from 'pino';
+import { createRequire } from 'node:module';
+import type { Logger } from 'pino';
 
 // Logs go to stderr so stdout stays clean for event output.
-export const log = pino({ level: process.env.DNSLENS_LOG_LEVEL ?? 'info', base: undefined }, pino.destination(2));
+// pino is loaded on first use: importing it costs ~40 ms of start-up, which short runs
+// (decode-only benchmark, a small capture that logs nothing) should not pay.
+const require = createRequire(import.meta.url);
+let real: Logger | null = null;
+
+function logger(): Logger {
+  if (real === null) {
+    const { pino } = require('pino') as typeof import('pino');
+    real = pino({ level: process.env.DNSLENS_LOG_LEVEL ?? 'info', base: undefined }, pino.destination(2));
+  }
+  return real;
+}
+
+type LogFn = Logger['info'];
+type AnyFn = (...args: unknown[]) => void;
+
+export const log = {
+  debug: ((...args: unknown[]) => (logger().debug as AnyFn)(...args)) as LogFn,
+  info: ((...args: unknown[]) => (logger().info as AnyFn)(...args)) as LogFn,
+  warn: ((...args: unknown[]) => (logger().warn as AnyFn)(...args)) as LogFn,
+  error: ((...args: unknown[]) => (logger().error as AnyFn)(...args)) as LogFn,
+  get level(): string {
+    return logger().level;
+  },
+  set level(level: string) {
+    logger().level = level;
+  },
+};
 
 export function setLogLevel(level: string): void {
   log.level = level;

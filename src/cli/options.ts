@@ -207,9 +207,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   int('fileOutputRetain', 'file_output', 7, 'Number of rotated files kept', 'ready'),
 
   // --- clickhouse
-  str('clickhouseAddress', 'clickhouse_output', '', 'ClickHouse server HTTP address (host:port or http(s)://host:port); empty = embedded chdb in dataDir', 'ready'),
+  str('clickhouseAddress', 'clickhouse_output', '', 'ClickHouse server HTTP address (host:port or http(s)://host:port; several, comma separated, fail over in order); empty = embedded chdb in dataDir', 'ready'),
   str('clickhouseUsername', 'clickhouse_output', '', 'ClickHouse user name', 'ready'),
-  secret(str('clickhousePassword', 'clickhouse_output', '', 'ClickHouse password', 'ready')),
+  secret(str('clickhousePassword', 'clickhouse_output', '', 'ClickHouse password; @/path/to/file reads it from the first line of that file', 'ready')),
   str('clickhouseDatabase', 'clickhouse_output', 'default', 'ClickHouse database', 'ready'),
   str('clickhouseCluster', 'clickhouse_output', '', 'Create tables ON CLUSTER this cluster; empty = single server', 'ready'),
   dur('clickhouseDelay', 'clickhouse_output', '1s', 'Flush a partial batch to ClickHouse after this long', 'ready'),

@@ -8,18 +8,22 @@ import type { Output } from '../outputs/output.js';
 import { createClickHouseOutput } from '../outputs/clickhouse.js';
 import { EmbeddedStore, openStore, type Store } from '../store/connection.js';
 import { startEndpoint, type Endpoint } from '../store/endpoint.js';
-import { migrate } from '../store/migrate.js';
-import { applyRetention } from '../store/retention.js';
+import { migrate, type MigrateOptions } from '../store/migrate.js';
 import { report, runSql, type SqlFormat } from '../store/report.js';
 import { log } from '../log.js';
+
+/** --clickhousePassword, or the first line of a file given as @path (keeps it out of `ps`). */
+function passwordOf(cfg: Config): string {
+  const p = cfg.clickhousePassword;
+  return p.startsWith('@') ? readFileSync(p.slice(1), 'utf8').split('\n')[0].trim() : p;
+}
 
 function storeOptions(cfg: Config) {
   const address = cfg.clickhouseAddress
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  let password = cfg.clickhousePassword;
-  if (password.startsWith('@')) password = readFileSync(password.slice(1), 'utf8').trim(); // --clickhousePassword @file
+  const password = passwordOf(cfg);
   return {
     address,
     username: cfg.clickhouseUsername || undefined,
@@ -31,7 +35,7 @@ function storeOptions(cfg: Config) {
   };
 }
 
-function retentionOf(cfg: Config) {
+function migrateOptions(cfg: Config): MigrateOptions {
   return {
     ttlDays: cfg.clickhouseTTL,
     rollupTtl: {
@@ -42,6 +46,10 @@ function retentionOf(cfg: Config) {
       month: cfg.clickhouseRollupTTLMonth,
     },
     database: cfg.clickhouseDatabase,
+    variant: cfg.clickhouseCluster ? 'cluster' : 'single',
+    cluster: cfg.clickhouseCluster || undefined,
+    // On a server whose user has a password, dictionaries read their tables with the same login.
+    dictionaryAuth: cfg.clickhouseUsername ? { user: cfg.clickhouseUsername, password: passwordOf(cfg) } : undefined,
   };
 }
 
@@ -50,9 +58,9 @@ async function openMigrated(cfg: Config): Promise<Store> {
   const store = await openStore(storeOptions(cfg));
   try {
     const runner = { exec: (sql: string) => store.exec(sql), query: <T>(sql: string) => store.query<T>(sql) };
-    const applied = await migrate(runner, retentionOf(cfg));
+    // migrate() also re-applies the configured retention (ALTER ... MODIFY TTL) where it changed.
+    const applied = await migrate(runner, migrateOptions(cfg));
     if (applied.length) log.info({ applied, store: store.where }, 'schema migrated');
-    await applyRetention(runner, retentionOf(cfg));
     return store;
   } catch (e) {
     await store.close();

@@ -4,7 +4,7 @@ import { newEvent, type DnsEvent, type InputKind } from '../event.js';
 import type { Frame } from '../inputs/frame.js';
 import type { Stats } from '../stats.js';
 import { decodeDnsInto } from './dns.js';
-import { decodeIp, ipv4Text, ipv6Text, PROTO_TCP, type Transport4 } from './ip.js';
+import { decodeIp, ipv4Text, ipv6TextCached, PROTO_TCP, type Transport4 } from './ip.js';
 import { findIp, type IpStart } from './link.js';
 
 export interface DecodeContext {
@@ -43,8 +43,8 @@ export function decodeFrame(frame: Frame, ctx: DecodeContext, out: DnsEvent[]): 
     ev.srcIp = ipv4Text(data, l4.srcOff);
     ev.dstIp = ipv4Text(data, l4.dstOff);
   } else {
-    ev.srcIp = ipv6Text(data, l4.srcOff);
-    ev.dstIp = ipv6Text(data, l4.dstOff);
+    ev.srcIp = ipv6TextCached(data, l4.srcOff);
+    ev.dstIp = ipv6TextCached(data, l4.dstOff);
   }
   ev.srcPort = l4.srcPort;
   ev.dstPort = l4.dstPort;

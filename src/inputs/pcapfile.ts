@@ -12,7 +12,7 @@ export interface ReadOptions {
 }
 
 const CHUNK = 1 << 20; // read size; a record may span chunks
-const BATCH = 4096; // frames per yielded batch
+const BATCH = 1024; // frames per yielded batch; small enough that a batch's frames and events die young
 const LINKTYPE_RAW = 101;
 // Larger records are taken as corruption: libpcap's largest snaplen and Wireshark's block limit.
 const MAX_PCAP_RECORD = 262144;
@@ -190,6 +190,8 @@ class PcapParser implements Parser {
     const hdr = this.recHeader;
     const frac = this.fracToNs;
     const maxLen = Math.min(Math.max(this.snaplen, MAX_PCAP_RECORD), MAX_BLOCK);
+    const ab = buf.buffer;
+    const abOff = buf.byteOffset;
     while (out.length < max && end - pos >= hdr) {
       const capLen = dv.getUint32(pos + 8, le);
       if (capLen > maxLen) {
@@ -205,7 +207,8 @@ class PcapParser implements Parser {
         tsNsec %= 1e9;
       }
       const start = pos + hdr;
-      out.push({ tsSec, tsNsec, linkType, data: buf.subarray(start, start + capLen), origLen: dv.getUint32(pos + 12, le) });
+      // The constructor is about twice as fast as subarray() per frame.
+      out.push({ tsSec, tsNsec, linkType, data: new Uint8Array(ab, abOff + start, capLen), origLen: dv.getUint32(pos + 12, le) });
       pos = start + capLen;
     }
     return pos;
