@@ -322,6 +322,7 @@ describe('validation', () => {
     [['--fileOutputRetain=-1'], {}, 'fileOutputRetain', '--fileOutputRetain: -1 is below the minimum 0'],
     [['--clickhouseWorkers=two'], {}, 'clickhouseWorkers', '--clickhouseWorkers: "two" is not a whole number'],
     [['--clickhouseTTL=1.5'], {}, 'clickhouseTTL', '--clickhouseTTL: "1.5" is not a whole number'],
+    [['--clickhouseTTL=0'], {}, 'clickhouseTTL', '--clickhouseTTL: 0 is out of range 1..36500'],
     [['--stdoutOutputType=5'], {}, 'stdoutOutputType', '--stdoutOutputType: 5 is out of range 0..4'],
     [['--clickhouseOutputType=-1'], {}, 'clickhouseOutputType', '--clickhouseOutputType: -1 is out of range 0..4'],
     [['--clickhouseDelay=10'], {}, 'clickhouseDelay', '--clickhouseDelay: "10" has no unit (write e.g. 10s)'],
@@ -345,10 +346,10 @@ describe('validation', () => {
 
   it('accepts what is valid at the edges', () => {
     const c = loadConfig(
-      ['--maskSize6=128', '--port=65535', '--stdoutOutputType=4', '--clickhouseTTL=0', '--gomaxprocs=-1', '--skipDomainsFile=https://example.com/skip.csv'],
+      ['--maskSize6=128', '--port=65535', '--stdoutOutputType=4', '--clickhouseTTL=36500', '--gomaxprocs=-1', '--skipDomainsFile=https://example.com/skip.csv'],
       {},
     );
-    expect([c.maskSize6, c.port, c.stdoutOutputType, c.clickhouseTTL, c.gomaxprocs]).toEqual([128, [65535], 4, 0, -1]);
+    expect([c.maskSize6, c.port, c.stdoutOutputType, c.clickhouseTTL, c.gomaxprocs]).toEqual([128, [65535], 4, 36500, -1]);
     expect(configError(['--gomaxprocs=-2']).message).toBe('--gomaxprocs: -2 is below the minimum -1');
     expect(loadConfig(['--fileOutputFormat=JSON-OCSF'], {}).fileOutputFormat).toBe('json-ocsf');
   });
