@@ -189,8 +189,8 @@ describe('link layers', () => {
     try {
       const ctx = context();
       const out: DnsEvent[] = [];
-      for (let i = 0; i < 5; i++) decodeFrame({ ...S.v4[i], linkType: 105 }, ctx, out);
-      for (let i = 0; i < 3; i++) decodeFrame({ ...S.v4[i], linkType: 40000 }, ctx, out);
+      for (let i = 0; i < 5; i++) decodeFrame({ ...S.v4[i], data: S.v4[i].data, linkType: 105 }, ctx, out);
+      for (let i = 0; i < 3; i++) decodeFrame({ ...S.v4[i], data: S.v4[i].data, linkType: 40000 }, ctx, out);
       expect(out).toEqual([]);
       expect(Object.fromEntries(ctx.stats.unsupportedBy)).toEqual({ 'link:IEEE802_11': 5, 'link:40000': 3 });
       expect(warn).toHaveBeenCalledTimes(2);

@@ -60,11 +60,16 @@ export function domainPairs(db: string): Pair[] {
   const perDay = `SELECT toDate(PacketTime) AS Day, Server, Apex, countIf(QR = 0) AS q, countIf(QR = 1 AND ResponseCode = 3) AS nx,
                          countIf(QR = 1 AND ResponseCode = 2) AS sf, uniqCombinedState(12)(ClientIPv4, ClientIPv6) AS c, max(IndexTime) AS it
                   FROM ${db}.DNS_LOG GROUP BY Day, Server, Apex`;
-  const period = (name: string, table: string, start: string): Pair => ({
+  // the week keeps queries per day (its peak day); the month only which days had queries (a bit per day)
+  const days = {
+    week: { column: 'DayQueries', raw: 'sumMap(map(Day, q))' },
+    month: { column: 'ActiveDays', raw: 'groupBitOr(if(q > 0, bitShiftLeft(toUInt32(1), toDayOfMonth(Day) - 1), toUInt32(0)))' },
+  };
+  const period = (name: string, table: string, start: string, d: { column: string; raw: string }): Pair => ({
     table,
-    rollup: `SELECT ${name}, Server, Apex, Queries, NXDomain, ServFail, finalizeAggregation(Clients), DayQueries, IndexTime
+    rollup: `SELECT ${name}, Server, Apex, Queries, NXDomain, ServFail, finalizeAggregation(Clients), ${d.column}, IndexTime
              FROM ${db}.${table} ORDER BY ${name}, Server, Apex`,
-    raw: `SELECT ${start} AS P, Server, Apex, sum(q), sum(nx), sum(sf), uniqCombinedMerge(12)(c), sumMap(map(Day, q)), max(it)
+    raw: `SELECT ${start} AS P, Server, Apex, sum(q), sum(nx), sum(sf), uniqCombinedMerge(12)(c), ${d.raw}, max(it)
           FROM (${perDay}) GROUP BY P, Server, Apex ORDER BY P, Server, Apex`,
   });
   return [
@@ -84,8 +89,8 @@ export function domainPairs(db: string): Pair[] {
       raw: `SELECT ${LEVELS.hour} AS Time, Server, Apex, count(), max(IndexTime)
             FROM ${db}.DNS_LOG WHERE QR = 0 GROUP BY Time, Server, Apex ORDER BY Time, Server, Apex`,
     },
-    period('Week', 'dns_apex_week', 'toStartOfWeek(Day, 1)'),
-    period('Month', 'dns_apex_month', 'toStartOfMonth(Day)'),
+    period('Week', 'dns_apex_week', 'toStartOfWeek(Day, 1)', days.week),
+    period('Month', 'dns_apex_month', 'toStartOfMonth(Day)', days.month),
   ];
 }
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEvent, type DnsEvent } from '../src/event.js';
 import { DEFAULT_ROLLUP_TTL, migrate, schemaRoot } from '../src/store/migrate.js';
 import { generatedDictionaries } from '../src/store/gen-dictionaries.js';
-import { DNS_LOG_COLUMNS, DNS_LOG_SCHEMA, DNS_LOG_STRUCTURE, apexOf, parseIpv4, parseIpv6 } from '../src/store/rowbinary.js';
+import { DNS_LOG_COLUMNS, DNS_LOG_SCHEMA, DNS_LOG_STRUCTURE, apexLengthOf, apexOf, parseIpv4, parseIpv6 } from '../src/store/rowbinary.js';
 import { insertEvents, openTestDb, type TestDb } from './chdb-runner.js';
 
 const DB = 'dnslens_test';
@@ -59,7 +59,7 @@ describe('DNS_LOG definition', () => {
     const noTz = (t: string) => t.replace(/, 'UTC'\)/, ')').replace(/\('UTC'\)/, '');
     expect(physical.map((c) => [c.name, noTz(c.type)])).toEqual(DNS_LOG_SCHEMA.map(([n, t]) => [n, t]));
     const aliases = cols.filter((c) => c.default_kind === 'ALIAS').map((c) => c.name);
-    expect(aliases).toEqual(['ClientIP', 'ServerIP', 'SrcIP', 'DstIP', 'SrcPort', 'DstPort', 'Client']);
+    expect(aliases).toEqual(['ClientIP', 'ServerIP', 'SrcIP', 'DstIP', 'SrcPort', 'DstPort', 'Client', 'Apex']);
     // dnsmonster's 17 names are all still there
     for (const n of ['PacketTime', 'IndexTime', 'Server', 'IPVersion', 'SrcIP', 'DstIP', 'Protocol', 'QR', 'OpCode', 'Class', 'Type',
       'Edns0Present', 'DoBit', 'FullQuery', 'ResponseCode', 'Question', 'Size']) {
@@ -73,7 +73,7 @@ describe('DNS_LOG definition', () => {
     const index = 1_800_000_000 + 1234; // IndexTime keeps the hour only
     await insertEvents(db, DB, EVENTS, index);
     const rows = await db.query<Row>(
-      `SELECT *, ClientIP, ServerIP, SrcIP, DstIP, SrcPort, DstPort, Client FROM ${DB}.DNS_LOG WHERE ID <= 6 ORDER BY ID`,
+      `SELECT *, Apex, ClientIP, ServerIP, SrcIP, DstIP, SrcPort, DstPort, Client FROM ${DB}.DNS_LOG WHERE ID <= 6 ORDER BY ID`,
     );
     expect(rows).toHaveLength(EVENTS.length);
     const usTime = (e: DnsEvent) => {
@@ -162,6 +162,16 @@ describe('apex', () => {
     expect(apexOf('co.uk')).toBe('co.uk'); // a bare suffix is its own apex
     expect(apexOf('localhost')).toBe('localhost');
     expect(apexOf('.')).toBe('.');
+  });
+
+  it('is always the end of the name, stored as its length in bytes (DNS_LOG reads Apex as an ALIAS)', () => {
+    const names = ['www.bbc.co.uk', 'a\\.b.example.com', 'x\\032y.example.org', 'xn--bcher-kva.example', '_dmarc.example.org',
+      '1.0.0.127.in-addr.arpa', 'WWW.Example.COM', 'bücher.de', 'com', '', '.'];
+    for (const q of names) {
+      expect(q.endsWith(apexOf(q)), q).toBe(true);
+      expect(apexLengthOf(q), q).toBe(Buffer.byteLength(apexOf(q)));
+    }
+    expect(apexLengthOf('www.bbc.co.uk')).toBe(9);
   });
 });
 

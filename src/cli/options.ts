@@ -218,7 +218,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   bool('clickhouseSecure', 'clickhouse_output', 'Use TLS for the ClickHouse connection', 'ready'),
   bool('clickhouseSaveFullQuery', 'clickhouse_output', 'Also store the full message as JSON', { later: 'FullQuery column (stored empty for now)' }),
   outputType('clickhouse', 'clickhouse_output', 'ClickHouse', 'ready'),
-  int('clickhouseBatchSize', 'clickhouse_output', 100000, 'Events per ClickHouse insert', 'ready', 1),
+  int('clickhouseBatchSize', 'clickhouse_output', 100000, 'Events per ClickHouse insert (the embedded store uses 500000 unless this is set: fewer, larger inserts cost less there)', 'ready', 1),
   tuning(int('clickhouseWorkers', 'clickhouse_output', 1, 'Concurrent ClickHouse inserts (dnslens keeps one insert in flight: measured fastest)', 'ready', 1)),
   tuning(int('clickhouseWorkerChannelSize', 'clickhouse_output', 100000, 'Channel size of each ClickHouse worker', 'ready', 1)),
   int('clickhouseTTL', 'clickhouse_output', 30, 'Days raw events are kept, counted from ingestion (1..36500)', 'ready', 1, 36500),

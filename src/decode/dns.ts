@@ -6,6 +6,8 @@ import { ipv4, ipv6, renderRdata } from './rdata.js';
 
 const OPT = 41;
 const ECS = 8; // EDNS Client Subnet option code (RFC 7871)
+const scratch: DnsAnswer[] = []; // answers of the message being decoded, copied out at the end
+const MAX_SCRATCH = 64; // longer scratch is emptied after use
 
 /**
  * Fills the DNS fields of ev from the message buf[start, end): header, first question, section
@@ -18,7 +20,8 @@ export function decodeDnsInto(ev: DnsEvent, buf: Uint8Array, start: number, end:
   ev.qname = '';
   ev.qtype = 0;
   ev.qclass = 0;
-  ev.answers = [];
+  // The decoder never pushes into ev.answers (it assigns a new array), so an empty one can stay.
+  if (ev.answers.length !== 0) ev.answers = [];
   ev.ednsPresent = false;
   ev.ednsUdpSize = 0;
   ev.ednsDo = false;
@@ -60,25 +63,41 @@ export function decodeDnsInto(ev: DnsEvent, buf: Uint8Array, start: number, end:
   }
 
   if (an > 0) {
-    const answers: DnsAnswer[] = ev.answers;
+    // Answers go to a scratch array first and are copied out at their exact count: pushing
+    // onto an empty array reserves room for 17, most of it garbage for a 1-3 answer response.
+    const answers = scratch;
+    let n = 0;
+    let reason: string | null = null;
     for (let i = 0; i < an; i++) {
       p = readName(b, p, end, end);
-      if (p < 0) return nameError(p);
+      if (p < 0) {
+        reason = nameError(p);
+        break;
+      }
       const name = nameText;
-      if (p + 10 > end) return 'dns:truncated-rr';
+      if (p + 10 > end) {
+        reason = 'dns:truncated-rr';
+        break;
+      }
       const rdStart = p + 10;
       const rdEnd = rdStart + ((b[p + 8] << 8) | b[p + 9]);
-      if (rdEnd > end) return 'dns:truncated-rr';
+      if (rdEnd > end) {
+        reason = 'dns:truncated-rr';
+        break;
+      }
       const type = (b[p] << 8) | b[p + 1];
-      answers.push({
+      answers[n++] = {
         name,
         type,
         class: (b[p + 2] << 8) | b[p + 3],
         ttl: ((b[p + 4] << 24) | (b[p + 5] << 16) | (b[p + 6] << 8) | b[p + 7]) >>> 0,
         data: renderRdata(type, b, rdStart, rdEnd, end),
-      });
+      };
       p = rdEnd;
     }
+    ev.answers = answers.slice(0, n);
+    if (answers.length > MAX_SCRATCH) answers.length = 0; // do not pin a hostile message's answers
+    if (reason !== null) return reason;
   }
 
   const rest = ns + ar;

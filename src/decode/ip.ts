@@ -19,12 +19,13 @@ export interface Transport4 {
 const MAX_IPV6_EXT = 16; // more extension headers than this is hostile
 
 /**
- * Decodes the IP header at offset and the UDP or TCP header after it. Returns true and fills
+ * Decodes the IP header at offset and the UDP or TCP header after it; the frame ends at
+ * frameEnd (at most data.length). Returns true and fills
  * out, or returns false after counting the packet: stats.unsupported('ip:fragment'),
  * stats.notDns (other protocols, ESP) or stats.malformedAs('ip:...' / 'udp:...' / 'tcp:...').
  */
-export function decodeIp(data: Uint8Array, offset: number, version: number, stats: Stats, out: Transport4): boolean {
-  const avail = data.length - offset;
+export function decodeIp(data: Uint8Array, offset: number, version: number, frameEnd: number, stats: Stats, out: Transport4): boolean {
+  const avail = frameEnd - offset;
   let l4: number;
   let end: number;
   let proto: number;
@@ -52,8 +53,8 @@ export function decodeIp(data: Uint8Array, offset: number, version: number, stat
     if (avail < 40) return bad(stats, 'ip6:short');
     if (data[offset] >> 4 !== 6) return bad(stats, 'ip6:bad-version');
     const plen = (data[offset + 4] << 8) | data[offset + 5];
-    end = plen === 0 ? data.length : offset + 40 + plen; // 0: jumbogram or segmentation offload
-    if (end > data.length) return bad(stats, 'ip6:truncated');
+    end = plen === 0 ? frameEnd : offset + 40 + plen; // 0: jumbogram or segmentation offload
+    if (end > frameEnd) return bad(stats, 'ip6:truncated');
     proto = data[offset + 6];
     l4 = offset + 40;
     for (let n = 0; ; n++) {

@@ -39,55 +39,57 @@ export function linkTypeName(linkType: number): string {
 }
 
 /**
- * Finds the IP packet in a frame. Returns true and fills out, or returns false after
+ * Finds the IP packet in the frame data[start, end) (out.offset is an index into data).
+ * Returns true and fills out, or returns false after
  * counting the frame: stats.notDns (not IP), stats.malformedAs('link:...') (too short)
  * or stats.unsupported('link:NAME') (a link type not decoded).
  */
-export function findIp(linkType: number, data: Uint8Array, stats: Stats, out: IpStart): boolean {
-  const len = data.length;
+export function findIp(linkType: number, data: Uint8Array, start: number, end: number, stats: Stats, out: IpStart): boolean {
+  const len = end - start;
+  const s = start;
   switch (linkType) {
     case LINKTYPE_ETHERNET: {
       if (len < 14) return short(stats);
       let p = 12;
-      let type = (data[p] << 8) | data[p + 1];
+      let type = (data[s + p] << 8) | data[s + p + 1];
       // 802.1Q / 802.1ad (QinQ) / legacy QinQ tags, possibly stacked
       for (let tags = 0; type === 0x8100 || type === 0x88a8 || type === 0x9100 || type === 0x9200; tags++) {
         if (tags === MAX_VLAN_TAGS) return malformed(stats, 'link:vlan-tags');
         p += 4;
         if (len < p + 2) return short(stats);
-        type = (data[p] << 8) | data[p + 1];
+        type = (data[s + p] << 8) | data[s + p + 1];
       }
-      return ethertype(type, p + 2, stats, out);
+      return ethertype(type, s + p + 2, stats, out);
     }
     case LINKTYPE_LINUX_SLL:
       if (len < 16) return short(stats);
-      return ethertype((data[14] << 8) | data[15], 16, stats, out);
+      return ethertype((data[s + 14] << 8) | data[s + 15], s + 16, stats, out);
     case LINKTYPE_LINUX_SLL2:
       if (len < 20) return short(stats);
-      return ethertype((data[0] << 8) | data[1], 20, stats, out);
+      return ethertype((data[s] << 8) | data[s + 1], s + 20, stats, out);
     case LINKTYPE_RAW:
     case 12: // DLT_RAW on OpenBSD-derived systems
     case 14: // DLT_RAW on BSD/OS
       if (len < 1) return short(stats);
-      return versionNibble(data, 0, stats, out);
+      return versionNibble(data, s, stats, out);
     case LINKTYPE_IPV4:
-      out.offset = 0;
+      out.offset = s;
       out.version = 4;
       return true;
     case LINKTYPE_IPV6:
-      out.offset = 0;
+      out.offset = s;
       out.version = 6;
       return true;
     case LINKTYPE_NULL: {
       // The address family is in the capturing host's byte order, which the file does not say.
       if (len < 4) return short(stats);
-      const le = data[0] | (data[1] << 8) | (data[2] << 16) | (data[3] << 24);
-      const be = (data[0] << 24) | (data[1] << 16) | (data[2] << 8) | data[3];
-      return family(isFamily(le) ? le : be, stats, out);
+      const le = data[s] | (data[s + 1] << 8) | (data[s + 2] << 16) | (data[s + 3] << 24);
+      const be = (data[s] << 24) | (data[s + 1] << 16) | (data[s + 2] << 8) | data[s + 3];
+      return family(isFamily(le) ? le : be, s + 4, stats, out);
     }
     case LINKTYPE_LOOP:
       if (len < 4) return short(stats);
-      return family((data[0] << 24) | (data[1] << 16) | (data[2] << 8) | data[3], stats, out);
+      return family((data[s] << 24) | (data[s + 1] << 16) | (data[s + 2] << 8) | data[s + 3], s + 4, stats, out);
     default:
       if (!warned.has(linkType)) {
         warned.add(linkType);
@@ -122,14 +124,14 @@ function isFamily(af: number): boolean {
   return af === 2 || af === 10 || af === 24 || af === 28 || af === 30;
 }
 
-function family(af: number, stats: Stats, out: IpStart): boolean {
+function family(af: number, offset: number, stats: Stats, out: IpStart): boolean {
   if (af === 2) out.version = 4;
   else if (af === 10 || af === 24 || af === 28 || af === 30) out.version = 6;
   else {
     stats.notDns++;
     return false;
   }
-  out.offset = 4;
+  out.offset = offset;
   return true;
 }
 

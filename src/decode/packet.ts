@@ -1,7 +1,7 @@
 // Frame -> DNS events. Every frame ends in exactly one counter: dnsMessages (one event),
 // notDns, malformed or unsupported; so packets == the sum of those buckets.
 import { newEvent, type DnsEvent, type InputKind } from '../event.js';
-import type { Frame } from '../inputs/frame.js';
+import { BufferFrame, type Frame } from '../inputs/frame.js';
 import type { Stats } from '../stats.js';
 import { decodeDnsInto } from './dns.js';
 import { decodeIp, ipv4Text, ipv6TextCached, PROTO_TCP, type Transport4 } from './ip.js';
@@ -22,9 +22,22 @@ const l4: Transport4 = { version: 0, srcOff: 0, dstOff: 0, protocol: 0, srcPort:
 /** Decodes one frame, pushing 0 or 1 events onto out (UDP carries one DNS message per datagram). */
 export function decodeFrame(frame: Frame, ctx: DecodeContext, out: DnsEvent[]): void {
   const { stats, ports } = ctx;
-  const data = frame.data;
-  if (!findIp(frame.linkType, data, stats, ipStart)) return;
-  if (!decodeIp(data, ipStart.offset, ipStart.version, stats, l4)) return;
+  // A file reader's frame is read in place in its chunk: no view object per packet.
+  let data: Uint8Array;
+  let start = 0;
+  let end: number;
+  if (frame instanceof BufferFrame) {
+    data = frame.buf;
+    start = frame.start;
+    end = frame.end;
+  } else {
+    data = frame.data;
+    // {...frame} copies a BufferFrame's fields but not its data accessor.
+    if (data === undefined) throw new Error('decodeFrame: frame without data (copy a file frame as {...frame, data: frame.data})');
+    end = data.length;
+  }
+  if (!findIp(frame.linkType, data, start, end, stats, ipStart)) return;
+  if (!decodeIp(data, ipStart.offset, ipStart.version, end, stats, l4)) return;
   const dnsPort = ports.has(l4.srcPort) || ports.has(l4.dstPort);
   if (!dnsPort) {
     stats.notDns++;

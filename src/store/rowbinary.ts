@@ -1,12 +1,14 @@
 // DnsEvent -> ClickHouse RowBinary rows for DNS_LOG (clickhouse/migrations/0001_dns_log.sql).
-// This runs once per stored message, so it writes bytes by hand into one growing buffer.
+// This runs once per stored message, so it writes bytes by hand into large buffers that are
+// filled in turn and never copied to grow (RowEncoder hands them out as chunks).
 
 import { getDomain } from 'tldts';
 import type { DnsEvent } from '../event.js';
 
 /** DNS_LOG columns the encoder writes, with their ClickHouse types, in row order.
  *  FullQuery (kept for dnsmonster's SQL) is left to its DEFAULT ''; SrcIP, DstIP, SrcPort, DstPort,
- *  ClientIP, ServerIP and Client are ALIAS columns computed from the client/server columns. */
+ *  ClientIP, ServerIP and Client are ALIAS columns computed from the client/server columns, and Apex
+ *  one computed from Question and ApexLength. */
 export const DNS_LOG_SCHEMA: ReadonlyArray<readonly [string, string]> = [
   ['PacketTime', 'DateTime64(6)'],
   ['IndexTime', 'DateTime'],
@@ -28,7 +30,7 @@ export const DNS_LOG_SCHEMA: ReadonlyArray<readonly [string, string]> = [
   ['ResponseCode', 'UInt16'],
   ['Question', 'String'],
   ['Size', 'UInt16'],
-  ['Apex', 'String'],
+  ['ApexLength', 'UInt16'], // Apex is an ALIAS: the last ApexLength bytes of Question
   ['ID', 'UInt16'],
   ['AA', 'Bool'],
   ['TC', 'Bool'],
@@ -70,10 +72,24 @@ export function apexOf(qname: string): string {
   let apex = apexCache.get(qname);
   if (apex !== undefined) return apex;
   apex = getDomain(qname, { extractHostname: false, validateHostname: false }) ?? qname;
+  // The rollups store the apex as a length of Question's end (0006_domain_rollups.sql): keep it a suffix.
+  if (!qname.endsWith(apex)) apex = qname;
   // Names follow a Zipf law: a bounded cache that starts over when full keeps the hot ones.
   if (apexCache.size >= APEX_CACHE_MAX) apexCache.clear();
   apexCache.set(qname, apex);
   return apex;
+}
+
+const apexLengthCache = new Map<string, number>();
+
+/** UTF-8 length of apexOf(qname): DNS_LOG stores the apex as this many bytes at Question's end. */
+export function apexLengthOf(qname: string): number {
+  let n = apexLengthCache.get(qname);
+  if (n !== undefined) return n;
+  n = Buffer.byteLength(apexOf(qname));
+  if (apexLengthCache.size >= APEX_CACHE_MAX) apexLengthCache.clear();
+  apexLengthCache.set(qname, n);
+  return n;
 }
 
 // ---- addresses ----
@@ -166,19 +182,48 @@ function ipv6Cached(text: string): Uint8Array | null {
 
 const TWO32 = 4294967296;
 
+// Bytes per buffer the encoder fills. Rows never straddle two buffers, and a full buffer is
+// never copied to grow: the next one starts where it ended (output is a list of chunks).
+const CHUNK_BYTES = 4 << 20;
+
 class Writer {
   buf: Buffer;
   pos = 0;
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafe(size);
+  start = 0; // bytes of buf before this were handed out by take()
+  row = 0; // where the row being written begins
+  private done: Uint8Array[] = []; // filled buffers' complete rows, not taken yet
+  private doneBytes = 0;
+  constructor(private readonly chunk: number) {
+    this.buf = Buffer.allocUnsafe(chunk);
   }
   ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.pos);
+    // Only the row being written moves to the new buffer; the rows before it stay where they are.
+    const partial = this.pos - this.row;
+    const next = Buffer.allocUnsafe(Math.max(this.chunk, 2 * (partial + n)));
+    this.buf.copy(next, 0, this.row, this.pos);
+    if (this.row > this.start) {
+      this.done.push(this.buf.subarray(this.start, this.row));
+      this.doneBytes += this.row - this.start;
+    }
     this.buf = next;
+    this.start = 0;
+    this.row = 0;
+    this.pos = partial;
+  }
+  /** Bytes of complete rows not taken yet. */
+  get size(): number {
+    return this.doneBytes + this.pos - this.start;
+  }
+  /** The complete rows written since the last take, as chunks (none empty). Call between rows. */
+  take(): Uint8Array[] {
+    if (this.pos > this.start) this.done.push(this.buf.subarray(this.start, this.pos));
+    this.start = this.pos;
+    this.row = this.pos;
+    const out = this.done;
+    this.done = [];
+    this.doneBytes = 0;
+    return out;
   }
   u8(v: number): void {
     this.buf[this.pos++] = v;
@@ -247,17 +292,84 @@ class Writer {
   }
 }
 
-/** RowBinary for DNS_LOG_COLUMNS, one row per event. indexTimeSec (now, normally) fills IndexTime,
- *  rounded down to the hour: retention only needs that, and a constant column costs no space. */
+/** RowBinary for DNS_LOG_COLUMNS, one row per event, in one buffer. indexTimeSec (now, normally)
+ *  fills IndexTime, rounded down to the hour: retention only needs that, and a constant column
+ *  costs no space. */
 export function encodeRows(events: readonly DnsEvent[], indexTimeSec: number): Uint8Array {
-  const w = new Writer(Math.max(4096, events.length * 200));
+  const enc = new RowEncoder(Math.max(4096, events.length * 256));
+  enc.encode(events, indexTimeSec);
+  const chunks = enc.take();
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+}
+
+/** Encodes events as they come into large reused-in-turn buffers; take() hands out what is done. */
+export class RowEncoder {
+  private readonly w: Writer;
+  constructor(chunkBytes = CHUNK_BYTES) {
+    this.w = new Writer(chunkBytes);
+  }
+
+  /** Bytes encoded and not taken yet. */
+  get bytes(): number {
+    return this.w.size;
+  }
+
+  take(): Uint8Array[] {
+    return this.w.take();
+  }
+
+  encode(events: readonly DnsEvent[], indexTimeSec: number): void {
+    try {
+      encodeInto(this.w, events, indexTimeSec);
+    } catch (err) {
+      this.w.pos = this.w.row; // drop the half-written row; the rows before it are whole
+      throw err;
+    }
+  }
+}
+
+/** A string column whose value repeats from row to row (server, transport, input): the
+ *  RowBinary bytes of the last value are kept and copied, not re-encoded for every row. */
+class Repeated {
+  private last: string | null = null;
+  private bytes: Uint8Array = new Uint8Array(0);
+  write(w: Writer, s: string): void {
+    if (s !== this.last) {
+      const n = Buffer.byteLength(s, 'utf8');
+      const head = n < 128 ? 1 : n < 16384 ? 2 : 5;
+      const t = new Writer(n + head);
+      t.str(s);
+      this.bytes = t.take()[0] ?? new Uint8Array(0);
+      this.last = s;
+    }
+    const b = this.bytes;
+    const len = b.length;
+    w.ensure(len);
+    const buf = w.buf;
+    let pos = w.pos;
+    if (len > 16) {
+      buf.set(b, pos); // a file path, say: one native copy beats a loop
+      pos += len;
+    } else {
+      for (let k = 0; k < len; k++) buf[pos++] = b[k];
+    }
+    w.pos = pos;
+  }
+}
+
+function encodeInto(w: Writer, events: readonly DnsEvent[], indexTimeSec: number): void {
   const indexTime = Math.max(0, Math.min(0xffffffff, Math.floor(indexTimeSec / 3600) * 3600));
+  const server = new Repeated();
+  const transport = new Repeated();
+  const inputKind = new Repeated();
+  const inputName = new Repeated();
   for (let i = 0; i < events.length; i++) {
     const e = events[i];
+    w.row = w.pos;
     w.ensure(16);
     w.i64(e.timeSec * 1_000_000 + Math.floor(e.timeNsec / 1000));
     w.u32(indexTime);
-    w.str(e.server);
+    server.write(w, e.server);
     w.ensure(1);
     w.u8(e.ipVersion);
     // A query goes client -> server, a response server -> client.
@@ -266,7 +378,7 @@ export function encodeRows(events: readonly DnsEvent[], indexTimeSec: number): U
     w.ensure(4);
     w.u16(e.qr ? e.dstPort : e.srcPort);
     w.u16(e.qr ? e.srcPort : e.dstPort);
-    w.str(e.transport);
+    transport.write(w, e.transport);
     w.ensure(16);
     w.u8(e.qr ? 1 : 0);
     w.u8(e.opcode);
@@ -276,9 +388,9 @@ export function encodeRows(events: readonly DnsEvent[], indexTimeSec: number): U
     w.u8(e.ednsDo ? 1 : 0);
     w.u16(e.rcode);
     w.str(e.qname);
-    w.ensure(2);
+    w.ensure(4);
     w.u16(e.size);
-    w.str(apexOf(e.qname));
+    w.u16(apexLengthOf(e.qname));
     w.ensure(24);
     w.u16(e.id);
     w.u8(e.aa ? 1 : 0);
@@ -316,8 +428,7 @@ export function encodeRows(events: readonly DnsEvent[], indexTimeSec: number): U
       w.u8(0);
       w.u32(Math.max(0, Math.min(0xffffffff, Math.round(e.responseTimeUs))));
     }
-    w.str(e.inputKind);
-    w.str(e.inputName);
+    inputKind.write(w, e.inputKind);
+    inputName.write(w, e.inputName);
   }
-  return w.buf.subarray(0, w.pos);
 }

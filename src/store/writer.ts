@@ -1,15 +1,17 @@
 // Batching writer for DNS_LOG. Events are encoded to RowBinary as they arrive (compact, and the
 // event objects can be collected at once), sealed into batches by size (clickhouseBatchSize) and
 // age (clickhouseDelay), and inserted one batch at a time (one insert in flight measured best on
-// chdb). A failed insert is retried with exponential backoff. While the store is down, batches
-// wait in a bounded in-memory queue and beyond it in the on-disk spool, replayed in order.
+// chdb). A batch that comes of age while an insert is in flight keeps filling until that insert
+// ends: it could not go in sooner, and fewer, larger inserts cost the store less. A failed
+// insert is retried with exponential backoff. While the store is down, batches wait in a
+// bounded in-memory queue and beyond it in the on-disk spool, replayed in order.
 // When both are full the caller waits (back-pressure); with whenFull='drop' the batch is
 // dropped instead and counted in Stats.dropped('clickhouse', ...).
 import type { DnsEvent } from '../event.js';
 import { log } from '../log.js';
 import type { Stats } from '../stats.js';
 import { dnsLogColumnNames, type RowBinaryBatch, type Store } from './connection.js';
-import { encodeRows } from './rowbinary.js';
+import { RowEncoder } from './rowbinary.js';
 import type { Spool, SpoolEntry } from './spool.js';
 
 export interface WriterOptions {
@@ -91,10 +93,14 @@ export class BatchWriter {
   private readonly closeTimeoutMs: number;
   private readonly rejectAfter: number;
 
-  private pending: Uint8Array[] = []; // encoded rows of the batch being filled
+  // Rows of the batch being filled, encoded as they arrive into large buffers (no per-call
+  // allocation, no copy when a batch grows); seal() takes them as the batch's chunks.
+  private readonly encoder = new RowEncoder();
   private pendingRows = 0;
-  private pendingBytes = 0;
   private timer: NodeJS.Timeout | null = null;
+  // The partial batch came of age while an insert was in flight: sealing it then would only
+  // queue it behind that insert, so it keeps filling and goes as soon as the pump is free.
+  private ageDue = false;
   private seq: number;
 
   private readonly mem: MemBatch[] = [];
@@ -145,17 +151,16 @@ export class BatchWriter {
     while (i < n) {
       const take = Math.min(n - i, size - this.pendingRows);
       const part = i === 0 && take === n ? events : events.slice(i, i + take);
-      const data = encodeRows(part, now);
-      this.pending.push(data);
+      this.encoder.encode(part, now);
       this.pendingRows += take;
-      this.pendingBytes += data.byteLength;
       i += take;
       if (this.pendingRows >= size) this.seal();
     }
     if (this.pendingRows > 0 && this.timer === null) {
       this.timer = setTimeout(() => {
         this.timer = null;
-        this.seal();
+        if (this.pumping && !this.closing) this.ageDue = true;
+        else this.seal();
       }, this.opts.delayMs);
     }
     // Under 'drop' a full queue drops at seal time, so the caller never waits.
@@ -203,11 +208,11 @@ export class BatchWriter {
       clearTimeout(this.timer);
       this.timer = null;
     }
+    this.ageDue = false;
     if (this.pendingRows === 0) return;
-    const batch: MemBatch = { seq: ++this.seq, rows: this.pendingRows, data: this.pending, bytes: this.pendingBytes, rejections: 0 };
-    this.pending = [];
+    const bytes = this.encoder.bytes;
+    const batch: MemBatch = { seq: ++this.seq, rows: this.pendingRows, data: this.encoder.take(), bytes, rejections: 0 };
     this.pendingRows = 0;
-    this.pendingBytes = 0;
 
     const route = this.route(batch.bytes);
     if (route === 'spool') {
@@ -268,14 +273,20 @@ export class BatchWriter {
     this.pumping = true;
     try {
       while (!this.stopPump) {
-        const item = this.nextItem();
+        let item = this.nextItem();
+        if (!item && this.ageDue) {
+          this.seal();
+          item = this.nextItem();
+        }
         if (!item) break;
         const batch: RowBinaryBatch =
           item.kind === 'mem'
             ? { columns: this.columns, rows: item.batch.rows, data: item.batch.data }
             : { columns: item.entry.columns, rows: item.entry.rows, path: item.entry.path };
+        const started = Date.now();
         try {
           await this.store.insertRowBinary(batch);
+          log.debug({ rows: batch.rows, ms: Date.now() - started, queued: this.mem.length - 1 }, 'ClickHouse insert');
         } catch (err) {
           await this.onFailure(item, err);
           continue;

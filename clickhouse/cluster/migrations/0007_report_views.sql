@@ -46,7 +46,7 @@ SELECT
     sum(Queries) AS total_queries,
     uniqCombinedMerge(12)(Clients) AS unique_clients,
     -- over the days of the month on which the apex was queried
-    round(total_queries / greatest(1, length(arrayFilter(n -> n > 0, mapValues(sumMap(DayQueries))))), 2) AS avg_daily,
+    round(total_queries / greatest(1, bitCount(groupBitOr(ActiveDays))), 2) AS avg_daily,
     rank() OVER (PARTITION BY Month ORDER BY sum(Queries) DESC) AS rank_in_month,
     sum(NXDomain) AS nxdomain_count,
     dictGet('{{database}}.domain_categories', 'Category', Apex) AS category
