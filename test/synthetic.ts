@@ -107,7 +107,7 @@ export function traffic(o: TrafficOptions): DnsEvent[] {
     const roll = r();
     x.rcode = ni % 17 === 5 ? 3 : roll < 0.02 ? 2 : roll < 0.03 ? 5 : 0;
     if (x.rcode === 0 && x.qtype === 1) {
-      for (let k = 0; k <= ni % 3; k++) x.answers.push({ name: x.qname, type: 1, class: 1, ttl: 300, data: `192.0.2.${(ni + k) % 250}` });
+      for (let k = 0; k <= ni % 3; k++) x.answers = [...x.answers, { name: x.qname, type: 1, class: 1, ttl: 300, data: `192.0.2.${(ni + k) % 250}` }];
     }
     x.anCount = x.answers.length;
     x.tc = x.transport === 'udp' && r() < 0.01;

@@ -1,6 +1,6 @@
 // The hot-path DNS message decoder: one pass over the message, objects only for answers.
 
-import type { DnsAnswer, DnsEvent } from '../event.js';
+import { NO_ANSWERS, type DnsAnswer, type DnsEvent } from '../event.js';
 import { beginMessage, nameError, nameText, readName, skipName } from './names.js';
 import { ipv4, ipv6, renderRdata } from './rdata.js';
 
@@ -21,7 +21,7 @@ export function decodeDnsInto(ev: DnsEvent, buf: Uint8Array, start: number, end:
   ev.qtype = 0;
   ev.qclass = 0;
   // The decoder never pushes into ev.answers (it assigns a new array), so an empty one can stay.
-  if (ev.answers.length !== 0) ev.answers = [];
+  if (ev.answers.length !== 0) ev.answers = NO_ANSWERS;
   ev.ednsPresent = false;
   ev.ednsUdpSize = 0;
   ev.ednsDo = false;
