@@ -1,7 +1,7 @@
 // The hot-path DNS message decoder: one pass over the message, objects only for answers.
 
 import { NO_ANSWERS, type DnsAnswer, type DnsEvent } from '../event.js';
-import { beginMessage, nameError, nameText, readName, skipName } from './names.js';
+import { beginMessage, nameError, nameText, readName, readQuestionName, skipName } from './names.js';
 import { ipv4, ipv6, renderRdata } from './rdata.js';
 
 const OPT = 41;
@@ -47,11 +47,11 @@ export function decodeDnsInto(ev: DnsEvent, buf: Uint8Array, start: number, end:
   const ns = (ev.nsCount = (b[start + 8] << 8) | b[start + 9]);
   const ar = (ev.arCount = (b[start + 10] << 8) | b[start + 11]);
 
-  beginMessage(start);
+  beginMessage(start, an + ns !== 0);
   let p = start + 12;
 
   for (let i = 0; i < qd; i++) {
-    p = i === 0 ? readName(b, p, end, end) : skipName(b, p, end, end);
+    p = i === 0 ? readQuestionName(b, p, end) : skipName(b, p, end, end);
     if (p < 0) return nameError(p);
     if (p + 4 > end) return 'dns:truncated-question';
     if (i === 0) {
@@ -95,7 +95,8 @@ export function decodeDnsInto(ev: DnsEvent, buf: Uint8Array, start: number, end:
       };
       p = rdEnd;
     }
-    ev.answers = answers.slice(0, n);
+    // A literal for the usual 1-2 answers is cheaper than slice().
+    ev.answers = n === 1 ? [answers[0]] : n === 2 ? [answers[0], answers[1]] : answers.slice(0, n);
     if (answers.length > MAX_SCRATCH) answers.length = 0; // do not pin a hostile message's answers
     if (reason !== null) return reason;
   }

@@ -88,6 +88,7 @@ const slotOff = new Int32Array(MAX_SLOTS); // message offset of the label
 let gen = 0;
 let slots = 0;
 let cacheOn = true;
+let record = true; // whether this message's names go into the cache
 let base = 0; // message start in the current buffer
 
 /** Turns the compression cache off or on (tests compare both: the output must not change). */
@@ -95,9 +96,12 @@ export function useNameCache(on: boolean): void {
   cacheOn = on;
 }
 
-/** Starts a new message at buf offset msgStart: forgets the previous message's names. */
-export function beginMessage(msgStart: number): void {
+/** Starts a new message at buf offset msgStart: forgets the previous message's names.
+ *  remember=false skips filling the cache (a query: nothing after the question points back
+ *  into it but the additional section, which skipName validates the same without it). */
+export function beginMessage(msgStart: number, remember = true): void {
   base = msgStart;
+  record = remember && cacheOn;
   slots = 0;
   if (++gen === 0x7fffffff) {
     cacheGen.fill(0);
@@ -147,7 +151,7 @@ export function readName(buf: Uint8Array, pos: number, limit: number, end: numbe
       if (e > lim) return drop(first, E_TRUNCATED);
       if (wire + len + 1 > 254) return drop(first, E_TOO_LONG); // with the terminal zero it would pass 255
       const off = p - base;
-      if (after < 0 && slots < MAX_SLOTS && off < MAX_PTR) {
+      if (record && after < 0 && slots < MAX_SLOTS && off < MAX_PTR) {
         slotOff[slots] = off;
         slotChar[slots] = o === 0 ? 0 : o + 1; // the suffix starts after the '.'
         slotWire[slots] = wire;
@@ -191,7 +195,6 @@ export function readName(buf: Uint8Array, pos: number, limit: number, end: numbe
   else name = o === 0 ? suffix : outString(o) + '.' + suffix;
   nameText = name;
   const total = wire + suffixWire;
-  if (!cacheOn) slots = first;
   for (let i = first; i < slots; i++) {
     slotName[i] = name;
     slotWire[i] = total - slotWire[i];
@@ -199,6 +202,54 @@ export function readName(buf: Uint8Array, pos: number, limit: number, end: numbe
     cacheSlot[slotOff[i]] = i;
   }
   return after < 0 ? p : after;
+}
+
+// ---- last question name --------------------------------------------------------------------
+// A response usually follows its query, so over half the messages ask the same name as the
+// message before. Comparing its wire bytes is cheaper than decoding it and building a string.
+// Only names without pointers or escapes are kept: their label offsets equal the suffix
+// starts in the text, so the compression cache can be filled from the wire alone.
+
+const lastWire = new Uint8Array(256);
+let lastLen = 0; // 0: nothing kept
+let lastName = '';
+
+/** readName for the first question name (limit = end); same results. */
+export function readQuestionName(buf: Uint8Array, pos: number, end: number): number {
+  const n = lastLen;
+  if (n !== 0 && pos + n <= end) {
+    let i = 0;
+    while (i < n && buf[pos + i] === lastWire[i]) i++;
+    if (i === n) {
+      nameText = lastName;
+      if (record) {
+        const off0 = pos - base;
+        for (let r = 0; lastWire[r] !== 0; r += lastWire[r] + 1) {
+          const off = off0 + r;
+          if (slots === MAX_SLOTS || off >= MAX_PTR) break;
+          slotName[slots] = lastName;
+          slotChar[slots] = r;
+          slotWire[slots] = n - r;
+          cacheGen[off] = gen;
+          cacheSlot[off] = slots;
+          slots++;
+        }
+      }
+      return pos + n;
+    }
+  }
+  const r = readName(buf, pos, end, end);
+  if (r < 0) return r;
+  // Keep it if it is labels only (no pointer) and its text has no escapes.
+  const len = r - pos;
+  let q = pos;
+  while (q < r && buf[q] !== 0 && buf[q] < 0x40) q += buf[q] + 1;
+  if (q === r - 1 && buf[q] === 0 && len > 1 && nameText.length === len - 2) {
+    for (let i = 0; i < len; i++) lastWire[i] = buf[pos + i];
+    lastLen = len;
+    lastName = nameText;
+  } else lastLen = 0;
+  return r;
 }
 
 /**
