@@ -13,21 +13,10 @@ import { newEvent, type DnsEvent } from '../src/event.js';
 import type { Frame } from '../src/inputs/frame.js';
 import { Stats } from '../src/stats.js';
 import { dnsPayloads, PCAP_DIR, readPcap } from './dnsPayloads.js';
+import { rng as prng } from './synthetic.js';
 
 const require = createRequire(import.meta.url);
 const dnsPacket = require('dns-packet') as { name: { decode(b: Buffer, offset: number): string } };
-
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED_FILES = [
   'dnscap__dns.pcap',

@@ -16,6 +16,7 @@ import { log } from '../src/log.js';
 import { Stats } from '../src/stats.js';
 import { describeWithPeers } from './peers.js';
 import { PCAP_DIR } from './data.js';
+import { rng as prng } from './synthetic.js';
 
 const DATA = PCAP_DIR;
 const tmp = mkdtempSync(join(tmpdir(), 'dnslens-packet-'));
@@ -382,18 +383,6 @@ describe('counters on the shared captures', () => {
     });
   }
 });
-
-// A seeded PRNG keeps the hostile-input run reproducible.
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('hostile input', () => {
   it('truncated, bit-flipped and mislabelled frames never throw and are all counted', async () => {
