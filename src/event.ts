@@ -49,7 +49,12 @@ export interface DnsEvent {
   size: number; // DNS message size in bytes
   inputKind: InputKind;
   inputName: string; // file path, interface or socket
-  responseTimeUs: number | null; // set on a matched response (later issue), null otherwise
+  // Query/response matching: on a response, µs since its query; on a query that was answered, the
+  // same figure; null when matching is off or no pair was seen.
+  responseTimeUs: number | null;
+  unanswered: boolean; // a query whose response did not come within --matchTimeout
+  clientId: string; // keyed pseudonym of the client address (--clientIdKey), "" when off
+  messageType: string; // dnstap message type (CLIENT_QUERY, RESOLVER_RESPONSE, ...), "" for packets
 }
 
 // Shared by every event without answers (half of all messages are queries): one allocation less.
@@ -93,6 +98,9 @@ export function newEvent(): DnsEvent {
     inputKind: 'pcap',
     inputName: '',
     responseTimeUs: null,
+    unanswered: false,
+    clientId: '',
+    messageType: '',
   };
 }
 

@@ -1,34 +1,107 @@
-// input → decode → outputs. Data flows one way; each output sees every batch once.
+// sources → decode (packets only) → transforms → outputs. Data flows one way; each output sees
+// every batch once.
 import type { DnsEvent } from './event.js';
 import type { Frame } from './inputs/frame.js';
-import { decodeFrame, type DecodeContext } from './decode/packet.js';
+import { decodeFrame, finishDecode, type DecodeContext } from './decode/packet.js';
 import type { Output } from './outputs/output.js';
 
+/** Where events come from: captured frames (files, interfaces) or ready-made events (dnstap, logs). */
+export type Source =
+  | { kind: 'frames'; frames: AsyncIterable<Frame[]>; ctx: DecodeContext }
+  | { kind: 'events'; events: AsyncIterable<DnsEvent[]> };
+
+/** A stage between decoding and the outputs (masks, matching, ...). Transforms run in list order. */
+export interface EventTransform {
+  readonly name: string;
+  /** The events to pass on: the same array, a filtered one, or one that adds events held before. */
+  apply(events: DnsEvent[]): DnsEvent[];
+  /** At the end of input: whatever is still held (queries waiting for a response, say). */
+  flush?(): DnsEvent[];
+}
+
 export interface PipelineOptions {
-  frames: AsyncIterable<Frame[]>;
-  ctx: DecodeContext;
+  sources: Source[];
+  transforms?: EventTransform[];
   outputs: Output[];
-  packetLimit?: number; // stop after this many packets (0 = no limit)
+  packetLimit?: number; // stop after this many packets, over all frame sources (0 = no limit)
   signal?: AbortSignal; // stop reading (SIGINT/SIGTERM); outputs are still flushed by the caller
   onBatch?: () => void; // progress hook
 }
 
 export async function runPipeline(opts: PipelineOptions): Promise<void> {
-  const { ctx, outputs } = opts;
+  const { outputs } = opts;
+  const transforms = opts.transforms ?? [];
   const limit = opts.packetLimit ?? 0;
-  for await (const frames of opts.frames) {
-    const events: DnsEvent[] = [];
-    let n = frames.length;
-    if (limit > 0 && ctx.stats.packets >= limit) {
-      // The reader counted the whole batch; keep only what fits under the limit.
-      const over = ctx.stats.packets - limit;
-      n = Math.max(0, frames.length - over);
-      ctx.stats.packets -= frames.length - n;
-    }
-    for (let i = 0; i < n; i++) decodeFrame(frames[i], ctx, events);
+  const emit = async (events: DnsEvent[], from = 0): Promise<void> => {
+    for (let i = from; i < transforms.length && events.length > 0; i++) events = transforms[i].apply(events);
     if (events.length > 0) await writeAll(outputs, events);
+  };
+  let stopped = false;
+  for await (const [source, batch] of merge(opts.sources)) {
+    if (source.kind === 'events') {
+      await emit(batch as DnsEvent[]);
+    } else {
+      const frames = batch as Frame[];
+      const ctx = source.ctx;
+      const events: DnsEvent[] = [];
+      let n = frames.length;
+      if (limit > 0 && ctx.stats.packets >= limit) {
+        // The reader counted the whole batch; keep only what fits under the limit.
+        const over = ctx.stats.packets - limit;
+        n = Math.max(0, frames.length - over);
+        ctx.stats.packets -= frames.length - n;
+        if (ctx.stats.packets >= limit) stopped = true;
+      }
+      for (let i = 0; i < n; i++) decodeFrame(frames[i], ctx, events);
+      await emit(events);
+    }
     opts.onBatch?.();
-    if (opts.signal?.aborted || (limit > 0 && ctx.stats.packets >= limit)) break;
+    if (opts.signal?.aborted || stopped) break;
+  }
+  // End of input: what the decoders hold (fragments, TCP streams), then what each transform holds.
+  for (const s of opts.sources) {
+    if (s.kind !== 'frames') continue;
+    const events: DnsEvent[] = [];
+    finishDecode(s.ctx, events);
+    await emit(events);
+  }
+  for (let i = 0; i < transforms.length; i++) {
+    const held = transforms[i].flush?.() ?? [];
+    await emit(held, i + 1);
+  }
+}
+
+type Batch = Frame[] | DnsEvent[];
+
+/** Batches of every source as they come; one source is iterated directly. */
+async function* merge(sources: Source[]): AsyncGenerator<[Source, Batch]> {
+  const iterOf = (s: Source): AsyncIterator<Batch> =>
+    (s.kind === 'frames' ? s.frames : s.events)[Symbol.asyncIterator]() as AsyncIterator<Batch>;
+  if (sources.length === 1) {
+    const it = iterOf(sources[0]);
+    try {
+      for (let r = await it.next(); !r.done; r = await it.next()) yield [sources[0], r.value];
+    } finally {
+      await it.return?.();
+    }
+    return;
+  }
+  const iters = sources.map(iterOf);
+  const pending = new Map<number, Promise<{ i: number; r: IteratorResult<Batch> }>>();
+  const pull = (i: number) => pending.set(i, iters[i].next().then((r) => ({ i, r })));
+  sources.forEach((_, i) => pull(i));
+  try {
+    while (pending.size > 0) {
+      const { i, r } = await Promise.race(pending.values());
+      if (r.done) {
+        pending.delete(i);
+        continue;
+      }
+      pull(i);
+      yield [sources[i], r.value];
+    }
+  } finally {
+    await Promise.all([...pending.keys()].map((i) => iters[i].return?.()));
   }
 }
 

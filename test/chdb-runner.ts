@@ -60,8 +60,9 @@ let batchNo = 0;
 export async function insertEvents(db: TestDb, database: string, events: readonly DnsEvent[], indexTimeSec = Date.now() / 1000): Promise<void> {
   const path = join(db.dir, `batch-${process.pid}-${batchNo++}.bin`);
   writeFileSync(path, encodeRows(events, indexTimeSec));
-  await db.exec(
-    `INSERT INTO ${database}.DNS_LOG (${DNS_LOG_COLUMNS.join(', ')}) SELECT * FROM file('${path}', RowBinary, '${DNS_LOG_STRUCTURE}')`,
-  );
+  // A table made by an earlier migration set lacks the newer columns: insert the ones it has.
+  const have = new Set((await db.rows(`SELECT name FROM system.columns WHERE database = '${database}' AND table = 'DNS_LOG'`)).map((r) => String(r[0])));
+  const cols = DNS_LOG_COLUMNS.filter((c) => have.has(c)).join(', ');
+  await db.exec(`INSERT INTO ${database}.DNS_LOG (${cols}) SELECT ${cols} FROM file('${path}', RowBinary, '${DNS_LOG_STRUCTURE}')`);
   rmSync(path);
 }

@@ -121,7 +121,7 @@ const JSON_KEYS = [
   'time', 'server', 'ipVersion', 'srcIp', 'dstIp', 'srcPort', 'dstPort', 'transport', 'id', 'qr', 'opcode',
   'aa', 'tc', 'rd', 'ra', 'ad', 'cd', 'rcode', 'qname', 'qtype', 'qclass', 'qdCount', 'anCount', 'nsCount',
   'arCount', 'answers', 'ednsPresent', 'ednsUdpSize', 'ednsDo', 'ednsClientSubnet', 'size', 'inputKind',
-  'inputName', 'responseTimeUs',
+  'inputName', 'responseTimeUs', 'unanswered', 'clientId', 'messageType',
 ];
 
 // What the JSON line must mean: the event with its two time fields replaced by "time".
@@ -141,7 +141,7 @@ describe('json format', () => {
         '"aa":false,"tc":false,"rd":true,"ra":false,"ad":false,"cd":false,"rcode":0,"qname":"google.com",' +
         '"qtype":1,"qclass":1,"qdCount":1,"anCount":0,"nsCount":0,"arCount":0,"answers":[],' +
         '"ednsPresent":true,"ednsUdpSize":4096,"ednsDo":true,"ednsClientSubnet":"","size":39,' +
-        '"inputKind":"pcap","inputName":"/data/dns.pcap","responseTimeUs":null}',
+        '"inputKind":"pcap","inputName":"/data/dns.pcap","responseTimeUs":null,"unanswered":false,"clientId":"","messageType":""}',
     );
   });
 
@@ -209,7 +209,7 @@ const CSV_NAMES = [
   'Year', 'Month', 'Day', 'Hour', 'Minute', 'Second', 'Ns', 'Server', 'IpVersion', 'SrcIP', 'DstIP', 'Protocol',
   'Qr', 'OpCode', 'Class', 'Type', 'ResponseCode', 'Question', 'Size', 'Edns0Present', 'DoBit', 'Id',
   'SrcPort', 'DstPort', 'Transport', 'AA', 'TC', 'RD', 'RA', 'AD', 'CD', 'QdCount', 'AnCount', 'NsCount',
-  'ArCount', 'Answers', 'EdnsUdpSize', 'EdnsClientSubnet', 'InputKind', 'InputName', 'ResponseTimeUs',
+  'ArCount', 'Answers', 'EdnsUdpSize', 'EdnsClientSubnet', 'InputKind', 'InputName', 'ResponseTimeUs', 'Unanswered', 'ClientId', 'MessageType',
 ];
 
 describe('csv format', () => {
@@ -225,7 +225,7 @@ describe('csv format', () => {
   it('prints the golden row for a query', () => {
     expect(fmt.format(query())).toBe(
       '2016,10,20,15,23,1,75993000,default,4,192.168.1.10,8.8.8.8,17,0,0,1,1,0,google.com,39,1,1,4660,' +
-        '51234,53,udp,0,0,1,0,0,0,1,0,0,0,,4096,,pcap,/data/dns.pcap,',
+        '51234,53,udp,0,0,1,0,0,0,1,0,0,0,,4096,,pcap,/data/dns.pcap,,0,,',
     );
   });
 

@@ -39,8 +39,13 @@ describeWithPeers('report and sql over a stored real capture', ['tshark'], () =>
     const stats = new Stats();
     const out = await createClickHouseOutput(store, { stats, batchSize: 10, delayMs: 1000 });
     await runPipeline({
-      frames: readCapture(CAPTURE, stats),
-      ctx: { stats, ports: new Set([53]), server: 'report-test', inputKind: 'pcap', inputName: CAPTURE },
+      sources: [
+        {
+          kind: 'frames',
+          frames: readCapture(CAPTURE, stats),
+          ctx: { stats, ports: new Set([53]), server: 'report-test', inputKind: 'pcap', inputName: CAPTURE },
+        },
+      ],
       outputs: [out],
     });
     await out.close();

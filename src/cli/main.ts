@@ -4,7 +4,8 @@ import { statSync, writeFileSync } from 'node:fs';
 import { checkRunnable, ConfigError, formatIni, helpText, loadConfig, sourceOf, type Config } from './config.js';
 import { OPTIONS } from './options.js';
 import { progressLine, summaryText } from './summary.js';
-import { readCapture } from '../inputs/pcapfile.js';
+import { openSources } from './sources.js';
+import { openTransforms } from './transforms.js';
 import { runPipeline } from '../pipeline.js';
 import { Stats } from '../stats.js';
 import { log, setLogLevel } from '../log.js';
@@ -153,10 +154,11 @@ async function capture(cfg: Config, lists: Lists, defaultStore: boolean): Promis
     process.stderr.write(progressLine(stats, total));
   };
   let failure: unknown;
+  const input = await openSources(cfg, stats);
   try {
     await runPipeline({
-      frames: readCapture(cfg.pcapFile, stats, { noEtherframe: cfg.noEtherframe }),
-      ctx: { stats, ports: new Set(cfg.port), server: cfg.serverName, inputKind: 'pcap', inputName: cfg.pcapFile },
+      sources: input.sources,
+      transforms: openTransforms(cfg, stats),
       outputs,
       packetLimit: Number(cfg.packetLimit ?? 0),
       signal: stop.signal,
@@ -164,6 +166,8 @@ async function capture(cfg: Config, lists: Lists, defaultStore: boolean): Promis
     });
   } catch (e) {
     failure = e;
+  } finally {
+    await input.close?.();
   }
   // Flush every output even when reading failed: what was decoded is kept.
   for (const o of outputs) {

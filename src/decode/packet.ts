@@ -13,6 +13,8 @@ export interface DecodeContext {
   server: string; // --serverName
   inputKind: InputKind;
   inputName: string;
+  /** Packet-level transforms (sampling, dedup): false drops the packet. ipOffset is where the IP header starts. */
+  keepPacket?: (data: Uint8Array, ipOffset: number, end: number, frame: Frame) => boolean;
 }
 
 // Scratch views, reused: decodeFrame is synchronous and never re-entered.
@@ -37,6 +39,7 @@ export function decodeFrame(frame: Frame, ctx: DecodeContext, out: DnsEvent[]): 
     end = data.length;
   }
   if (!findIp(frame.linkType, data, start, end, stats, ipStart)) return;
+  if (ctx.keepPacket && !ctx.keepPacket(data, ipStart.offset, end, frame)) return;
   if (!decodeIp(data, ipStart.offset, ipStart.version, end, stats, l4)) return;
   const dnsPort = ports.has(l4.srcPort) || ports.has(l4.dstPort);
   if (!dnsPort) {
@@ -77,4 +80,9 @@ export function decodeFrame(frame: Frame, ctx: DecodeContext, out: DnsEvent[]): 
   }
   stats.dnsMessages++;
   out.push(ev);
+}
+
+/** End of input: releases what the decoder still holds (IP fragments, TCP streams) and counts the rest. */
+export function finishDecode(_ctx: DecodeContext, _out: DnsEvent[]): void {
+  // Nothing is held yet: fragments and TCP are counted as unsupported until reassembly lands.
 }

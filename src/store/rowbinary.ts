@@ -52,6 +52,9 @@ export const DNS_LOG_SCHEMA: ReadonlyArray<readonly [string, string]> = [
   ['ResponseTimeUs', 'Nullable(UInt32)'],
   ['InputKind', 'LowCardinality(String)'],
   ['InputName', 'LowCardinality(String)'],
+  ['Unanswered', 'UInt8'],
+  ['ClientId', 'String'],
+  ['MessageType', 'LowCardinality(String)'],
 ];
 
 export const DNS_LOG_COLUMNS: readonly string[] = DNS_LOG_SCHEMA.map(([name]) => name);
@@ -363,6 +366,7 @@ function encodeInto(w: Writer, events: readonly DnsEvent[], indexTimeSec: number
   const transport = new Repeated();
   const inputKind = new Repeated();
   const inputName = new Repeated();
+  const messageType = new Repeated();
   for (let i = 0; i < events.length; i++) {
     const e = events[i];
     w.row = w.pos;
@@ -430,5 +434,9 @@ function encodeInto(w: Writer, events: readonly DnsEvent[], indexTimeSec: number
     }
     inputKind.write(w, e.inputKind);
     inputName.write(w, e.inputName);
+    w.ensure(1);
+    w.u8(e.unanswered ? 1 : 0);
+    w.str(e.clientId);
+    messageType.write(w, e.messageType);
   }
 }

@@ -54,6 +54,9 @@ export const CSV_COLUMNS: readonly Column[] = [
   ['InputKind', (ev) => ev.inputKind],
   ['InputName', (ev) => csvField(ev.inputName)],
   ['ResponseTimeUs', (ev) => (ev.responseTimeUs === null ? '' : String(ev.responseTimeUs))],
+  ['Unanswered', (ev) => bit(ev.unanswered)],
+  ['ClientId', (ev) => csvField(ev.clientId)],
+  ['MessageType', (ev) => ev.messageType],
 ];
 
 export const CSV_HEADER = CSV_COLUMNS.map(([h]) => h).join(',');

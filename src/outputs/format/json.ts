@@ -89,7 +89,9 @@ const KIND_NAME = new Map(
   (['pcap', 'live', 'dnstap', 'log'] satisfies InputKind[]).map((k) => [k, ascii(`,"inputKind":"${k}","inputName":`)]),
 );
 const RESPONSE_TIME = ascii(',"responseTimeUs":');
-const NULL_END = ascii('null}');
+const NULL = ascii('null');
+const UNANSWERED = [false, true].map((b) => ascii(`,"unanswered":${b},"clientId":`));
+const MESSAGE_TYPE = ascii(',"messageType":');
 const A_NAME_FIRST = ascii('[{"name":');
 const A_NAME_NEXT = ascii('},{"name":');
 const A_TYPE = ascii(',"type":');
@@ -180,12 +182,13 @@ export function encodeJson(w: ByteWriter, ev: DnsEvent): void {
   }
   str(w, ev.inputName);
   w.bytes(RESPONSE_TIME);
-  if (ev.responseTimeUs === null) {
-    w.bytes(NULL_END);
-  } else {
-    w.num(ev.responseTimeUs);
-    w.byte(0x7d); // }
-  }
+  if (ev.responseTimeUs === null) w.bytes(NULL);
+  else w.num(ev.responseTimeUs);
+  w.bytes(UNANSWERED[ev.unanswered ? 1 : 0]);
+  str(w, ev.clientId);
+  w.bytes(MESSAGE_TYPE);
+  str(w, ev.messageType);
+  w.byte(0x7d); // }
 }
 
 const scratch = new ByteWriter(4096);

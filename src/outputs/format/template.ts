@@ -49,6 +49,9 @@ export const TEMPLATE_FIELDS: Readonly<Record<string, Formatter>> = {
   inputKind: (ev) => ev.inputKind,
   inputName: (ev) => ev.inputName,
   responseTimeUs: (ev) => (ev.responseTimeUs === null ? '' : str(ev.responseTimeUs)),
+  unanswered: (ev) => str(ev.unanswered),
+  clientId: (ev) => ev.clientId,
+  messageType: (ev) => ev.messageType,
   // derived: mnemonics for the numeric codes
   qtypeName: (ev) => typeName(ev.qtype),
   qclassName: (ev) => className(ev.qclass),
