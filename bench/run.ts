@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { cachedCapture, MAX_PACKETS, type Summary } from './gen.js';
 import type { DecodeReport } from './decode-only.js';
+import { liveStep } from './live.js';
+import { dnstapStep } from './dnstap.js';
 
 export interface Row {
   step: string;
@@ -197,6 +199,39 @@ const jsonStep: Step = {
       atLeast('json', 'events/s', eps, 300_000, rate(eps, 'ev'), '≥ 300,000 ev/s'),
       { step: 'json', figure: 'wall time', value: `${t.seconds.toFixed(2)} s`, note: `${int(events)} events` },
       { step: 'json', figure: 'peak RSS', value: mb(t.maxRssKb) },
+    ];
+  },
+};
+
+// The same JSON run with query/response matching and packet dedup on, then with both off
+// (--matchTimeout 0, no --dedup), alternating so a load change hits both alike.
+const matchStep: Step = {
+  name: 'match',
+  title: 'the CLI, JSON > /dev/null: query/response matching and --dedup on, next to both off, whole process',
+  async run(ctx) {
+    const main = join(ctx.root, 'dist', 'src', 'cli', 'main.js');
+    if (!existsSync(main)) return [{ step: 'match', figure: 'packets/s', value: 'not run', note: `${main} is not built` }];
+    const base = [main, '--pcapFile', ctx.capture, '--stdoutOutputType', '1', '--stdoutOutputFormat', 'json'];
+    const variants = { off: [...base, '--matchTimeout', '0'], on: [...base, '--matchTimeout', '5s', '--dedup'] };
+    const best: Partial<Record<keyof typeof variants, Timed>> = {};
+    for (let i = 0; i < ctx.repeat; i++) {
+      for (const k of ['off', 'on'] as const) {
+        const t = await runTimed(process.execPath, variants[k], { captureStdout: false, timeoutMs: ctx.timeoutMs, cwd: ctx.root });
+        if (t.code !== 0) return [{ step: 'match', figure: `packets/s, ${k}`, value: 'failed', pass: false, note: failure(t) }];
+        if (best[k] === undefined || t.seconds < best[k].seconds) best[k] = t;
+      }
+    }
+    const off = best.off as Timed;
+    const on = best.on as Timed;
+    const packets = ctx.summary.packets;
+    const figure = (re: RegExp) => (on.stderrTail.match(re)?.[1] ?? '?').replace(/,/g, '');
+    const counts = `answered ${figure(/answered queries\s+([\d,]+)/)}, unanswered ${figure(/unanswered queries\s+([\d,]+)/)}, orphans ${figure(/orphan responses\s+([\d,]+)/)}, duplicates ${figure(/duplicate queries\s+([\d,]+)/)}`;
+    ctx.results.set('match.on.pps', packets / on.seconds);
+    ctx.results.set('match.off.pps', packets / off.seconds);
+    return [
+      { step: 'match', figure: 'packets/s, matching+dedup off', value: rate(packets / off.seconds, 'pkt'), note: `${off.seconds.toFixed(2)} s, CPU ${cpu(off.cpuSeconds)}, peak RSS ${mb(off.maxRssKb)}` },
+      { step: 'match', figure: 'packets/s, matching+dedup on', value: rate(packets / on.seconds, 'pkt'), note: `${on.seconds.toFixed(2)} s, CPU ${cpu(on.cpuSeconds)}, peak RSS ${mb(on.maxRssKb)}; ${counts}` },
+      { step: 'match', figure: 'on / off', value: times(off.seconds / on.seconds), note: 'rate ratio; 1.0× = no cost' },
     ];
   },
 };
@@ -451,7 +486,7 @@ const sizeStep: Step = {
   },
 };
 
-export const STEPS: Step[] = [decodeStep, jsonStep, refStep, storeStep, sizeStep];
+export const STEPS: Step[] = [decodeStep, jsonStep, matchStep, refStep, storeStep, sizeStep, liveStep, dnstapStep];
 
 // ---------------------------------------------------------------- table
 
@@ -477,7 +512,7 @@ async function main(argv: string[]): Promise<number> {
   const names = STEPS.map((s) => s.name);
   const args = await yargs(argv)
     .scriptName('npm run bench --')
-    .usage('$0 [--packets N] [--seed S] [--only decode,json,ref,store,size] [--repeat R]')
+    .usage('$0 [--packets N] [--seed S] [--only decode,json,match,ref,store,size,live,dnstap] [--repeat R]')
     .option('packets', { type: 'number', default: 1_000_000, describe: `frames in the generated capture (1,000..${MAX_PACKETS.toLocaleString('en-US')})` })
     .option('seed', { type: 'number', default: 1, describe: 'generator seed' })
     .option('only', { type: 'string', describe: `comma-separated steps: ${names.join(', ')}` })

@@ -1,4 +1,20 @@
 // Counters for everything the pipeline sees. Nothing is dropped without a counter here.
+//
+// Accounting. Decoding works on units: every frame read is a unit, and so is every datagram
+// rebuilt from IP fragments and every DNS message cut out of a TCP stream. Each unit lands in
+// exactly one bucket: dnsMessages, notDns, malformed, unsupported, ipFragments (handed to the
+// defragmenter), tcpSegments (a TCP segment on a DNS port, handed to the stream reassembler) or
+// skippedPackets (sampled out or a duplicate, before IP decoding):
+//
+//   packets + ipDatagrams + tcpMessages
+//     == dnsMessages + notDns + malformed + unsupportedTotal + ipFragments + tcpSegments + skippedPackets
+//
+// (see balanced()). What the reassemblers drop is counted with dropped(): 'defrag:<reason>' in
+// fragments (duplicate, expired, overlap-conflict, too-big, too-many-fragments, datagram-limit,
+// memory-limit, incomplete-at-end) and 'tcp:<reason>' in segments (retransmit, unsynced: seen
+// mid-stream before a message boundary) or in messages cut short ('partial-message-at-<why>',
+// why = fin, rst, idle, gap, reused, stream-limit, memory-limit, end) with the out-of-order
+// segments never placed ('unplaced-segments-at-<why>').
 
 export class Stats {
   packets = 0; // frames read from the input
@@ -7,9 +23,21 @@ export class Stats {
   notDns = 0; // frames that were valid but not DNS (other ports, ARP, ICMP, ...)
   malformed = 0; // frames or DNS messages that failed to decode
   readonly malformedBy = new Map<string, number>();
-  readonly unsupportedBy = new Map<string, number>(); // not handled yet or unknown (link type, IP fragment, TCP ...)
+  readonly unsupportedBy = new Map<string, number>(); // not handled: unknown link types, nested fragments ...
   readonly droppedBy = new Map<string, number>(); // stage:reason -> count
+  ipFragments = 0; // IP fragments handed to the defragmenter (frames)
+  ipDatagrams = 0; // datagrams rebuilt from fragments, then decoded as units of their own
+  tcpSegments = 0; // TCP segments on a DNS port handed to the stream reassembler
+  tcpMessages = 0; // length-prefixed DNS messages cut out of TCP streams, decoded as units
+  skippedPackets = 0; // frames left out before IP decoding by --sampleRatio / --dedup (also in droppedBy)
+  dedupEvicted = 0; // dedup keys forgotten early because the table was full (a later repeat may pass)
   damage: string | null = null; // set when the input file is truncated or corrupt
+  // Query/response matching (src/transforms/match.ts); every event still goes out.
+  matched = 0; // responses paired with their query
+  unanswered = 0; // queries released after --matchTimeout (or at end of input) without a response
+  orphanResponses = 0; // responses whose query was not seen (or already given up)
+  duplicateQueries = 0; // a query repeated while the first still waited (retransmission)
+  matchEvicted = 0; // queries released unmatched because the table of waiting queries was full
   readonly startedAt = process.hrtime.bigint();
 
   malformedAs(reason: string): void {
@@ -30,6 +58,12 @@ export class Stats {
     let n = 0;
     for (const v of this.unsupportedBy.values()) n += v;
     return n;
+  }
+
+  /** True when every unit landed in exactly one bucket (the equation above). */
+  balanced(): boolean {
+    const units = this.packets + this.ipDatagrams + this.tcpMessages;
+    return units === this.dnsMessages + this.notDns + this.malformed + this.unsupportedTotal + this.ipFragments + this.tcpSegments + this.skippedPackets;
   }
 
   elapsedSeconds(): number {

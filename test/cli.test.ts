@@ -67,7 +67,7 @@ describe('dnslens CLI', () => {
     [['--pcapFile', SAMPLE, '--stdoutOutputType', '0'], /no output enabled/],
     [['--pcapFile', SAMPLE, '--stdoutOutputType', '2'], /--skipDomainsFile/],
     [['--pcapFile', SAMPLE, '--stdoutOutputType', '1', '--stdoutOutputFormat', 'gotemplate', '--stdoutOutputGoTemplate', '{{.nope}}'], /nope/],
-    [['--pcapFile', SAMPLE, '--devName', 'lo', '--stdoutOutputType', '1'], /not implemented yet/],
+    [['--pcapFile', SAMPLE, '--devName', 'lo', '--stdoutOutputType', '1'], /--devName: only one input at a time/],
     [['--pcapFile', SAMPLE, '--noSuchFlag'], /noSuchFlag/],
   ])('refuses bad configuration %j with exit code 2, naming the option', (args, message) => {
     const r = run(args as string[]);
@@ -87,10 +87,16 @@ describe('dnslens CLI', () => {
     expect(r.stderr).toMatch(/INPUT DAMAGED/);
   });
 
-  it('counts what it does not handle yet instead of dropping it silently', () => {
-    const r = run(['--pcapFile', join(PCAP_DIR, 'dnscap__frags.pcap'), '--stdoutOutputType', '1']);
-    expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/ip:fragment\s+495/);
+  it('reassembles IP fragments and TCP streams, and the summary accounts for both', () => {
+    const frags = run(['--pcapFile', join(PCAP_DIR, 'dnscap__frags.pcap'), '--stdoutOutputType', '1']);
+    expect(frags.code).toBe(0);
+    expect(frags.stdout.trim().split('\n')).toHaveLength(82);
+    expect(frags.stderr).toMatch(/DNS messages\s+82\n/);
+    expect(frags.stderr).toMatch(/IP fragments\s+495 \(reassembled into 82 datagrams/);
+    const tcp = run(['--pcapFile', join(PCAP_DIR, 'dnscap__dnso1tcp.pcap'), '--stdoutOutputType', '1']);
+    expect(tcp.code).toBe(0);
+    expect(tcp.stdout.trim().split('\n')).toHaveLength(82);
+    expect(tcp.stderr).toMatch(/TCP segments\s+212 on DNS ports \(82 DNS messages/);
   });
 
   it('applies a skip list with output type 2', () => {

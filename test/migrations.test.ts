@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ROLLUP_TTL, migrate, migrationFiles, placeholders, render, schemaRoot, splitStatements, type MigrateOptions, type SqlRunner } from '../src/store/migrate.js';
 import { insertEvents, openTestDb, type TestDb } from './chdb-runner.js';
-import { clientPairs, domainPairs, expectPairsEqual, namesPairs, optimizeAll, trafficPairs } from './rollup-pairs.js';
+import { clientPairs, domainPairs, expectPairsEqual, latencyPairs, namesPairs, optimizeAll, trafficPairs } from './rollup-pairs.js';
 import { traffic } from './synthetic.js';
 
 const DB = 'mig';
@@ -77,7 +77,7 @@ describe('migrations from a directory left by an earlier set', () => {
     expect(Number(n[0][0])).toBe(before.length + after.length);
 
     await optimizeAll(db, DB);
-    await expectPairsEqual(db, [...trafficPairs(DB), ...namesPairs(DB, false), ...clientPairs(DB, 24, 48), ...domainPairs(DB)]);
+    await expectPairsEqual(db, [...trafficPairs(DB), ...namesPairs(DB, false), ...clientPairs(DB, 24, 48), ...domainPairs(DB), ...latencyPairs(DB, 24, 48)]);
   }, 300_000);
 });
 
@@ -190,7 +190,7 @@ describe('cluster variant', () => {
     // the single-server statements, plus one Distributed table per table that keeps data (not the
     // Null stage tables, which keep nothing and stay local)
     const single = statements(schemaRoot());
-    const dataTables = single.filter((st) => /CREATE TABLE IF NOT EXISTS \w+\.(?!dict_|dnslens_)/.test(st) && !/ENGINE = Null/.test(st)).length;
+    const dataTables = single.filter((st) => /CREATE TABLE IF NOT EXISTS \w+\.(?!dict_|dnslens_migrations)/.test(st) && !/ENGINE = Null/.test(st)).length;
     // and each ALTER of DNS_LOG twice: the local tables, then the Distributed one
     const alters = single.filter((st) => /^ALTER TABLE/m.test(st)).length;
     expect(clustered.length).toBe(single.length + dataTables + alters);
@@ -215,7 +215,7 @@ describe('cluster variant', () => {
     await insertEvents(db, 'clu', events.slice(0, 2000));
     await insertEvents(db, 'clu', events.slice(2000));
     await optimizeAll(db, 'clu');
-    await expectPairsEqual(db, [...trafficPairs('clu'), ...namesPairs('clu', false), ...clientPairs('clu', 24, 48), ...domainPairs('clu')]);
+    await expectPairsEqual(db, [...trafficPairs('clu'), ...namesPairs('clu', false), ...clientPairs('clu', 24, 48), ...domainPairs('clu'), ...latencyPairs('clu', 24, 48)]);
     // TTLs live on the local tables: as many as the single-server schema has, all of them local
     const retention = await db.rows(
       `SELECT countIf(endsWith(name, '_local')), count() FROM system.tables WHERE database = 'clu' AND engine LIKE '%MergeTree' AND startsWith(comment, 'retention:')`,

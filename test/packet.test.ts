@@ -38,9 +38,10 @@ function decodeAll(frames: Frame[], ctx = context()): { events: DnsEvent[]; stat
   return { events, stats: ctx.stats };
 }
 
-/** Every frame counted exactly once. */
+/** Every unit counted exactly once: frames, datagrams rebuilt from fragments, messages cut from TCP (src/stats.ts). */
 function expectBalanced(stats: Stats, frames: number, events: number): void {
-  expect(stats.dnsMessages + stats.notDns + stats.malformed + stats.unsupportedTotal).toBe(frames);
+  const buckets = stats.dnsMessages + stats.notDns + stats.malformed + stats.unsupportedTotal + stats.ipFragments + stats.tcpSegments + stats.skippedPackets;
+  expect(buckets).toBe(frames + stats.ipDatagrams + stats.tcpMessages);
   expect(stats.dnsMessages).toBe(events);
 }
 
@@ -249,7 +250,7 @@ describe('IP and UDP', () => {
     expectSameEvents(229, S.ip6.map((ip) => withIpv6Headers(ip, [HOP, DST, ROUTING, ATOMIC_FRAG, AH])), S.v6, S.base6);
   });
 
-  it('fragments are unsupported; ESP, no-next-header and ICMP are not DNS', () => {
+  it('fragments go to the defragmenter; ESP, no-next-header and ICMP are not DNS', () => {
     const ctx = context();
     const out: DnsEvent[] = [];
     const frag = (off: number, more: boolean): [number, number[]] => [44, [0, off >> 5, ((off << 3) & 0xf8) | (more ? 1 : 0), 0, 0, 0, 1]];
@@ -270,11 +271,15 @@ describe('IP and UDP', () => {
       decodeFrame({ ...S.v4[0], linkType: 228, data: icmp }, ctx, out);
     }
     expect(out).toEqual([]);
-    expect(Object.fromEntries(ctx.stats.unsupportedBy)).toEqual({ 'ip:fragment': 2 * S.ip6.length + 3 });
+    // A fragment that is not the last must carry a multiple of 8 bytes; the others are held.
+    const odd = [...S.ip6.map((ip) => ip.length - 40), ...S.ip4.slice(0, 3).map((ip) => ip.length - 20)].filter((n) => n % 8 !== 0).length;
+    expect(Object.fromEntries(ctx.stats.unsupportedBy)).toEqual({});
+    expect(ctx.stats.malformedBy.get('ip:bad-fragment') ?? 0).toBe(odd);
+    expect(ctx.stats.ipFragments).toBe(2 * S.ip6.length + 3 - odd);
     expect(ctx.stats.notDns).toBe(2 * S.ip6.length + 3);
   });
 
-  it('TCP on a DNS port is unsupported, elsewhere not DNS; other UDP ports are not DNS', () => {
+  it('TCP on a DNS port goes to the stream reassembler, elsewhere not DNS; other UDP ports are not DNS', () => {
     const tcp = Uint8Array.from(cat(S.ip4[0].subarray(0, 20), be16(40000), be16(53), new Uint8Array(8), [0x50, 0x18], new Uint8Array(6)));
     tcp[9] = 6;
     tcp[2] = 0;
@@ -293,7 +298,8 @@ describe('IP and UDP', () => {
     const ctx53 = context();
     decodeFrame({ ...S.v4[0], linkType: 228, data: tcp }, ctx53, out);
     decodeFrame({ ...S.v4[0], linkType: 228, data: tcpOther }, ctx53, out);
-    expect(Object.fromEntries(ctx53.stats.unsupportedBy)).toEqual({ tcp: 1 });
+    expect(Object.fromEntries(ctx53.stats.unsupportedBy)).toEqual({});
+    expect(ctx53.stats.tcpSegments).toBe(1); // an ACK without data: nothing held
     expect(ctx53.stats.notDns).toBe(1);
   });
 

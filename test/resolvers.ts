@@ -100,6 +100,8 @@ export function startUnbound(): Promise<Resolver> {
       `_sip._udp.${L}. 300 IN SRV 10 20 5060 sip.${L}.`,
       `${L}. 300 IN CAA 0 issue "letsencrypt.org"`,
       `alias.${L}. 300 IN CNAME a.${L}.`,
+      // an answer over 512 bytes: truncated over UDP without EDNS, so dig retries over TCP
+      `big.${L}. 300 IN TXT ${Array.from({ length: 6 }, (_, i) => `"${String.fromCharCode(97 + i).repeat(200)}"`).join(' ')}`,
     ];
     const conf = [
       'server:',

@@ -98,7 +98,9 @@ describe('retention from ingestion time', () => {
     // nothing differs any more: nothing is altered
     expect(await applyRetention(db, { ttlDays: 10, rollupTtl: shorter, database: DB })).toEqual([]);
     const altered = await applyRetention(db, { ttlDays: 30, rollupTtl: DEFAULT_ROLLUP_TTL, database: DB });
-    expect(altered.sort()).toEqual(['DNS_LOG', 'dns_clients_minute', 'dns_names_minute', 'dns_traffic_minute']);
+    expect(altered.sort()).toEqual([
+      'DNS_LOG', 'dns_clients_minute', 'dns_latency_clients_minute', 'dns_latency_minute', 'dns_names_minute', 'dns_traffic_minute', 'dnslens_health',
+    ]);
   });
 
   it('refuses retention that is not a whole number of days', async () => {

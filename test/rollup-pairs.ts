@@ -94,6 +94,32 @@ export function domainPairs(db: string): Pair[] {
   ];
 }
 
+/** Latency rollups (migration 0009): per DNS server address and per client prefix, minute to day. */
+export function latencyPairs(db: string, mask4: number, mask6: number): Pair[] {
+  const answered = 'QR = 1 AND ResponseTimeUs IS NOT NULL';
+  const unanswered = 'QR = 0 AND Unanswered = 1';
+  const bucket = 'toUInt8(least(255, floor(4 * log2(greatest(assumeNotNull(ResponseTimeUs), 1)))))';
+  const values = `countIf(${answered}), countIf(${unanswered}), sumIf(toUInt64(assumeNotNull(ResponseTimeUs)), ${answered}),
+                  sumMapIf(map(${bucket}, toUInt64(1)), ${answered}), max(IndexTime)`;
+  const kinds = [
+    { prefix: 'dns_latency', keys: 'ServerIPv4, ServerIPv6', raw: 'ServerIPv4 AS K4, ServerIPv6 AS K6' },
+    {
+      prefix: 'dns_latency_clients',
+      keys: 'ClientIPv4, ClientIPv6',
+      raw: `tupleElement(IPv4CIDRToRange(ClientIPv4, ${mask4}), 1) AS K4, tupleElement(IPv6CIDRToRange(ClientIPv6, ${mask6}), 1) AS K6`,
+    },
+  ];
+  return kinds.flatMap((k) =>
+    ['minute', 'hour', 'day'].map((level) => ({
+      table: `${k.prefix}_${level}`,
+      rollup: `SELECT Time, Server, ${k.keys}, Answered, Unanswered, LatencySumUs, LatencyBuckets, IndexTime
+               FROM ${db}.${k.prefix}_${level} ORDER BY Time, Server, ${k.keys}`,
+      raw: `SELECT ${LEVELS[level]} AS Time, Server, ${k.raw}, ${values}
+            FROM ${db}.DNS_LOG WHERE (${answered}) OR (${unanswered}) GROUP BY Time, Server, K4, K6 ORDER BY Time, Server, K4, K6`,
+    })),
+  );
+}
+
 export async function optimizeAll(db: TestDb, database: string): Promise<void> {
   const tables = await db.query<{ name: string }>(
     `SELECT name FROM system.tables WHERE database = '${database}' AND engine LIKE '%MergeTree' AND NOT startsWith(name, 'dict_')`,

@@ -9,7 +9,7 @@ import { DEFAULT_ROLLUP_TTL, migrate } from '../src/store/migrate.js';
 import { typeName } from '../src/dnsnames.js';
 import { apexOf } from '../src/store/rowbinary.js';
 import { insertEvents, openTestDb, type TestDb } from './chdb-runner.js';
-import { clientPairs, domainPairs, expectPairsEqual, namesPairs, optimizeAll, rollupTables, shuffledBatches, trafficPairs } from './rollup-pairs.js';
+import { clientPairs, domainPairs, expectPairsEqual, latencyPairs, namesPairs, optimizeAll, rollupTables, shuffledBatches, trafficPairs } from './rollup-pairs.js';
 import { traffic } from './synthetic.js';
 
 const DB = 'rollups';
@@ -37,7 +37,7 @@ describe('rollups over synthetic traffic (two servers, IPv4 and IPv6 clients, th
   });
 
   it('checks every rollup table there is', async () => {
-    const covered = [...trafficPairs(DB), ...namesPairs(DB, false), ...clientPairs(DB, 24, 48), ...domainPairs(DB)].map((p) => p.table).sort();
+    const covered = [...trafficPairs(DB), ...namesPairs(DB, false), ...clientPairs(DB, 24, 48), ...domainPairs(DB), ...latencyPairs(DB, 24, 48)].map((p) => p.table).sort();
     expect(await rollupTables(db, DB)).toEqual(covered);
   });
 
@@ -57,6 +57,16 @@ describe('rollups over synthetic traffic (two servers, IPv4 and IPv6 clients, th
 
   it('client rollups equal DNS_LOG aggregated per /24 and /48 (the default prefixes)', async () => {
     await expectPairsEqual(db, clientPairs(DB, 24, 48));
+  }, 120_000);
+
+  it('latency rollups (per server address and per client prefix; minute, hour, day) equal DNS_LOG aggregated', async () => {
+    await expectPairsEqual(db, latencyPairs(DB, 24, 48));
+    // both counts and the histogram hold something: answered responses and unanswered queries were generated
+    const [[answered, unanswered, buckets]] = await db.rows(`SELECT sum(Answered), sum(Unanswered), length(sumMap(LatencyBuckets)) FROM ${DB}.dns_latency_day`);
+    expect(Number(answered)).toBe(events.filter((e) => e.qr && e.responseTimeUs !== null).length);
+    expect(Number(unanswered)).toBe(events.filter((e) => e.unanswered).length);
+    expect(Number(unanswered)).toBeGreaterThan(0);
+    expect(Number(buckets)).toBeGreaterThan(20);
   }, 120_000);
 
   it('domain and apex rollups (day, hour, week, month) equal DNS_LOG aggregated', async () => {

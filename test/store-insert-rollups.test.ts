@@ -11,7 +11,7 @@ import { Stats } from '../src/stats.js';
 import { openStore, type Store } from '../src/store/connection.js';
 import { BatchWriter } from '../src/store/writer.js';
 import type { TestDb } from './chdb-runner.js';
-import { clientPairs, domainPairs, expectPairsEqual, namesPairs, optimizeAll, shuffledBatches, trafficPairs } from './rollup-pairs.js';
+import { clientPairs, domainPairs, expectPairsEqual, latencyPairs, namesPairs, optimizeAll, shuffledBatches, trafficPairs } from './rollup-pairs.js';
 import { traffic } from './synthetic.js';
 // @ts-expect-error: plain JS shared with the holder process
 import { prepareSchema } from './store-fixtures.mjs';
@@ -61,6 +61,6 @@ describe('rollups filled through the embedded store write path', () => {
 
   it('fills every rollup like DNS_LOG aggregated', async () => {
     const db = store.database;
-    await expectPairsEqual(asTestDb(store), [...trafficPairs(db), ...namesPairs(db, false), ...clientPairs(db, 24, 48), ...domainPairs(db)]);
+    await expectPairsEqual(asTestDb(store), [...trafficPairs(db), ...namesPairs(db, false), ...clientPairs(db, 24, 48), ...domainPairs(db), ...latencyPairs(db, 24, 48)]);
   });
 });

@@ -92,7 +92,10 @@ export function traffic(o: TrafficOptions): DnsEvent[] {
     e.inputKind = 'pcap';
     e.inputName = 'synthetic.pcap';
     out.push(e);
-    if (r() < 0.05) continue; // unanswered
+    if (r() < 0.05) {
+      e.unanswered = true; // as the matcher marks it
+      continue;
+    }
     const x: DnsEvent = { ...e, answers: [] };
     const rt = 200 + Math.floor(r() * 30000);
     const nsTotal = nsec + rt * 1000;

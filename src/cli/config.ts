@@ -438,7 +438,7 @@ function envValue(spec: OptionSpec, env: NodeJS.ProcessEnv): { name: string; val
 
 function checkFile(spec: OptionSpec, path: string, source: Source): void {
   if (path === '' || !spec.file) return;
-  if (spec.name === 'pcapFile' && path === '-') return;
+  if ((spec.name === 'pcapFile' || spec.name === 'dnstapFile') && path === '-') return;
   if (spec.file === 'inputOrUrl' && /^https?:\/\//i.test(path)) return;
   let problem: string | undefined;
   try {
@@ -531,7 +531,8 @@ function checkTogether(config: Config, from: Map<string, Source>): void {
  * and at least one enabled output.
  */
 export function checkRunnable(config: Config): void {
-  const inputs = ['pcapFile', 'devName', 'dnstapSocket', 'dnstapFile'].filter((n) => config[n] !== '');
+  const given = (v: unknown): boolean => (Array.isArray(v) ? v.length > 0 : v !== ''); // devName is a list
+  const inputs = ['pcapFile', 'devName', 'dnstapSocket', 'dnstapFile'].filter((n) => given(config[n]));
   if (inputs.length === 0) throw new ConfigError('pcapFile', '--pcapFile: no input given (set --pcapFile, or "-" for stdin)');
   if (inputs.length > 1) throw new ConfigError(inputs[1], `--${inputs[1]}: only one input at a time (also given: --${inputs[0]})`);
   const outputs = OPTIONS.filter((o) => o.kind === 'outputType' && (config[o.name] as number) > 0);

@@ -3,9 +3,9 @@
 import { statSync, writeFileSync } from 'node:fs';
 import { checkRunnable, ConfigError, formatIni, helpText, loadConfig, sourceOf, type Config } from './config.js';
 import { OPTIONS } from './options.js';
-import { progressLine, summaryText } from './summary.js';
+import { progressLine, statsRecord, summaryText } from './summary.js';
 import { openSources } from './sources.js';
-import { openTransforms } from './transforms.js';
+import { checkTransforms, openLists, openTransforms, type OpenLists } from './transforms.js';
 import { runPipeline } from '../pipeline.js';
 import { Stats } from '../stats.js';
 import { log, setLogLevel } from '../log.js';
@@ -13,7 +13,7 @@ import type { Output } from '../outputs/output.js';
 import { makeFormatter, type FormatName } from '../outputs/format.js';
 import { stdoutOutput, type StdoutOutput } from '../outputs/stdout.js';
 import { fileOutput } from '../outputs/file.js';
-import { filteredOutput, loadDomainList, type Lists } from '../transforms/domainlist.js';
+import { filteredOutput, type Lists } from '../transforms/domainlist.js';
 
 // The store (and so @clickhouse/client and chdb) is loaded only when a run needs it.
 const STORE_COMMANDS = ['sql', 'report', 'schema'];
@@ -47,36 +47,13 @@ async function main(argv: string[]): Promise<number> {
   const defaultStore = !OPTIONS.some((o) => o.kind === 'outputType' && sourceOf(cfg, o.name).kind !== 'default');
   if (defaultStore) cfg.clickhouseOutputType = 1;
   checkRunnable(cfg);
-  const lists = loadLists(cfg);
+  checkTransforms(cfg);
+  const lists = await openLists(cfg);
   if (cfg.checkConfig) {
     process.stdout.write(formatIni(cfg, { redact: true }));
     return EXIT_OK;
   }
   return capture(cfg, lists, defaultStore);
-}
-
-function loadLists(cfg: Config): Lists {
-  const types = OPTIONS.filter((o) => o.kind === 'outputType').map((o) => [o.name, cfg[o.name] as number] as const);
-  const lists: Lists = {};
-  for (const [name, type] of types) {
-    if ((type === 2 || type === 4) && !cfg.skipDomainsFile) {
-      throw new ConfigError('skipDomainsFile', `--${name}=${type} applies the skip list, but --skipDomainsFile is not set`);
-    }
-    if ((type === 3 || type === 4) && !cfg.allowDomainsFile) {
-      throw new ConfigError('allowDomainsFile', `--${name}=${type} applies the allow list, but --allowDomainsFile is not set`);
-    }
-  }
-  try {
-    if (cfg.skipDomainsFile) lists.skip = loadDomainList(cfg.skipDomainsFile);
-  } catch (e) {
-    throw new ConfigError('skipDomainsFile', `--skipDomainsFile: ${(e as Error).message}`);
-  }
-  try {
-    if (cfg.allowDomainsFile) lists.allow = loadDomainList(cfg.allowDomainsFile);
-  } catch (e) {
-    throw new ConfigError('allowDomainsFile', `--allowDomainsFile: ${(e as Error).message}`);
-  }
-  return lists;
 }
 
 function textFormat(cfg: Config, format: FormatName, template: string, option: string) {
@@ -124,9 +101,9 @@ async function openOutputs(cfg: Config, lists: Lists, stats: Stats): Promise<Ope
   return { outputs, report, dispose, stdout };
 }
 
-async function capture(cfg: Config, lists: Lists, defaultStore: boolean): Promise<number> {
+async function capture(cfg: Config, lists: OpenLists, defaultStore: boolean): Promise<number> {
   const stats = new Stats();
-  const { outputs, report, dispose, stdout } = await openOutputs(cfg, lists, stats);
+  const { outputs, report, dispose, stdout } = await openOutputs(cfg, lists.lists, stats);
   const stop = new AbortController();
   let signals = 0;
   const onSignal = (sig: string) => {
@@ -140,6 +117,12 @@ async function capture(cfg: Config, lists: Lists, defaultStore: boolean): Promis
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // SIGHUP reloads the skip/allow lists in the background; capture goes on with the old ones meanwhile.
+  const onHup = () => void lists.reload();
+  process.on('SIGHUP', onHup);
+  lists.start();
+  const metrics = cfg.metricFlushInterval > 0 ? setInterval(() => log.info(statsRecord(stats), 'stats'), cfg.metricFlushInterval) : undefined;
+  metrics?.unref();
 
   const tty = process.stderr.isTTY && cfg.pcapFile !== '-';
   const total = tty ? fileSize(cfg.pcapFile) : 0;
@@ -154,20 +137,23 @@ async function capture(cfg: Config, lists: Lists, defaultStore: boolean): Promis
     process.stderr.write(progressLine(stats, total));
   };
   let failure: unknown;
-  const input = await openSources(cfg, stats);
+  const input = await openSources(cfg, stats, stop.signal);
   try {
     await runPipeline({
       sources: input.sources,
       transforms: openTransforms(cfg, stats),
       outputs,
       packetLimit: Number(cfg.packetLimit ?? 0),
-      signal: stop.signal,
+      signal: input.endsOnAbort ? undefined : stop.signal, // live inputs drain after a stop
       onBatch: afterBatch,
     });
   } catch (e) {
     failure = e;
   } finally {
     await input.close?.();
+    clearInterval(metrics);
+    process.off('SIGHUP', onHup);
+    await lists.close();
   }
   // Flush every output even when reading failed: what was decoded is kept.
   for (const o of outputs) {

@@ -59,11 +59,6 @@ export interface OptionSpec {
 export const OUTPUT_TYPE_HELP = '0 off, 1 all, 2 apply skipDomains, 3 apply allowDomains, 4 apply both';
 export const NO_EFFECT_NOTE = 'accepted, no effect in dnslens';
 
-const LIVE = { later: 'live capture' };
-const DNSTAP = { later: 'dnstap input' };
-const TRANSFORMS = { later: 'sampling, dedup and IP masking' };
-const MATCHING = { later: 'query/response matching' };
-const CLIENT_ID = { later: 'client id hashing' };
 const FORMATS = ['json', 'csv', 'csv_no_header', 'gotemplate', 'json-ocsf'] as const;
 const FORMAT_ALIASES = { csv_no_headers: 'csv_no_header' };
 
@@ -136,36 +131,36 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: 'Log format on stderr',
     status: 'ready',
   },
-  int('maskSize4', 'general', 32, 'Keep this many leading bits of IPv4 addresses (32 = whole address)', TRANSFORMS, 0, 32),
-  int('maskSize6', 'general', 128, 'Keep this many leading bits of IPv6 addresses (128 = whole address)', TRANSFORMS, 0, 128),
+  int('maskSize4', 'general', 32, 'Keep this many leading bits of IPv4 addresses (32 = whole address), on every input, before any output', 'ready', 0, 32),
+  int('maskSize6', 'general', 128, 'Keep this many leading bits of IPv6 addresses (128 = whole address), on every input, before any output', 'ready', 0, 128),
   int('packetLimit', 'general', 0, 'Stop after reading this many packets; 0 = no limit', 'ready'),
-  { ...str('skipDomainsFile', 'general', '', 'Do not output domains matching this CSV (domain,logic with logic prefix|suffix|fqdn, suffix matching on label boundaries); a local file (http(s) URLs come with the transforms issue)', 'ready'), file: 'inputOrUrl' },
-  dur('skipDomainsRefreshInterval', 'general', '60s', 'Reload skipDomainsFile this often', { later: 'list hot reload (transforms issue)' }),
+  { ...str('skipDomainsFile', 'general', '', 'Do not output domains matching this CSV (domain,logic with logic prefix|suffix|fqdn, suffix matching on label boundaries); a local file or an http(s) URL', 'ready'), file: 'inputOrUrl' },
+  dur('skipDomainsRefreshInterval', 'general', '60s', 'Reload skipDomainsFile this often, in the background (a failed reload keeps the previous list; SIGHUP reloads too); 0 = only on SIGHUP', 'ready'),
   tuning(str('skipDomainsFileType', 'general', '', 'Deprecated in dnsmonster', 'ready')),
-  { ...str('allowDomainsFile', 'general', '', 'Only output domains matching this CSV (same format as skipDomainsFile); a local file (http(s) URLs come with the transforms issue)', 'ready'), file: 'inputOrUrl' },
-  dur('allowDomainsRefreshInterval', 'general', '60s', 'Reload allowDomainsFile this often', { later: 'list hot reload (transforms issue)' }),
+  { ...str('allowDomainsFile', 'general', '', 'Only output domains matching this CSV (same format as skipDomainsFile); a local file or an http(s) URL', 'ready'), file: 'inputOrUrl' },
+  dur('allowDomainsRefreshInterval', 'general', '60s', 'Reload allowDomainsFile this often, in the background (a failed reload keeps the previous list; SIGHUP reloads too); 0 = only on SIGHUP', 'ready'),
   tuning(str('allowDomainsFileType', 'general', '', 'Deprecated in dnsmonster', 'ready')),
   bool('skipTLSVerification', 'general', 'Skip TLS certificate verification on HTTPS connections (ClickHouse, domain list URLs)', { later: 'TLS options for server connections' }),
-  secret(str('clientIdKey', 'general', '', 'Secret key used to hash client addresses into stable client ids', CLIENT_ID)),
-  { ...str('clientIdKeyFile', 'general', '', 'File holding the client id hashing key', CLIENT_ID), file: 'input' },
+  secret(str('clientIdKey', 'general', '', 'Secret key (at least 16 bytes) for keyed client ids: clientId = HMAC-SHA256(key, client address), 16 hex digits; the client address is then left out unless maskSize4/maskSize6 are set', 'ready')),
+  { ...str('clientIdKeyFile', 'general', '', 'File holding the client id key (instead of clientIdKey; a final line break is ignored)', 'ready'), file: 'input' },
   tuning(str('cpuprofile', 'general', '', 'Write a Go CPU profile to this file', 'ready')),
   tuning(str('memprofile', 'general', '', 'Write a Go memory profile to this file', 'ready')),
   tuning(int('gomaxprocs', 'general', -1, 'GOMAXPROCS', 'ready', -1)),
   tuning(dur('gcTime', 'general', '10s', 'Garbage collection interval for TCP assembly and IP defragmentation', 'ready')),
-  tuning(dur('captureStatsDelay', 'general', '1s', 'Interval to compute interface stats', 'ready')),
+  dur('captureStatsDelay', 'general', '1s', 'How often live capture reads interface and kernel drop counters (drops are logged as they appear)', 'ready'),
   tuning(int('resultChannelSize', 'general', 100000, 'Size of the result processor channel', 'ready', 1)),
 
   // --- capture
-  str('devName', 'capture', '', 'Capture live from this network interface', LIVE),
+  { name: 'devName', section: 'capture', kind: 'list', default: '', description: 'Capture live from these network interfaces (comma separated or repeated; one tcpdump each, run as root or with CAP_NET_RAW and CAP_NET_ADMIN)', status: 'ready' },
   { ...str('pcapFile', 'capture', '', 'Read packets from this pcap or pcapng file ("-" for stdin)', 'ready'), file: 'input' },
-  str('dnstapSocket', 'capture', '', 'Listen for dnstap on unix:///path or tcp://addr:port', DNSTAP),
-  { ...str('dnstapFile', 'capture', '', 'Read dnstap frames from this file', DNSTAP), file: 'input' },
-  bool('useDnstapIdentity', 'capture', 'Use the dnstap identity as the server name', DNSTAP),
-  str('dnstapPermission', 'capture', '755', 'Permission of the dnstap unix socket', DNSTAP),
+  str('dnstapSocket', 'capture', '', 'Listen for dnstap (Frame Streams, any number of producers) on unix:///path or tcp://addr:port', 'ready'),
+  { ...str('dnstapFile', 'capture', '', 'Read dnstap frames from this Frame Streams file ("-" for stdin)', 'ready'), file: 'input' },
+  bool('useDnstapIdentity', 'capture', 'Use the dnstap identity as the server name', 'ready'),
+  str('dnstapPermission', 'capture', '755', 'Permission (octal) of the dnstap unix socket file', 'ready'),
   { name: 'port', section: 'capture', kind: 'portList', default: '53', description: 'DNS ports: comma separated or repeated', status: 'ready' },
-  { name: 'sampleRatio', section: 'capture', kind: 'ratio', default: '1:1', description: 'Process a of every b packets (a:b)', status: TRANSFORMS },
-  dur('dedupCleanupInterval', 'capture', '60s', 'Clear the dedup hash table this often', TRANSFORMS),
-  bool('dedup', 'capture', 'Drop duplicate packets (experimental in dnsmonster)', TRANSFORMS),
+  { name: 'sampleRatio', section: 'capture', kind: 'ratio', default: '1:1', description: 'Keep exactly a of every b packets (dnstap: messages), counted; 1:1 keeps all', status: 'ready' },
+  dur('dedupCleanupInterval', 'capture', '60s', 'Dedup window: a packet seen again within this long (capture time) is a duplicate', 'ready'),
+  bool('dedup', 'capture', 'Drop (and count) repeated packets: same IP packet, whatever the link layer, TTL or checksum (dnstap: same message)', 'ready'),
   tuning(int('packetHandlerCount', 'capture', 2, 'Number of packet handler routines', 'ready', 1)),
   tuning(int('tcpAssemblyChannelSize', 'capture', 10000, 'Size of the TCP assembler channel', 'ready', 1)),
   tuning(int('tcpResultChannelSize', 'capture', 10000, 'Size of the TCP result channel', 'ready', 1)),
@@ -173,23 +168,23 @@ export const OPTIONS: readonly OptionSpec[] = [
   tuning(int('defraggerChannelSize', 'capture', 10000, 'Size of the defragmenter input channel', 'ready', 1)),
   tuning(int('defraggerChannelReturnSize', 'capture', 10000, 'Size of the defragmenter output channel', 'ready', 1)),
   tuning(int('packetChannelSize', 'capture', 1000, 'Size of the packet handler channel', 'ready', 1)),
-  int('afpacketBuffersizeMb', 'capture', 64, 'AF_PACKET buffer size in MB', LIVE, 1),
+  int('afpacketBuffersizeMb', 'capture', 64, 'Kernel capture buffer per interface in MB (tcpdump -B)', 'ready', 1),
   str(
     'filter',
     'capture',
-    '((ip and (ip[9] == 6 or ip[9] == 17)) or (ip6 and (ip6[6] == 17 or ip6[6] == 6 or ip6[6] == 44)))',
-    'BPF filter for live capture',
-    LIVE,
+    '',
+    'Kernel (BPF) filter for live capture, tcpdump syntax; empty: DNS on the --port list over UDP and TCP, plus IP fragments',
+    'ready',
   ),
-  bool('useAfpacket', 'capture', 'Use AF_PACKET for live capture', LIVE),
+  tuning(bool('useAfpacket', 'capture', 'Use AF_PACKET for live capture (tcpdump uses it on Linux anyway)', 'ready')),
   bool('noEtherframe', 'capture', 'The capture has raw IP packets, no Ethernet header', 'ready'),
-  bool('noPromiscuous', 'capture', 'Do not put the interface in promiscuous mode', LIVE),
+  bool('noPromiscuous', 'capture', 'Do not put the interface in promiscuous mode (tcpdump -p)', 'ready'),
 
   // --- store (ours)
   str('dataDir', 'store', './dnslens-data', 'Directory of the embedded ClickHouse (chdb) database', 'ready'),
 
   // --- match (ours)
-  dur('matchTimeout', 'match', '5s', 'Give up matching a query with its response after this long', MATCHING),
+  dur('matchTimeout', 'match', '5s', 'Pair each response with its query; a query without a response after this long (capture time) is marked unanswered; 0 turns matching off', 'ready'),
 
   // --- stdout
   outputType('stdout', 'stdout_output', 'stdout', 'ready'),
@@ -331,7 +326,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   str('metricStatsdAgent', 'metric', '', 'statsd agent, e.g. 127.0.0.1:8125', { later: 'statsd metrics' }),
   str('metricPrometheusEndpoint', 'metric', '', 'Prometheus endpoint, e.g. http://0.0.0.0:2112/metric', { later: 'prometheus metrics' }),
-  dur('metricFlushInterval', 'metric', '10s', 'Interval between metric reports', { later: 'periodic metrics (transforms issue)' }),
+  dur('metricFlushInterval', 'metric', '10s', 'Interval between metric reports; also how often counters go to the dnslens_health table when storing in ClickHouse', 'ready'),
 ];
 
 const byLower = new Map(OPTIONS.map((o) => [o.name.toLowerCase(), o]));

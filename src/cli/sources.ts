@@ -1,27 +1,89 @@
 // The configured input(s) as pipeline sources.
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { readCapture } from '../inputs/pcapfile.js';
+import { BadFilterError, openLive, UnknownInterfaceError } from '../inputs/live.js';
 import type { Source } from '../pipeline.js';
 import type { DecodeContext } from '../decode/packet.js';
+import { TransportState } from '../decode/transport.js';
 import type { Stats } from '../stats.js';
 import type { InputKind } from '../event.js';
+import { packetFilter } from './transforms.js';
+import { listenDnstap, parseDnstapAddress, parsePermission } from '../inputs/dnstap/socket.js';
+import { readDnstapFile } from '../inputs/dnstap/file.js';
 
 export interface OpenSources {
   sources: Source[];
   /** Stops live inputs and listeners (files end by themselves). */
   close?: () => Promise<void>;
+  /** The sources stop and drain by themselves when the signal given to openSources aborts
+   * (live capture): the pipeline then reads them to their end instead of breaking off. */
+  endsOnAbort?: boolean;
 }
 
 /** The decode context for one packet input. */
 export function decodeContext(cfg: Config, stats: Stats, inputKind: InputKind, inputName: string): DecodeContext {
-  return { stats, ports: new Set(cfg.port), server: cfg.serverName, inputKind, inputName };
+  // transport: IP fragments and TCP streams of this input, reassembled with the default bounds.
+  const ctx: DecodeContext = { stats, ports: new Set(cfg.port), server: cfg.serverName, inputKind, inputName, transport: new TransportState(stats) };
+  const keep = packetFilter(cfg, stats); // --dedup / --sampleRatio; shared by all inputs of the run
+  if (keep) ctx.keepPacket = keep;
+  return ctx;
 }
 
-export async function openSources(cfg: Config, stats: Stats): Promise<OpenSources> {
+export async function openSources(cfg: Config, stats: Stats, signal?: AbortSignal): Promise<OpenSources> {
+  const devices = cfg.devName as unknown as string[];
+  if (devices.length > 0) return openLiveSources(cfg, stats, devices, signal);
+  if (cfg.dnstapSocket || cfg.dnstapFile) return openDnstapSource(cfg, stats, signal);
   if (cfg.pcapFile) {
     const frames = readCapture(cfg.pcapFile, stats, { noEtherframe: cfg.noEtherframe });
     return { sources: [{ kind: 'frames', frames, ctx: decodeContext(cfg, stats, 'pcap', cfg.pcapFile) }] };
   }
   // checkRunnable refuses a configuration without an input before we get here.
   throw new Error('no input configured');
+}
+
+/** One source per interface, each a tcpdump child (src/inputs/live.ts). */
+async function openLiveSources(cfg: Config, stats: Stats, devices: string[], signal?: AbortSignal): Promise<OpenSources> {
+  try {
+    const live = await openLive(
+      {
+        interfaces: devices,
+        filter: cfg.filter as string,
+        ports: cfg.port,
+        promiscuous: !(cfg.noPromiscuous as boolean),
+        bufferMb: cfg.afpacketBuffersizeMb as number,
+        statsIntervalMs: cfg.captureStatsDelay as number,
+        signal,
+      },
+      stats,
+    );
+    const sources: Source[] = live.captures.map((c) => ({ kind: 'frames', frames: c.frames, ctx: decodeContext(cfg, stats, 'live', c.iface) }));
+    return { sources, close: live.close, endsOnAbort: signal !== undefined };
+  } catch (e) {
+    if (e instanceof UnknownInterfaceError) throw new ConfigError('devName', `--devName: ${e.message}`);
+    if (e instanceof BadFilterError) throw new ConfigError('filter', `--filter: ${e.message}`);
+    throw e;
+  }
+}
+
+/** --dnstapSocket (a listener for many producers) or --dnstapFile: ready-made events. */
+async function openDnstapSource(cfg: Config, stats: Stats, signal?: AbortSignal): Promise<OpenSources> {
+  const server = cfg.serverName;
+  const useIdentity = cfg.useDnstapIdentity as boolean;
+  if (cfg.dnstapFile) {
+    const events = readDnstapFile(cfg.dnstapFile as string, stats, { server, useIdentity, signal });
+    return { sources: [{ kind: 'events', events }], endsOnAbort: signal !== undefined };
+  }
+  let permission: number;
+  try {
+    parseDnstapAddress(cfg.dnstapSocket as string);
+  } catch (e) {
+    throw new ConfigError('dnstapSocket', `--dnstapSocket: ${(e as Error).message}`);
+  }
+  try {
+    permission = parsePermission(cfg.dnstapPermission as string);
+  } catch (e) {
+    throw new ConfigError('dnstapPermission', `--dnstapPermission: ${(e as Error).message}`);
+  }
+  const listener = await listenDnstap({ address: cfg.dnstapSocket as string, stats, server, useIdentity, permission, signal });
+  return { sources: [{ kind: 'events', events: listener.events }], close: listener.close, endsOnAbort: signal !== undefined };
 }

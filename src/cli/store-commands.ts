@@ -6,8 +6,10 @@ import { ConfigError, loadConfig, sourceOf } from './config.js';
 import type { Stats } from '../stats.js';
 import type { Output } from '../outputs/output.js';
 import { createClickHouseOutput } from '../outputs/clickhouse.js';
+import { deferredOutput } from '../outputs/deferred.js';
 import { EmbeddedStore, openStore, type Store } from '../store/connection.js';
-import { startEndpoint, type Endpoint } from '../store/endpoint.js';
+import { startEndpoint } from '../store/endpoint.js';
+import { HealthReporter } from '../store/health.js';
 import { migrate, type MigrateOptions } from '../store/migrate.js';
 import { report, runSql, type SqlFormat } from '../store/report.js';
 import { log } from '../log.js';
@@ -86,21 +88,35 @@ function batchSizeFor(cfg: Config, store: Store): number {
 }
 
 export async function openDefaultStoreOutput(cfg: Config, stats: Stats): Promise<StoreOutput> {
-  const store = await openMigrated(cfg);
-  // While this process holds the embedded store, `dnslens sql|report` reach it through here.
-  let endpoint: Endpoint | undefined;
-  if (store instanceof EmbeddedStore) endpoint = await startEndpoint(store);
-  const output = await createClickHouseOutput(store, {
-    stats,
-    batchSize: batchSizeFor(cfg, store),
-    delayMs: cfg.clickhouseDelay,
-  });
-  return {
-    output,
-    report: () => report(store),
-    dispose: async () => {
-      await endpoint?.close();
+  // Opening (chdb load, migrations) overlaps decoding: events wait in a deferred output meanwhile.
+  const opening = (async () => {
+    const store = await openMigrated(cfg);
+    try {
+      // While this process holds the embedded store, `dnslens sql|report` reach it through here.
+      const endpoint = store instanceof EmbeddedStore ? await startEndpoint(store) : undefined;
+      const output = await createClickHouseOutput(store, {
+        stats,
+        batchSize: batchSizeFor(cfg, store),
+        delayMs: cfg.clickhouseDelay,
+      });
+      // dnslens' own counters go to dnslens_health in the same store (src/store/health.ts).
+      const health = new HealthReporter(store, { server: cfg.serverName, intervalMs: cfg.metricFlushInterval, stats, writer: output.writer });
+      health.start();
+      return { store, endpoint, output, health };
+    } catch (e) {
       await store.close();
+      throw e;
+    }
+  })();
+  const held = Math.max(cfg.clickhouseBatchSize, EMBEDDED_BATCH_SIZE);
+  return {
+    output: deferredOutput('clickhouse', opening.then((o) => o.output), held),
+    report: async () => report((await opening).store),
+    dispose: async () => {
+      const o = await opening.catch(() => null);
+      await o?.health.close(); // the final snapshot, after the writer closed
+      await o?.endpoint?.close();
+      await o?.store.close();
     },
   };
 }

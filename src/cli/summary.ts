@@ -19,13 +19,49 @@ export function summaryText(stats: Stats): string {
   for (const [reason, n] of [...stats.malformedBy].sort()) lines.push(`    ${reason.padEnd(28)} ${fmt.format(n)}`);
   lines.push(`  unsupported      ${fmt.format(stats.unsupportedTotal)}`);
   for (const [reason, n] of [...stats.unsupportedBy].sort()) lines.push(`    ${reason.padEnd(28)} ${fmt.format(n)}`);
+  // Reassembly: fragments and segments are buckets of their own; what they complete is decoded
+  // and counted above again (packets + datagrams + TCP messages = the sum of the buckets).
+  if (stats.ipFragments > 0) lines.push(`  IP fragments     ${fmt.format(stats.ipFragments)} (reassembled into ${fmt.format(stats.ipDatagrams)} datagrams, decoded above)`);
+  if (stats.tcpSegments > 0) lines.push(`  TCP segments     ${fmt.format(stats.tcpSegments)} on DNS ports (${fmt.format(stats.tcpMessages)} DNS messages cut from the streams, decoded above)`);
+  if (stats.skippedPackets > 0) lines.push(`  skipped          ${fmt.format(stats.skippedPackets)} (sampled out or duplicate, before IP decoding)`);
   if (stats.droppedBy.size > 0) {
     lines.push('  dropped or filtered');
     for (const [key, n] of [...stats.droppedBy].sort()) lines.push(`    ${key.padEnd(28)} ${fmt.format(n)}`);
   }
+  if (stats.dedupEvicted > 0) lines.push(`  dedup table full ${fmt.format(stats.dedupEvicted)} keys forgotten early (a later repeat may pass)`);
+  if (stats.matched + stats.unanswered + stats.orphanResponses + stats.duplicateQueries + stats.matchEvicted > 0) {
+    lines.push('  matching');
+    lines.push(`    ${'answered queries'.padEnd(28)} ${fmt.format(stats.matched)}`);
+    lines.push(`    ${'unanswered queries'.padEnd(28)} ${fmt.format(stats.unanswered)}`);
+    lines.push(`    ${'orphan responses'.padEnd(28)} ${fmt.format(stats.orphanResponses)}`);
+    lines.push(`    ${'duplicate queries'.padEnd(28)} ${fmt.format(stats.duplicateQueries)}`);
+    if (stats.matchEvicted > 0) lines.push(`    ${'released, table full'.padEnd(28)} ${fmt.format(stats.matchEvicted)}`);
+  }
   lines.push(`  elapsed          ${secs.toFixed(2)} s, ${rate(stats.packets, secs)} packets/s, ${rate(stats.dnsMessages, secs)} messages/s`);
   if (stats.damage) lines.push(`  INPUT DAMAGED    ${stats.damage}`);
   return lines.join('\n') + '\n';
+}
+
+/** The counters as one object, for the periodic pino log line (--metricFlushInterval). */
+export function statsRecord(stats: Stats): Record<string, unknown> {
+  const secs = stats.elapsedSeconds();
+  const record: Record<string, unknown> = {
+    elapsedSec: Math.round(secs * 1000) / 1000,
+    packets: stats.packets,
+    bytes: stats.bytes,
+    dnsMessages: stats.dnsMessages,
+    notDns: stats.notDns,
+    malformed: stats.malformed,
+    unsupported: stats.unsupportedTotal,
+    skippedPackets: stats.skippedPackets,
+    packetsPerSec: secs > 0 ? Math.round(stats.packets / secs) : 0,
+  };
+  const maps = { malformedBy: stats.malformedBy, unsupportedBy: stats.unsupportedBy, droppedBy: stats.droppedBy };
+  for (const [name, map] of Object.entries(maps)) if (map.size > 0) record[name] = Object.fromEntries(map);
+  const extra = { ipFragments: stats.ipFragments, ipDatagrams: stats.ipDatagrams, tcpSegments: stats.tcpSegments, tcpMessages: stats.tcpMessages };
+  const match = { matched: stats.matched, unanswered: stats.unanswered, orphanResponses: stats.orphanResponses, duplicateQueries: stats.duplicateQueries };
+  for (const [k, v] of Object.entries({ ...extra, ...match, dedupEvicted: stats.dedupEvicted, matchEvicted: stats.matchEvicted })) if (v > 0) record[k] = v;
+  return record;
 }
 
 /** A one-line progress display, redrawn in place; `total` is the input size in bytes when known. */

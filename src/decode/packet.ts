@@ -1,29 +1,34 @@
-// Frame -> DNS events. Every frame ends in exactly one counter: dnsMessages (one event),
-// notDns, malformed or unsupported; so packets == the sum of those buckets.
+// Frame -> DNS events. Every unit (a frame, a datagram rebuilt from IP fragments, a message cut
+// from a TCP stream) lands in exactly one counter; src/stats.ts states the equation.
 import { newEvent, type DnsEvent, type InputKind } from '../event.js';
 import { BufferFrame, type Frame } from '../inputs/frame.js';
 import type { Stats } from '../stats.js';
 import { decodeDnsInto } from './dns.js';
-import { decodeIp, ipv4Text, ipv6TextCached, PROTO_TCP, type Transport4 } from './ip.js';
+import { decodeIp, ipv4Text, ipv6TextCached, PROTO_FRAGMENT, PROTO_TCP, type Transport4 } from './ip.js';
 import { findIp, type IpStart } from './link.js';
+import { msOf, TransportState } from './transport.js';
 
 export interface DecodeContext {
   stats: Stats;
-  ports: Set<number>; // DNS ports (dnsmonster --port)
+  ports: Set<number>; // DNS ports (dnsmonster --port), UDP and TCP alike
   server: string; // --serverName
   inputKind: InputKind;
   inputName: string;
   /** Packet-level transforms (sampling, dedup): false drops the packet. ipOffset is where the IP header starts. */
   keepPacket?: (data: Uint8Array, ipOffset: number, end: number, frame: Frame) => boolean;
+  /** IP fragments and TCP streams held between packets; made on first need when absent. */
+  transport?: TransportState;
 }
 
 // Scratch views, reused: decodeFrame is synchronous and never re-entered.
 const ipStart: IpStart = { offset: 0, version: 0 };
-const l4: Transport4 = { version: 0, srcOff: 0, dstOff: 0, protocol: 0, srcPort: 0, dstPort: 0, payloadStart: 0, payloadEnd: 0 };
+const l4: Transport4 = { version: 0, srcOff: 0, dstOff: 0, protocol: 0, srcPort: 0, dstPort: 0, payloadStart: 0, payloadEnd: 0, tcpHeader: 0 };
 
-/** Decodes one frame, pushing 0 or 1 events onto out (UDP carries one DNS message per datagram). */
+/**
+ * Decodes one frame, pushing its DNS events onto out: one for a UDP datagram, none for a
+ * fragment or segment that completes nothing, several for a TCP segment that completes several.
+ */
 export function decodeFrame(frame: Frame, ctx: DecodeContext, out: DnsEvent[]): void {
-  const { stats, ports } = ctx;
   // A file reader's frame is read in place in its chunk: no view object per packet.
   let data: Uint8Array;
   let start = 0;
@@ -38,21 +43,40 @@ export function decodeFrame(frame: Frame, ctx: DecodeContext, out: DnsEvent[]): 
     if (data === undefined) throw new Error('decodeFrame: frame without data (copy a file frame as {...frame, data: frame.data})');
     end = data.length;
   }
-  if (!findIp(frame.linkType, data, start, end, stats, ipStart)) return;
+  // Old fragments and idle streams expire once per captured second.
+  const tr = ctx.transport;
+  if (tr !== undefined && frame.tsSec !== tr.clockSec) tr.tick(frame.tsSec, frame.tsNsec);
+  if (!findIp(frame.linkType, data, start, end, ctx.stats, ipStart)) return;
   if (ctx.keepPacket && !ctx.keepPacket(data, ipStart.offset, end, frame)) return;
-  if (!decodeIp(data, ipStart.offset, ipStart.version, end, stats, l4)) return;
+  decodePacket(data, ipStart.offset, ipStart.version, end, frame.tsSec, frame.tsNsec, ctx, out, false);
+}
+
+function decodePacket(data: Uint8Array, offset: number, version: number, end: number, tsSec: number, tsNsec: number, ctx: DecodeContext, out: DnsEvent[], rebuilt: boolean): void {
+  const { stats, ports } = ctx;
+  if (!decodeIp(data, offset, version, end, stats, l4)) return;
+  if (l4.protocol === PROTO_FRAGMENT) {
+    if (rebuilt) {
+      stats.malformedAs('ip:nested-fragment'); // a fragment inside a reassembled datagram
+      return;
+    }
+    const whole = transportOf(ctx).defrag.add(data, l4, msOf(tsSec, tsNsec));
+    if (whole === null) return;
+    stats.ipDatagrams++;
+    decodePacket(whole, 0, version, whole.length, tsSec, tsNsec, ctx, out, true);
+    return;
+  }
   const dnsPort = ports.has(l4.srcPort) || ports.has(l4.dstPort);
   if (!dnsPort) {
     stats.notDns++;
     return;
   }
   if (l4.protocol === PROTO_TCP) {
-    stats.unsupported('tcp'); // stream reassembly is a later stage
+    transportOf(ctx).tcp.segment(data, l4, tsSec, tsNsec, msOf(tsSec, tsNsec), ctx, out);
     return;
   }
   const ev = newEvent();
-  ev.timeSec = frame.tsSec;
-  ev.timeNsec = frame.tsNsec;
+  ev.timeSec = tsSec;
+  ev.timeNsec = tsNsec;
   ev.server = ctx.server;
   ev.ipVersion = l4.version;
   if (l4.version === 4) {
@@ -82,7 +106,14 @@ export function decodeFrame(frame: Frame, ctx: DecodeContext, out: DnsEvent[]): 
   out.push(ev);
 }
 
-/** End of input: releases what the decoder still holds (IP fragments, TCP streams) and counts the rest. */
-export function finishDecode(_ctx: DecodeContext, _out: DnsEvent[]): void {
-  // Nothing is held yet: fragments and TCP are counted as unsupported until reassembly lands.
+function transportOf(ctx: DecodeContext): TransportState {
+  return (ctx.transport ??= new TransportState(ctx.stats));
+}
+
+/**
+ * End of input: nothing more can complete what the decoder holds. Fragments of unfinished
+ * datagrams and TCP data cut short are counted as dropped; the state is emptied.
+ */
+export function finishDecode(ctx: DecodeContext, _out: DnsEvent[]): void {
+  ctx.transport?.finish();
 }

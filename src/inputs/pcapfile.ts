@@ -9,6 +9,10 @@ import type { Stats } from '../stats.js';
 
 export interface ReadOptions {
   noEtherframe?: boolean; // dnsmonster --noEtherframe: frames are raw IP whatever the header says
+  /** Read this stream (a capture tool's stdout) instead of the file; path is then only its name. */
+  stream?: Readable;
+  /** Yield what each read brought at once instead of waiting for a full batch: a live stream may pause. */
+  live?: boolean;
 }
 
 const CHUNK = 1 << 20; // read size; a record may span chunks
@@ -25,7 +29,7 @@ const MAX_BLOCK = 16 * 1024 * 1024;
 /** Frames of a capture file ('-' = stdin), in batches. Damage after a valid start ends the
  * generator normally with stats.damage set; a file that is not a capture at all throws. */
 export async function* readCapture(path: string, stats: Stats, opts: ReadOptions = {}): AsyncGenerator<Frame[]> {
-  const source = openBytes(path);
+  const source = openBytes(path, opts.stream);
   let buf: Uint8Array = new Uint8Array(0);
   let pos = 0; // next unparsed byte in buf
   let base = 0; // file offset of buf[0]
@@ -72,7 +76,7 @@ export async function* readCapture(path: string, stats: Stats, opts: ReadOptions
       }
       for (;;) {
         pos = parser.parse(buf, pos, batch, BATCH);
-        if (batch.length < BATCH) break;
+        if (batch.length < BATCH && !(opts.live && batch.length > 0)) break;
         count(stats, batch);
         yield batch;
         batch = [];
@@ -128,8 +132,9 @@ async function* fileChunks(path: string): AsyncGenerator<Buffer> {
 }
 
 /** The file's bytes as Uint8Array chunks, gunzipped when they start with the gzip magic. */
-async function* openBytes(path: string): AsyncGenerator<Uint8Array> {
-  const it: AsyncIterator<Buffer> = path === '-' ? (process.stdin[Symbol.asyncIterator]() as AsyncIterator<Buffer>) : fileChunks(path);
+async function* openBytes(path: string, stream?: Readable): AsyncGenerator<Uint8Array> {
+  const input = stream ?? (path === '-' ? process.stdin : null);
+  const it: AsyncIterator<Buffer> = input ? (input[Symbol.asyncIterator]() as AsyncIterator<Buffer>) : fileChunks(path);
   try {
     // Gather at least 2 bytes (stdin may deliver tiny chunks) to look for the gzip magic.
     const head: Buffer[] = [];
@@ -161,7 +166,7 @@ async function* openBytes(path: string): AsyncGenerator<Uint8Array> {
     if (first.length > 0) yield plain(first);
     for (let r = await it.next(); !r.done; r = await it.next()) yield plain(r.value);
   } finally {
-    if (path !== '-') await it.return?.();
+    if (!input) await it.return?.();
   }
 }
 

@@ -21,7 +21,7 @@ export class ClickHouseOutput implements Output {
 
   constructor(
     readonly store: Store,
-    private readonly writer: BatchWriter,
+    readonly writer: BatchWriter, // read by the health snapshots (queue depth, insert latency)
     private readonly spool: Spool | null,
   ) {}
 

@@ -238,8 +238,47 @@ export async function report(store: Store, opts: ReportOptions = {}): Promise<st
           qtypes.map((r) => [String(r.qtype), count(num(r.messages)), count(num(r.queries)), share(num(r.messages), messages)]),
         ),
     );
+    const latency = await latencySection(store, where, top);
+    if (latency) out.push(latency);
     return out.join('\n');
   } catch (err) {
     throw clickhouseError(err);
   }
+}
+
+function micros(us: unknown): string {
+  const v = num(us);
+  if (!Number.isFinite(v)) return '-';
+  return v < 1000 ? `${Math.round(v)} µs` : v < 1e6 ? `${(v / 1000).toFixed(1)} ms` : `${(v / 1e6).toFixed(2)} s`;
+}
+
+// Response times and unanswered queries (query/response matching); nothing when no pair was seen.
+async function latencySection(store: Store, where: string, top: number): Promise<string> {
+  const scope = `${where ? `${where} AND` : 'WHERE'} ((QR = 1 AND ResponseTimeUs IS NOT NULL) OR (QR = 0 AND Unanswered = 1))`;
+  const select = `countIf(QR = 1) AS answered, countIf(QR = 0) AS unanswered,
+                  quantilesIf(0.5, 0.95, 0.99)(ResponseTimeUs, QR = 1) AS q`;
+  const [all] = await store.query<Record<string, unknown>>(`SELECT ${select} FROM DNS_LOG ${scope}`);
+  const answered = num(all?.answered);
+  const unanswered = num(all?.unanswered);
+  if (answered + unanswered === 0) return '';
+  const q = (r: Record<string, unknown>, i: number) => (num(r.answered) > 0 ? micros((r.q as unknown[])[i]) : '-');
+  const servers = await store.query<Record<string, unknown>>(
+    `SELECT if(ServerIPv6 = toIPv6('::'), IPv4NumToString(ServerIPv4), IPv6NumToString(ServerIPv6)) AS server, ${select}
+     FROM DNS_LOG ${scope} GROUP BY server ORDER BY answered + unanswered DESC, server LIMIT ${top}`,
+  );
+  return (
+    'Latency (queries paired with their responses)\n' +
+    formatPairs([
+      ['answered', count(answered)],
+      ['unanswered', `${count(unanswered)} (${share(unanswered, answered + unanswered)})`],
+      ['p50', q(all, 0)],
+      ['p95', q(all, 1)],
+      ['p99', q(all, 2)],
+    ]) +
+    '\nLatency by server\n' +
+    formatTable(
+      [{ title: 'server' }, { title: 'answered', right: true }, { title: 'unanswered', right: true }, { title: 'p50', right: true }, { title: 'p95', right: true }, { title: 'p99', right: true }],
+      servers.map((r) => [String(r.server), count(num(r.answered)), share(num(r.unanswered), num(r.answered) + num(r.unanswered)), q(r, 0), q(r, 1), q(r, 2)]),
+    )
+  );
 }

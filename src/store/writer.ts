@@ -115,6 +115,7 @@ export class BatchWriter {
   private closed = false;
   private roomWaiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
+  private lastInsertUs: number | null = null;
 
   constructor(
     private readonly store: Pick<Store, 'insertRowBinary' | 'where'>,
@@ -131,6 +132,11 @@ export class BatchWriter {
     this.rejectAfter = opts.rejectAfter ?? 3;
     this.seq = this.spool ? this.spool.maxSeq : 0;
     if (this.spool && this.spool.entries > 0) void this.pump(); // replay what the last run left
+  }
+
+  /** How long the last successful insert took, in microseconds (ms resolution); null before the first. */
+  get lastInsertLatencyUs(): number | null {
+    return this.lastInsertUs;
   }
 
   /** Rows accepted but not yet in the store (being filled, queued in memory, or spooled). */
@@ -296,6 +302,7 @@ export class BatchWriter {
         this.failures = 0;
         this.counters.insertedRows += batch.rows;
         this.counters.insertedBatches++;
+        this.lastInsertUs = (Date.now() - started) * 1000;
         if (item.kind === 'mem') {
           this.mem.shift();
           this.memBytes -= item.batch.bytes;

@@ -2,6 +2,8 @@
 // "domain,logic" with logic prefix | suffix | fqdn. Suffix matching is label-aware:
 // "google.com" matches "google.com" and "mail.google.com", never "evilgoogle.com".
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { log } from '../log.js';
 import type { DnsEvent } from '../event.js';
 import type { Output } from '../outputs/output.js';
 import type { Stats } from '../stats.js';
@@ -41,6 +43,9 @@ export function parseDomainList(text: string, source: string): DomainList {
     // Whole names are stored like qname: lower case, no trailing dot (dnsmonster lists carry one).
     // A prefix is compared as written ("ads." must not match "adsl.net").
     const name = rawName.toLowerCase();
+    // Names hold what a qname can (escapes included); anything else means this is not a list
+    // (an HTML error page served with status 200, say).
+    if (!/^[a-z0-9._*\\-]+$/.test(name)) throw new Error(`${source}:${i + 1}: "${rawName}" is not a domain name`);
     const whole = name.replace(/\.$/, '');
     if (logic === 'fqdn') list.fqdn.add(whole);
     else if (logic === 'suffix') list.suffix.add(whole.replace(/^\./, ''));
@@ -51,13 +56,140 @@ export function parseDomainList(text: string, source: string): DomainList {
 }
 
 export function loadDomainList(path: string): DomainList {
-  if (/^https?:\/\//i.test(path)) throw new Error(`${path}: lists from URLs are not implemented yet (transforms issue)`);
+  if (isUrl(path)) throw new Error(`${path}: a URL is read with ReloadingList.open`);
   return parseDomainList(readFileSync(path, 'utf8'), path);
 }
 
+export interface NameMatcher {
+  matches(qname: string): boolean;
+}
+
 export interface Lists {
-  skip?: DomainList;
-  allow?: DomainList;
+  skip?: NameMatcher;
+  allow?: NameMatcher;
+}
+
+export function isUrl(location: string): boolean {
+  return /^https?:\/\//i.test(location);
+}
+
+export interface ReloadOptions {
+  intervalMs: number; // background reload period; 0 = only on reload() (SIGHUP)
+  timeoutMs?: number; // a URL that takes longer fails this reload
+  maxBytes?: number; // a larger list fails this reload
+}
+
+export const LIST_TIMEOUT_MS = 30_000;
+export const LIST_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A skip or allow list from a file or an http(s) URL, reloaded in the background. Matching
+ * always uses the last good list: a reload that is slow, fails or brings a bad list changes
+ * nothing but a warning in the log.
+ */
+export class ReloadingList implements NameMatcher {
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<boolean> | null = null;
+  reloads = 0; // successful reloads after the first load
+  failures = 0; // reloads that kept the previous list
+
+  private constructor(
+    readonly location: string,
+    private list: DomainList,
+    private readonly opts: ReloadOptions,
+  ) {}
+
+  /** The first load; throws when the list cannot be read or parsed. */
+  static async open(location: string, opts: ReloadOptions): Promise<ReloadingList> {
+    return new ReloadingList(location, await readDomainList(location, opts), opts);
+  }
+
+  get current(): DomainList {
+    return this.list;
+  }
+
+  matches(qname: string): boolean {
+    return this.list.matches(qname);
+  }
+
+  /** Reads the list again; true when it was replaced. Never throws. A reload in flight is shared. */
+  reload(): Promise<boolean> {
+    this.inFlight ??= readDomainList(this.location, this.opts)
+      .then(
+        (list) => {
+          this.list = list;
+          this.reloads++;
+          log.info({ list: this.location, entries: list.size }, 'domain list reloaded');
+          return true;
+        },
+        (e: unknown) => {
+          this.failures++;
+          log.warn({ list: this.location, err: (e as Error).message }, 'domain list reload failed; keeping the previous list');
+          return false;
+        },
+      )
+      .finally(() => {
+        this.inFlight = null;
+      });
+    return this.inFlight;
+  }
+
+  /** Starts the periodic reload (the timer does not keep the process alive). */
+  start(): void {
+    if (this.opts.intervalMs <= 0 || this.timer) return;
+    this.timer = setInterval(() => void this.reload(), this.opts.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Stops the periodic reload and waits for one in flight. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.inFlight;
+  }
+}
+
+/** Reads and parses a list from a file or URL, within the time and size limits. */
+export async function readDomainList(location: string, opts: Partial<ReloadOptions> = {}): Promise<DomainList> {
+  const text = isUrl(location)
+    ? await fetchText(location, opts.timeoutMs ?? LIST_TIMEOUT_MS, opts.maxBytes ?? LIST_MAX_BYTES)
+    : await readFile(location, 'utf8');
+  return parseDomainList(text, location);
+}
+
+async function fetchText(url: string, timeoutMs: number, maxBytes: number): Promise<string> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  let res: Response;
+  try {
+    res = await fetch(url, { signal, redirect: 'follow' });
+  } catch (e) {
+    throw new Error(signal.aborted ? `no answer within ${timeoutMs} ms` : `${(e as Error).message}${causeOf(e)}`);
+  }
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new Error(`HTTP ${res.status} ${res.statusText}`.trim());
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of res.body ?? []) {
+      size += chunk.length;
+      if (size > maxBytes) {
+        await res.body?.cancel();
+        throw new Error(`larger than ${maxBytes} bytes`);
+      }
+      chunks.push(chunk);
+    }
+  } catch (e) {
+    if (signal.aborted) throw new Error(`not read completely within ${timeoutMs} ms`);
+    throw e;
+  }
+  return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+}
+
+function causeOf(e: unknown): string {
+  const cause = (e as { cause?: { message?: string } }).cause;
+  return cause?.message ? ` (${cause.message})` : '';
 }
 
 /** Wraps an output with dnsmonster's output type 1–4 logic; filtered events are counted per output. */

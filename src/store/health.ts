@@ -1,0 +1,148 @@
+// dnslens' own health in the store it writes to (table dnslens_health, migration 0010), so one
+// Grafana datasource shows the DNS data and the state of what collects it. Every interval a
+// snapshot goes in: for each counter the increase since the last snapshot that was stored (a
+// failed insert loses nothing: the next one carries the increase), and two gauges of the
+// ClickHouse writer (rows waiting, duration of the last insert).
+import { hostname } from 'node:os';
+import { log } from '../log.js';
+import type { Stats } from '../stats.js';
+import type { Store } from './connection.js';
+
+/** What the ClickHouse writer shows (BatchWriter has all of it). */
+export interface WriterGauges {
+  readonly backlogRows: number;
+  readonly lastInsertLatencyUs: number | null;
+  readonly counters: { insertedRows: number; failedInserts: number; spooledRows: number; replayedRows: number };
+}
+
+export interface HealthRow {
+  kind: 'counter' | 'gauge';
+  counter: string;
+  reason: string;
+  value: number;
+}
+
+export interface HealthOptions {
+  server: string; // --serverName
+  intervalMs: number; // --metricFlushInterval; 0 = only the final snapshot at close()
+  stats: Stats;
+  writer?: WriterGauges | null;
+  sensor?: string; // default host:pid
+  now?: () => number; // ms since the epoch; tests pin it
+}
+
+// Counters written at every snapshot even when they did not move, so rates read 0, not "no data".
+export const ALWAYS = ['packets', 'bytes', 'dnsMessages', 'notDns', 'malformed'];
+
+/** Every counter of the stats and writer, by "counter\treason" (cumulative since start). */
+export function counterTotals(stats: Stats, writer?: WriterGauges | null): Map<string, number> {
+  const m = new Map<string, number>();
+  m.set('packets\t', stats.packets);
+  m.set('bytes\t', stats.bytes);
+  m.set('dnsMessages\t', stats.dnsMessages);
+  m.set('notDns\t', stats.notDns);
+  m.set('malformed\t', stats.malformed);
+  for (const [reason, n] of stats.malformedBy) m.set(`malformed\t${reason}`, n);
+  for (const [reason, n] of stats.unsupportedBy) m.set(`unsupported\t${reason}`, n);
+  for (const [key, n] of stats.droppedBy) m.set(`dropped\t${key}`, n);
+  if (writer) {
+    const c = writer.counters;
+    m.set('insertedRows\t', c.insertedRows);
+    m.set('failedInserts\t', c.failedInserts);
+    m.set('spooledRows\t', c.spooledRows);
+    m.set('replayedRows\t', c.replayedRows);
+  }
+  return m;
+}
+
+/** The rows of one snapshot: counter increases over `last` (non-zero ones, plus ALWAYS), then gauges. */
+export function snapshotRows(totals: ReadonlyMap<string, number>, last: ReadonlyMap<string, number>, writer?: WriterGauges | null): HealthRow[] {
+  const rows: HealthRow[] = [];
+  for (const [key, total] of totals) {
+    const tab = key.indexOf('\t');
+    const counter = key.slice(0, tab);
+    const reason = key.slice(tab + 1);
+    const delta = Math.max(0, total - (last.get(key) ?? 0));
+    if (delta > 0 || (reason === '' && ALWAYS.includes(counter))) rows.push({ kind: 'counter', counter, reason, value: delta });
+  }
+  if (writer) {
+    rows.push({ kind: 'gauge', counter: 'queueRows', reason: '', value: writer.backlogRows });
+    if (writer.lastInsertLatencyUs !== null) rows.push({ kind: 'gauge', counter: 'insertLatencyUs', reason: '', value: Math.round(writer.lastInsertLatencyUs) });
+  }
+  return rows;
+}
+
+function sqlString(s: string): string {
+  return "'" + s.replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'";
+}
+
+/** The INSERT for one snapshot (plain VALUES: it works on every store kind, and a snapshot is small). */
+export function insertSql(database: string, server: string, sensor: string, timeMs: number, rows: readonly HealthRow[]): string {
+  const t = `fromUnixTimestamp64Milli(${Math.floor(timeMs)}, 'UTC')`;
+  const values = rows.map((r) => `(${t}, ${sqlString(server)}, ${sqlString(sensor)}, '${r.kind}', ${sqlString(r.counter)}, ${sqlString(r.reason)}, ${Math.max(0, Math.floor(r.value))})`);
+  return `INSERT INTO \`${database.replace(/`/g, '')}\`.dnslens_health (Time, Server, Sensor, Kind, Counter, Reason, Value) VALUES ${values.join(', ')}`;
+}
+
+export class HealthReporter {
+  readonly sensor: string;
+  private last = new Map<string, number>();
+  private timer: NodeJS.Timeout | null = null;
+  private inFlight: Promise<void> | null = null;
+  private failing = false;
+  private closed = false;
+  snapshots = 0; // stored
+  failures = 0; // snapshots the store refused (their increases go with the next one)
+
+  constructor(
+    private readonly store: Pick<Store, 'exec' | 'database'>,
+    private readonly opts: HealthOptions,
+  ) {
+    this.sensor = opts.sensor ?? `${hostname()}:${process.pid}`;
+  }
+
+  /** Snapshots every intervalMs until close() (0: only the final one); the timer does not keep the process alive. */
+  start(): void {
+    if (this.timer || this.closed || !(this.opts.intervalMs > 0)) return;
+    this.timer = setInterval(() => {
+      if (!this.inFlight) void this.snapshot();
+    }, this.opts.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Store one snapshot now. Never throws: a failure is logged and counted. */
+  snapshot(): Promise<void> {
+    const run = this.write().finally(() => {
+      if (this.inFlight === run) this.inFlight = null;
+    });
+    this.inFlight = run;
+    return run;
+  }
+
+  /** Stop the timer and store a final snapshot (after the writer closed, so its queue is empty). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    if (this.inFlight) await this.inFlight;
+    await this.snapshot();
+  }
+
+  private async write(): Promise<void> {
+    const totals = counterTotals(this.opts.stats, this.opts.writer);
+    const rows = snapshotRows(totals, this.last, this.opts.writer);
+    const now = (this.opts.now ?? Date.now)();
+    try {
+      await this.store.exec(insertSql(this.store.database, this.opts.server, this.sensor, now, rows));
+      this.last = totals;
+      this.snapshots++;
+      if (this.failing) log.info({ sensor: this.sensor }, 'health snapshots stored again');
+      this.failing = false;
+    } catch (err) {
+      this.failures++;
+      // Once per outage at warn level: the writer already reports the store being down.
+      if (!this.failing) log.warn({ err: (err as Error).message }, 'cannot store the health snapshot; its counts go with the next one');
+      this.failing = true;
+    }
+  }
+}

@@ -1,0 +1,198 @@
+// Query/response matching. A query is held until its response arrives (both then go out, each
+// carrying the response time) or until --matchTimeout of capture time has passed (it goes out
+// marked unanswered). Time is the largest capture time seen so far, so a pcap replays the same
+// way every run and events a little out of order do not move the clock back.
+//
+// Key: transport, client address and port, server address and port, DNS id and question. A
+// repeated query with the same key while the first waits is a duplicate (a retransmission): it
+// passes at once, unmatched, and the response time counts from the first one, as tshark does.
+import type { DnsEvent } from '../event.js';
+import type { EventTransform } from '../pipeline.js';
+import type { Stats } from '../stats.js';
+
+export const DEFAULT_MAX_PENDING = 200_000;
+
+export interface MatchOptions {
+  timeoutMs: number; // > 0
+  stats: Stats;
+  maxPending?: number; // queries held at most; beyond it the oldest goes out unmatched
+}
+
+interface Pending {
+  slot: number; // the table key: client port and DNS id
+  ev: DnsEvent;
+  atUs: number; // capture time of the query, µs since the epoch (exact in a double until 2255)
+  done: boolean; // answered or released; its slot in the queue is skipped
+  next: Pending | null; // other queries in the same slot
+}
+
+function timeUs(ev: DnsEvent): number {
+  return ev.timeSec * 1e6 + Math.floor(ev.timeNsec / 1000);
+}
+
+// Client port and id in 30 bits, a small integer V8 hashes fast; the rest of the key is compared
+// field by field on the few queries that share a slot (no key string is built per event).
+function slotOf(clientPort: number, id: number): number {
+  return ((clientPort & 0x3fff) << 16) | (id & 0xffff);
+}
+
+// q is a waiting query; e is a query (asResponse false) or a response to compare with it.
+function sameExchange(q: DnsEvent, e: DnsEvent, asResponse: boolean): boolean {
+  if (q.id !== e.id || q.qtype !== e.qtype || q.qclass !== e.qclass || q.transport !== e.transport || q.qname !== e.qname) return false;
+  return asResponse
+    ? q.srcPort === e.dstPort && q.dstPort === e.srcPort && q.srcIp === e.dstIp && q.dstIp === e.srcIp
+    : q.srcPort === e.srcPort && q.dstPort === e.dstPort && q.srcIp === e.srcIp && q.dstIp === e.dstIp;
+}
+
+export class Matcher implements EventTransform {
+  readonly name = 'match';
+  private readonly timeoutUs: number;
+  private readonly maxPending: number;
+  private readonly stats: Stats;
+  private readonly bySlot = new Map<number, Pending>(); // first query of each slot; the others chain on
+  private size = 0;
+  // Held queries in arrival order; answered ones stay as `done` until they reach the head.
+  private queue: Pending[] = [];
+  private head = 0;
+  private clockUs = -Infinity;
+
+  constructor(opts: MatchOptions) {
+    if (!(opts.timeoutMs > 0)) throw new Error('match: timeoutMs must be > 0 (0 turns matching off: do not create the transform)');
+    this.timeoutUs = Math.round(opts.timeoutMs * 1000);
+    this.maxPending = Math.max(1, opts.maxPending ?? DEFAULT_MAX_PENDING);
+    this.stats = opts.stats;
+  }
+
+  /** Queries held right now. */
+  get pending(): number {
+    return this.size;
+  }
+
+  apply(events: DnsEvent[]): DnsEvent[] {
+    const out: DnsEvent[] = [];
+    for (let i = 0; i < events.length; i++) {
+      const ev = events[i];
+      // Log lines have no DNS id or ports to match on.
+      if (ev.inputKind === 'log') {
+        out.push(ev);
+        continue;
+      }
+      const at = timeUs(ev);
+      if (at > this.clockUs) {
+        this.clockUs = at;
+        this.expire(out);
+      }
+      if (ev.qr) this.response(ev, at, out);
+      else this.query(ev, at, out);
+    }
+    return out;
+  }
+
+  /** End of input: every query still waiting goes out unanswered. */
+  flush(): DnsEvent[] {
+    const out: DnsEvent[] = [];
+    for (let i = this.head; i < this.queue.length; i++) {
+      const p = this.queue[i];
+      if (!p.done) this.release(p, true, out);
+    }
+    this.queue = [];
+    this.head = 0;
+    return out;
+  }
+
+  private query(ev: DnsEvent, at: number, out: DnsEvent[]): void {
+    const slot = slotOf(ev.srcPort, ev.id);
+    for (let p: Pending | null = this.bySlot.get(slot) ?? null; p !== null; p = p.next) {
+      if (sameExchange(p.ev, ev, false)) {
+        this.stats.duplicateQueries++;
+        out.push(ev);
+        return;
+      }
+    }
+    if (this.size >= this.maxPending) this.evictOldest(out);
+    const p: Pending = { slot, ev, atUs: at, done: false, next: this.bySlot.get(slot) ?? null };
+    this.bySlot.set(slot, p);
+    this.size++;
+    this.queue.push(p);
+  }
+
+  private response(ev: DnsEvent, at: number, out: DnsEvent[]): void {
+    let p = this.bySlot.get(slotOf(ev.dstPort, ev.id)) ?? null;
+    while (p !== null && !sameExchange(p.ev, ev, true)) p = p.next;
+    if (p === null) {
+      this.stats.orphanResponses++;
+      out.push(ev);
+      return;
+    }
+    // A response stamped before its query (clocks of two taps) counts as 0 µs.
+    const rt = Math.max(0, at - p.atUs);
+    p.ev.responseTimeUs = rt;
+    ev.responseTimeUs = rt;
+    this.remove(p);
+    this.stats.matched++;
+    out.push(p.ev, ev);
+  }
+
+  // Takes p out of its slot's chain; its queue entry stays, marked done.
+  private remove(p: Pending): void {
+    p.done = true;
+    this.size--;
+    const first = this.bySlot.get(p.slot);
+    if (first === p) {
+      if (p.next === null) this.bySlot.delete(p.slot);
+      else this.bySlot.set(p.slot, p.next);
+    } else {
+      let q = first ?? null;
+      while (q !== null && q.next !== p) q = q.next;
+      if (q !== null) q.next = p.next;
+    }
+    p.next = null;
+  }
+
+  // Queries older than the timeout, from the head of the queue.
+  private expire(out: DnsEvent[]): void {
+    const limit = this.clockUs - this.timeoutUs;
+    const q = this.queue;
+    let h = this.head;
+    while (h < q.length) {
+      const p = q[h];
+      if (!p.done) {
+        if (p.atUs > limit) break;
+        this.release(p, true, out);
+      }
+      h++;
+    }
+    this.head = h;
+    this.compact();
+  }
+
+  private evictOldest(out: DnsEvent[]): void {
+    const q = this.queue;
+    while (this.head < q.length) {
+      const p = q[this.head++];
+      if (!p.done) {
+        this.release(p, false, out);
+        this.stats.matchEvicted++;
+        break;
+      }
+    }
+    this.compact();
+  }
+
+  private release(p: Pending, unanswered: boolean, out: DnsEvent[]): void {
+    this.remove(p);
+    if (unanswered) {
+      p.ev.unanswered = true;
+      this.stats.unanswered++;
+    }
+    out.push(p.ev);
+  }
+
+  // Drop the skipped head of the queue once it is most of the array.
+  private compact(): void {
+    if (this.head > 4096 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
