@@ -17,6 +17,8 @@ export interface EventTransform {
   apply(events: DnsEvent[]): DnsEvent[];
   /** At the end of input: whatever is still held (queries waiting for a response, say). */
   flush?(): DnsEvent[];
+  /** Live inputs only: time has passed without events; release what waited too long by nowMs. */
+  tick?(nowMs: number): DnsEvent[];
 }
 
 export interface PipelineOptions {
@@ -26,6 +28,9 @@ export interface PipelineOptions {
   packetLimit?: number; // stop after this many packets, over all frame sources (0 = no limit)
   signal?: AbortSignal; // stop reading (SIGINT/SIGTERM); outputs are still flushed by the caller
   onBatch?: () => void; // progress hook
+  // Live inputs (capture time is now): let the transforms' clocks move this often even when no
+  // traffic comes, so a query that is never answered still goes out. Files replay without it.
+  tickMs?: number;
 }
 
 export async function runPipeline(opts: PipelineOptions): Promise<void> {
@@ -37,8 +42,14 @@ export async function runPipeline(opts: PipelineOptions): Promise<void> {
     if (events.length > 0) await writeAll(outputs, events);
   };
   let stopped = false;
-  for await (const [source, batch] of merge(opts.sources)) {
-    if (source.kind === 'events') {
+  for await (const [source, batch] of merge(opts.sources, opts.tickMs ?? 0)) {
+    if (source === TICK) {
+      const now = Date.now();
+      for (let i = 0; i < transforms.length; i++) {
+        const held = transforms[i].tick?.(now);
+        if (held && held.length > 0) await emit(held, i + 1);
+      }
+    } else if (source.kind === 'events') {
       await emit(batch as DnsEvent[]);
     } else {
       const frames = batch as Frame[];
@@ -72,12 +83,13 @@ export async function runPipeline(opts: PipelineOptions): Promise<void> {
 }
 
 type Batch = Frame[] | DnsEvent[];
+const TICK = Symbol('tick');
 
-/** Batches of every source as they come; one source is iterated directly. */
-async function* merge(sources: Source[]): AsyncGenerator<[Source, Batch]> {
+/** Batches of every source as they come, and a TICK every tickMs (0: none) while any source is open. */
+async function* merge(sources: Source[], tickMs: number): AsyncGenerator<[Source, Batch] | [typeof TICK, null]> {
   const iterOf = (s: Source): AsyncIterator<Batch> =>
     (s.kind === 'frames' ? s.frames : s.events)[Symbol.asyncIterator]() as AsyncIterator<Batch>;
-  if (sources.length === 1) {
+  if (sources.length === 1 && tickMs <= 0) {
     const it = iterOf(sources[0]);
     try {
       for (let r = await it.next(); !r.done; r = await it.next()) yield [sources[0], r.value];
@@ -86,13 +98,25 @@ async function* merge(sources: Source[]): AsyncGenerator<[Source, Batch]> {
     }
     return;
   }
+  type Pulled = { i: number; r: IteratorResult<Batch> };
   const iters = sources.map(iterOf);
-  const pending = new Map<number, Promise<{ i: number; r: IteratorResult<Batch> }>>();
+  const pending = new Map<number, Promise<Pulled>>();
   const pull = (i: number) => pending.set(i, iters[i].next().then((r) => ({ i, r })));
   sources.forEach((_, i) => pull(i));
+  let timer: NodeJS.Timeout | undefined;
+  let tick: Promise<typeof TICK> | null = null;
+  const nextTick = () =>
+    (tick = tickMs > 0 ? new Promise((resolve) => (timer = setTimeout(() => resolve(TICK), tickMs))) : null);
+  nextTick();
   try {
     while (pending.size > 0) {
-      const { i, r } = await Promise.race(pending.values());
+      const got = await Promise.race<Pulled | typeof TICK>(tick ? [...pending.values(), tick] : pending.values());
+      if (got === TICK) {
+        nextTick();
+        yield [TICK, null];
+        continue;
+      }
+      const { i, r } = got;
       if (r.done) {
         pending.delete(i);
         continue;
@@ -101,6 +125,7 @@ async function* merge(sources: Source[]): AsyncGenerator<[Source, Batch]> {
       yield [sources[i], r.value];
     }
   } finally {
+    clearTimeout(timer);
     await Promise.all([...pending.keys()].map((i) => iters[i].return?.()));
   }
 }

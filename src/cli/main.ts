@@ -145,6 +145,7 @@ async function capture(cfg: Config, lists: OpenLists, defaultStore: boolean): Pr
       outputs,
       packetLimit: Number(cfg.packetLimit ?? 0),
       signal: input.endsOnAbort ? undefined : stop.signal, // live inputs drain after a stop
+      tickMs: input.live ? 1000 : 0,
       onBatch: afterBatch,
     });
   } catch (e) {

@@ -18,13 +18,19 @@ export interface OpenSources {
   /** The sources stop and drain by themselves when the signal given to openSources aborts
    * (live capture): the pipeline then reads them to their end instead of breaking off. */
   endsOnAbort?: boolean;
+  /** Events happen now (interfaces, dnstap sockets): capture time is wall time. */
+  live?: boolean;
 }
+
+// One packet filter per run, so dedup sees the packets of every interface (two taps, one packet).
+const packetFilters = new WeakMap<Stats, DecodeContext['keepPacket']>();
 
 /** The decode context for one packet input. */
 export function decodeContext(cfg: Config, stats: Stats, inputKind: InputKind, inputName: string): DecodeContext {
   // transport: IP fragments and TCP streams of this input, reassembled with the default bounds.
   const ctx: DecodeContext = { stats, ports: new Set(cfg.port), server: cfg.serverName, inputKind, inputName, transport: new TransportState(stats) };
-  const keep = packetFilter(cfg, stats); // --dedup / --sampleRatio; shared by all inputs of the run
+  if (!packetFilters.has(stats)) packetFilters.set(stats, packetFilter(cfg, stats)); // --dedup / --sampleRatio
+  const keep = packetFilters.get(stats);
   if (keep) ctx.keepPacket = keep;
   return ctx;
 }
@@ -57,7 +63,7 @@ async function openLiveSources(cfg: Config, stats: Stats, devices: string[], sig
       stats,
     );
     const sources: Source[] = live.captures.map((c) => ({ kind: 'frames', frames: c.frames, ctx: decodeContext(cfg, stats, 'live', c.iface) }));
-    return { sources, close: live.close, endsOnAbort: signal !== undefined };
+    return { sources, close: live.close, endsOnAbort: signal !== undefined, live: true };
   } catch (e) {
     if (e instanceof UnknownInterfaceError) throw new ConfigError('devName', `--devName: ${e.message}`);
     if (e instanceof BadFilterError) throw new ConfigError('filter', `--filter: ${e.message}`);
@@ -85,5 +91,5 @@ async function openDnstapSource(cfg: Config, stats: Stats, signal?: AbortSignal)
     throw new ConfigError('dnstapPermission', `--dnstapPermission: ${(e as Error).message}`);
   }
   const listener = await listenDnstap({ address: cfg.dnstapSocket as string, stats, server, useIdentity, permission, signal });
-  return { sources: [{ kind: 'events', events: listener.events }], close: listener.close, endsOnAbort: signal !== undefined };
+  return { sources: [{ kind: 'events', events: listener.events }], close: listener.close, endsOnAbort: signal !== undefined, live: true };
 }

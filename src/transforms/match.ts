@@ -88,6 +88,17 @@ export class Matcher implements EventTransform {
     return out;
   }
 
+  /** Live inputs, when no traffic comes: capture time is wall time, so move the clock to nowMs. */
+  tick(nowMs: number): DnsEvent[] {
+    const out: DnsEvent[] = [];
+    const at = nowMs * 1000;
+    if (at > this.clockUs && this.size > 0) {
+      this.clockUs = at;
+      this.expire(out);
+    }
+    return out;
+  }
+
   /** End of input: every query still waiting goes out unanswered. */
   flush(): DnsEvent[] {
     const out: DnsEvent[] = [];

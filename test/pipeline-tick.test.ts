@@ -1,0 +1,93 @@
+// Live inputs: the matcher's clock moves with wall time when no traffic comes, and one packet
+// filter (dedup) serves every interface of a run.
+import { describe, expect, it } from 'vitest';
+import { newEvent, type DnsEvent } from '../src/event.js';
+import { runPipeline } from '../src/pipeline.js';
+import { Matcher } from '../src/transforms/match.js';
+import { Stats } from '../src/stats.js';
+import { loadConfig } from '../src/cli/config.js';
+import { decodeContext } from '../src/cli/sources.js';
+import type { Output } from '../src/outputs/output.js';
+
+function queryNow(id: number): DnsEvent {
+  const ev = newEvent();
+  const ms = Date.now();
+  ev.timeSec = Math.floor(ms / 1000);
+  ev.timeNsec = (ms % 1000) * 1e6;
+  ev.srcIp = '192.0.2.1';
+  ev.dstIp = '192.0.2.53';
+  ev.srcPort = 40000 + id;
+  ev.dstPort = 53;
+  ev.id = id;
+  ev.qname = 'example.org';
+  ev.qtype = 1;
+  ev.qclass = 1;
+  return ev;
+}
+
+/** One batch, then silence until end() is called. */
+function idleSource(first: DnsEvent[]) {
+  let release!: () => void;
+  const ended = new Promise<void>((r) => (release = r));
+  async function* events(): AsyncGenerator<DnsEvent[]> {
+    yield first;
+    await ended;
+  }
+  return { events: events(), end: release };
+}
+
+describe('pipeline ticks for live inputs', () => {
+  it('sends an unanswered query out while the input is idle', async () => {
+    const stats = new Stats();
+    const got: DnsEvent[] = [];
+    let seenWhileOpen = -1;
+    const src = idleSource([queryNow(1)]);
+    const out: Output = {
+      name: 'rec',
+      write(evs) {
+        got.push(...evs);
+      },
+      close: async () => undefined,
+    };
+    const run = runPipeline({
+      sources: [{ kind: 'events', events: src.events }],
+      transforms: [new Matcher({ timeoutMs: 50, stats })],
+      outputs: [out],
+      tickMs: 20,
+    });
+    // Bounded wait: the query must come out by ticks alone, before the input ends.
+    for (let i = 0; i < 100 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    seenWhileOpen = got.length;
+    src.end();
+    await run;
+    expect(seenWhileOpen).toBe(1);
+    expect(got[0].unanswered).toBe(true);
+    expect(stats.unanswered).toBe(1);
+  });
+
+  it('does not tick a file replay: held queries go out at the end only', async () => {
+    const stats = new Stats();
+    const got: DnsEvent[] = [];
+    const src = idleSource([queryNow(2)]);
+    const out: Output = { name: 'rec', write: (evs) => void got.push(...evs), close: async () => undefined };
+    const run = runPipeline({ sources: [{ kind: 'events', events: src.events }], transforms: [new Matcher({ timeoutMs: 50, stats })], outputs: [out] });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(got).toHaveLength(0);
+    src.end();
+    await run;
+    expect(got).toHaveLength(1); // flushed as unanswered at the end of input
+    expect(got[0].unanswered).toBe(true);
+  });
+});
+
+describe('packet filter of a run', () => {
+  it('is one dedup table for every interface', () => {
+    const cfg = loadConfig(['--devName', 'lo', '--dedup', '--stdoutOutputType', '1'], {});
+    const stats = new Stats();
+    const a = decodeContext(cfg, stats, 'live', 'eth0');
+    const b = decodeContext(cfg, stats, 'live', 'eth1');
+    expect(a.keepPacket).toBeTypeOf('function');
+    expect(b.keepPacket).toBe(a.keepPacket);
+    expect(decodeContext(cfg, new Stats(), 'live', 'eth0').keepPacket).not.toBe(a.keepPacket);
+  });
+});
