@@ -42,32 +42,36 @@ export async function runPipeline(opts: PipelineOptions): Promise<void> {
     if (events.length > 0) await writeAll(outputs, events);
   };
   let stopped = false;
-  for await (const [source, batch] of merge(opts.sources, opts.tickMs ?? 0)) {
-    if (source === TICK) {
-      const now = Date.now();
-      for (let i = 0; i < transforms.length; i++) {
-        const held = transforms[i].tick?.(now);
-        if (held && held.length > 0) await emit(held, i + 1);
+  const ticks = opts.tickMs && opts.tickMs > 0 ? idleTicks(opts.tickMs, transforms, emit) : null;
+  try {
+    await readAll();
+  } finally {
+    await ticks?.stop();
+  }
+  async function readAll(): Promise<void> {
+    for await (const [source, batch] of merge(opts.sources)) {
+      await ticks?.enter();
+      if (source.kind === 'events') {
+        await emit(batch as DnsEvent[]);
+      } else {
+        const frames = batch as Frame[];
+        const ctx = source.ctx;
+        const events: DnsEvent[] = [];
+        let n = frames.length;
+        if (limit > 0 && ctx.stats.packets >= limit) {
+          // The reader counted the whole batch; keep only what fits under the limit.
+          const over = ctx.stats.packets - limit;
+          n = Math.max(0, frames.length - over);
+          ctx.stats.packets -= frames.length - n;
+          if (ctx.stats.packets >= limit) stopped = true;
+        }
+        for (let i = 0; i < n; i++) decodeFrame(frames[i], ctx, events);
+        await emit(events);
       }
-    } else if (source.kind === 'events') {
-      await emit(batch as DnsEvent[]);
-    } else {
-      const frames = batch as Frame[];
-      const ctx = source.ctx;
-      const events: DnsEvent[] = [];
-      let n = frames.length;
-      if (limit > 0 && ctx.stats.packets >= limit) {
-        // The reader counted the whole batch; keep only what fits under the limit.
-        const over = ctx.stats.packets - limit;
-        n = Math.max(0, frames.length - over);
-        ctx.stats.packets -= frames.length - n;
-        if (ctx.stats.packets >= limit) stopped = true;
-      }
-      for (let i = 0; i < n; i++) decodeFrame(frames[i], ctx, events);
-      await emit(events);
+      ticks?.leave();
+      opts.onBatch?.();
+      if (opts.signal?.aborted || stopped) break;
     }
-    opts.onBatch?.();
-    if (opts.signal?.aborted || stopped) break;
   }
   // End of input: what the decoders hold (fragments, TCP streams), then what each transform holds.
   for (const s of opts.sources) {
@@ -83,13 +87,12 @@ export async function runPipeline(opts: PipelineOptions): Promise<void> {
 }
 
 type Batch = Frame[] | DnsEvent[];
-const TICK = Symbol('tick');
 
-/** Batches of every source as they come, and a TICK every tickMs (0: none) while any source is open. */
-async function* merge(sources: Source[], tickMs: number): AsyncGenerator<[Source, Batch] | [typeof TICK, null]> {
+/** Batches of every source as they come; one source is iterated directly. */
+async function* merge(sources: Source[]): AsyncGenerator<[Source, Batch]> {
   const iterOf = (s: Source): AsyncIterator<Batch> =>
     (s.kind === 'frames' ? s.frames : s.events)[Symbol.asyncIterator]() as AsyncIterator<Batch>;
-  if (sources.length === 1 && tickMs <= 0) {
+  if (sources.length === 1) {
     const it = iterOf(sources[0]);
     try {
       for (let r = await it.next(); !r.done; r = await it.next()) yield [sources[0], r.value];
@@ -98,25 +101,13 @@ async function* merge(sources: Source[], tickMs: number): AsyncGenerator<[Source
     }
     return;
   }
-  type Pulled = { i: number; r: IteratorResult<Batch> };
   const iters = sources.map(iterOf);
-  const pending = new Map<number, Promise<Pulled>>();
+  const pending = new Map<number, Promise<{ i: number; r: IteratorResult<Batch> }>>();
   const pull = (i: number) => pending.set(i, iters[i].next().then((r) => ({ i, r })));
   sources.forEach((_, i) => pull(i));
-  let timer: NodeJS.Timeout | undefined;
-  let tick: Promise<typeof TICK> | null = null;
-  const nextTick = () =>
-    (tick = tickMs > 0 ? new Promise((resolve) => (timer = setTimeout(() => resolve(TICK), tickMs))) : null);
-  nextTick();
   try {
     while (pending.size > 0) {
-      const got = await Promise.race<Pulled | typeof TICK>(tick ? [...pending.values(), tick] : pending.values());
-      if (got === TICK) {
-        nextTick();
-        yield [TICK, null];
-        continue;
-      }
-      const { i, r } = got;
+      const { i, r } = await Promise.race(pending.values());
       if (r.done) {
         pending.delete(i);
         continue;
@@ -125,9 +116,49 @@ async function* merge(sources: Source[], tickMs: number): AsyncGenerator<[Source
       yield [sources[i], r.value];
     }
   } finally {
-    clearTimeout(timer);
     await Promise.all([...pending.keys()].map((i) => iters[i].return?.()));
   }
+}
+
+/**
+ * Every tickMs, while no batch is being handled, each transform's tick() runs and what it releases
+ * goes on. A batch that arrives meanwhile waits for that to finish (outputs see one writer at a time).
+ */
+function idleTicks(tickMs: number, transforms: EventTransform[], emit: (events: DnsEvent[], from: number) => Promise<void>) {
+  let busy = false;
+  let ticking: Promise<void> | null = null;
+  let failure: unknown = null;
+  const timer = setInterval(() => {
+    if (busy || ticking !== null) return;
+    ticking = (async () => {
+      const now = Date.now();
+      for (let i = 0; i < transforms.length; i++) {
+        const held = transforms[i].tick?.(now);
+        if (held && held.length > 0) await emit(held, i + 1);
+      }
+    })()
+      .catch((e: unknown) => {
+        failure ??= e;
+      })
+      .finally(() => {
+        ticking = null;
+      });
+  }, tickMs);
+  timer.unref();
+  return {
+    async enter(): Promise<void> {
+      if (ticking !== null) await ticking;
+      if (failure !== null) throw failure;
+      busy = true;
+    },
+    leave(): void {
+      busy = false;
+    },
+    async stop(): Promise<void> {
+      clearInterval(timer);
+      if (ticking !== null) await ticking;
+    },
+  };
 }
 
 async function writeAll(outputs: Output[], events: DnsEvent[]): Promise<void> {

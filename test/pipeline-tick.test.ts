@@ -65,6 +65,31 @@ describe('pipeline ticks for live inputs', () => {
     expect(stats.unanswered).toBe(1);
   });
 
+  it('moves the clock by elapsed wall time, not to it: old traffic replayed live still pairs', async () => {
+    const stats = new Stats();
+    const got: DnsEvent[] = [];
+    const old = queryNow(3);
+    old.timeSec -= 86400 * 365; // a producer replaying last year's traffic, or a clock far off
+    const answer = { ...old, qr: true, srcIp: old.dstIp, dstIp: old.srcIp, srcPort: old.dstPort, dstPort: old.srcPort, timeNsec: old.timeNsec + 1000 };
+    let release!: () => void;
+    const gap = new Promise<void>((r) => (release = r));
+    async function* events(): AsyncGenerator<DnsEvent[]> {
+      yield [old];
+      await gap; // idle for a while, with ticks, before the answer comes
+      yield [answer];
+    }
+    const out: Output = { name: 'rec', write: (evs) => void got.push(...evs), close: async () => undefined };
+    const run = runPipeline({ sources: [{ kind: 'events', events: events() }], transforms: [new Matcher({ timeoutMs: 5000, stats })], outputs: [out], tickMs: 10 });
+    await new Promise((r) => setTimeout(r, 150));
+    expect(got).toHaveLength(0); // 0.15 s of wall time is not 5 s of capture time
+    release();
+    await run;
+    expect(got.map((e) => [e.qr, e.unanswered, e.responseTimeUs])).toEqual([
+      [false, false, 1],
+      [true, false, 1],
+    ]);
+  });
+
   it('does not tick a file replay: held queries go out at the end only', async () => {
     const stats = new Stats();
     const got: DnsEvent[] = [];

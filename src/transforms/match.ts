@@ -55,6 +55,8 @@ export class Matcher implements EventTransform {
   private queue: Pending[] = [];
   private head = 0;
   private clockUs = -Infinity;
+  private clockAtBatchUs = 0; // the clock, and the wall time, when the last batch was done (for tick)
+  private wallAtBatchMs = 0;
 
   constructor(opts: MatchOptions) {
     if (!(opts.timeoutMs > 0)) throw new Error('match: timeoutMs must be > 0 (0 turns matching off: do not create the transform)');
@@ -85,14 +87,17 @@ export class Matcher implements EventTransform {
       if (ev.qr) this.response(ev, at, out);
       else this.query(ev, at, out);
     }
+    this.clockAtBatchUs = this.clockUs;
+    this.wallAtBatchMs = Date.now();
     return out;
   }
 
-  /** Live inputs, when no traffic comes: capture time is wall time, so move the clock to nowMs. */
+  /** Live inputs, when no traffic comes: capture time moves on as wall time does since the last
+   *  batch. (Not to wall time itself: a producer's clock may be off, or replay old traffic.) */
   tick(nowMs: number): DnsEvent[] {
     const out: DnsEvent[] = [];
-    const at = nowMs * 1000;
-    if (at > this.clockUs && this.size > 0) {
+    const at = this.clockAtBatchUs + (nowMs - this.wallAtBatchMs) * 1000;
+    if (this.size > 0 && this.wallAtBatchMs > 0 && at > this.clockUs) {
       this.clockUs = at;
       this.expire(out);
     }
