@@ -93,7 +93,8 @@ async function openOutputs(cfg: Config, lists: Lists, stats: Stats): Promise<Ope
     outputs.push(filteredOutput(out, cfg.fileOutputType, lists, stats));
   }
   if (cfg.clickhouseOutputType > 0) {
-    const ch = await (await storeModule()).openDefaultStoreOutput(cfg, stats);
+    const fileInput = Boolean(cfg.pcapFile || cfg.dnstapFile);
+    const ch = await (await storeModule()).openDefaultStoreOutput(cfg, stats, fileInput);
     outputs.push(filteredOutput(ch.output, cfg.clickhouseOutputType, lists, stats));
     report = ch.report;
     dispose = ch.dispose;

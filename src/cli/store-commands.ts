@@ -87,8 +87,10 @@ function batchSizeFor(cfg: Config, store: Store): number {
   return cfg.clickhouseBatchSize;
 }
 
-export async function openDefaultStoreOutput(cfg: Config, stats: Stats): Promise<StoreOutput> {
-  // Opening (chdb load, migrations) overlaps decoding: events wait in a deferred output meanwhile.
+/** Opens the ClickHouse output. With defer (file inputs), opening (chdb load, migrations) overlaps
+ *  decoding: events wait in a deferred output meanwhile. Live inputs open it first, so a store
+ *  that cannot be reached stops the run before capture starts. */
+export async function openDefaultStoreOutput(cfg: Config, stats: Stats, defer: boolean): Promise<StoreOutput> {
   const opening = (async () => {
     const store = await openMigrated(cfg);
     try {
@@ -108,6 +110,8 @@ export async function openDefaultStoreOutput(cfg: Config, stats: Stats): Promise
       throw e;
     }
   })();
+  if (!defer) await opening;
+  else opening.catch((e: unknown) => log.error({ err: (e as Error).message }, 'the ClickHouse store could not be opened'));
   const held = Math.max(cfg.clickhouseBatchSize, EMBEDDED_BATCH_SIZE);
   return {
     output: deferredOutput('clickhouse', opening.then((o) => o.output), held),
