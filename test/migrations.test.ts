@@ -1,11 +1,12 @@
 // The migration runner: from an empty directory, from one left by an earlier set of migrations
 // (rollups back-filled from DNS_LOG), idempotent re-runs, changed files refused, dictionary files
-// reloaded when they change, and the cluster variant.
+// reloaded when they change, and the cluster variant (derived from the same files: test/cluster.test.ts).
 
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { deriveCluster } from '../src/store/cluster.js';
 import { DEFAULT_ROLLUP_TTL, migrate, migrationFiles, placeholders, render, schemaRoot, splitStatements, type MigrateOptions, type SqlRunner } from '../src/store/migrate.js';
 import { insertEvents, openTestDb, type TestDb } from './chdb-runner.js';
 import { clientPairs, domainPairs, expectPairsEqual, latencyPairs, namesPairs, optimizeAll, trafficPairs } from './rollup-pairs.js';
@@ -169,18 +170,18 @@ function singleNode(db: SqlRunner): SqlRunner {
 
 describe('cluster variant', () => {
   let db: TestDb;
-  const cluster = join(schemaRoot(), 'cluster');
   beforeAll(async () => {
     db = await openTestDb();
   });
   afterAll(() => db?.close());
 
   it('has the same migrations, and every statement parses as written', async () => {
-    expect(readdirSync(join(cluster, 'migrations')).sort()).toEqual(ALL);
     const values = placeholders({ ...BASE, cluster: 'dnslens' });
-    const files = (root: string) => [join(root, 'bootstrap.sql'), join(root, 'dictionaries', 'dictionaries.sql'), ...ALL.map((f) => join(root, 'migrations', f))];
-    const statements = (root: string) => files(root).flatMap((f) => splitStatements(render(readFileSync(f, 'utf8'), values, f)));
-    const clustered = statements(cluster);
+    const labels = ['bootstrap.sql', ...ALL.map((f) => join('migrations', f)), join('dictionaries', 'dictionaries.sql')];
+    const derived = deriveCluster(labels.map((l) => ({ name: l, sql: readFileSync(join(schemaRoot(), l), 'utf8') })));
+    expect(derived.map((d) => d.name)).toEqual(labels);
+    const clustered = derived.flatMap((d) => d.statements.map((st) => render(st, values, d.name)));
+    const statements = (root: string) => labels.flatMap((l) => splitStatements(render(readFileSync(join(root, l), 'utf8'), values, l)));
     for (const st of clustered) {
       const lit = "'" + st.replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'";
       const formatted = await db.rows(`SELECT formatQuerySingleLine(${lit})`);

@@ -10,7 +10,7 @@ import { deferredOutput } from '../outputs/deferred.js';
 import { EmbeddedStore, openStore, type Store } from '../store/connection.js';
 import { startEndpoint } from '../store/endpoint.js';
 import { HealthReporter } from '../store/health.js';
-import { migrate, type MigrateOptions } from '../store/migrate.js';
+import { migrate, schemaScript, type MigrateOptions } from '../store/migrate.js';
 import { report, runSql, type SqlFormat } from '../store/report.js';
 import { log } from '../log.js';
 
@@ -171,9 +171,14 @@ export async function storeCommand(cmd: string, args: string[]): Promise<number>
       process.stdout.write(await report(store, { top, since: a.own.get('since'), until: a.own.get('until') })),
     );
   }
-  // schema migrate
+  // schema migrate | schema print
   const a = splitArgs(args, []);
-  if (a.positional[0] !== 'migrate') throw new ConfigError('schema', 'usage: dnslens schema migrate [store flags]');
+  if (a.positional[0] === 'print') {
+    // The SQL a migration from an empty store runs (with --clickhouseCluster: the cluster form), without connecting.
+    process.stdout.write(schemaScript(migrateOptions(loadConfig(a.rest, process.env))));
+    return 0;
+  }
+  if (a.positional[0] !== 'migrate') throw new ConfigError('schema', 'usage: dnslens schema migrate|print [store flags]');
   const cfg = loadConfig(a.rest, process.env);
   const store = await openMigrated(cfg);
   process.stdout.write(`schema up to date (${store.where})\n`);

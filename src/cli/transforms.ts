@@ -67,7 +67,8 @@ export function openPrivacy(cfg: Config): EventTransform | null {
   }
   const masker = new AddressMasker(cfg.maskSize4, cfg.maskSize6);
   if (!key && !masker.active) return null;
-  const maskSet = sourceOf(cfg, 'maskSize4').kind !== 'default' || sourceOf(cfg, 'maskSize6').kind !== 'default';
+  // Per family: --maskSize4 alone does not keep IPv6 clients (unmasked) next to their ids.
+  const maskSet = { v4: sourceOf(cfg, 'maskSize4').kind !== 'default', v6: sourceOf(cfg, 'maskSize6').kind !== 'default' };
   return privacyTransform({
     masker: masker.active ? masker : undefined,
     ids: key ? new ClientIds(key) : undefined,

@@ -104,7 +104,8 @@ export class Defragmenter {
     const start = off;
     const end = off + len;
     let d = this.held.get(key);
-    if (end + headLen > MAX_DATAGRAM) {
+    // IPv4 total length counts its header; IPv6 payload length does not count the fixed 40 bytes.
+    if (end + (v6 ? 0 : headLen) > MAX_DATAGRAM) {
       if (d) this.discard(key, d, 'too-big');
       stats.dropped('defrag', 'too-big');
       return null;

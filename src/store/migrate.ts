@@ -1,5 +1,5 @@
-// Schema migrations: plain .sql files in clickhouse/migrations (or clickhouse/cluster/migrations),
-// applied in name order and recorded in <database>.dnslens_migrations (name, checksum, applied_at).
+// Schema migrations: plain .sql files in clickhouse/migrations, applied in name order and recorded
+// in <database>.dnslens_migrations (name, checksum, applied_at).
 //
 // File rules (clickhouse/README.md has the long form):
 // - named NNNN_name.sql; a semicolon at the end of a line ends a statement (comment lines never do),
@@ -9,6 +9,8 @@
 // - once applied, a file never changes (a changed file is an error naming it): changes go in a new
 //   file; every statement must be safe to run again (IF NOT EXISTS), since a migration that fails
 //   half way is re-run from its start.
+// The cluster variant runs the same files, rewritten statement by statement (src/store/cluster.ts),
+// and records the same checksums.
 // Besides the numbered files, every run (re)loads the dict_* tables from clickhouse/dictionaries/*.tsv
 // when a file changed, re-creates the dictionaries (dictionaries/dictionaries.sql, with the current
 // credentials) as soon as their tables exist, and re-applies retention (retention.ts).
@@ -17,6 +19,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CLUSTER_V1_CHECKSUMS, deriveCluster } from './cluster.js';
 import { applyRetention } from './retention.js';
 
 /** What the runner needs from a connection; the store's embedded and server clients both fit. */
@@ -41,14 +44,14 @@ export interface MigrateOptions {
   ttlDays: number; // DNS_LOG retention, counted from ingestion
   rollupTtl: RollupTtl;
   database?: string; // default 'default' (dnsmonster's --clickhouseDatabase default)
-  variant?: 'single' | 'cluster'; // which schema: clickhouse/ or clickhouse/cluster/
+  variant?: 'single' | 'cluster'; // the files as written, or derived for a cluster (src/store/cluster.ts)
   cluster?: string; // the cluster name, for the cluster variant's ON CLUSTER
   clientMaskV4?: number; // prefix kept by the per-client rollups (default 24)
   clientMaskV6?: number; // (default 48)
   /** Credentials the dictionaries use to read their tables; needed when the server's user has a password. */
   dictionaryAuth?: { user: string; password: string };
-  root?: string; // schema directory; default the variant's directory: clickhouse/ or clickhouse/cluster/
-  tsvDir?: string; // dictionary data files; default clickhouse/dictionaries (root/dictionaries with a root)
+  root?: string; // schema directory (single-server files, for either variant); default clickhouse/
+  tsvDir?: string; // dictionary data files; default root/dictionaries
   log?: (message: string) => void;
 }
 
@@ -155,8 +158,26 @@ export function migrationFiles(dir: string): MigrationFile[] {
     });
 }
 
-async function runFile(db: SqlRunner, path: string, label: string, values: Map<string, string>): Promise<void> {
-  const statements = splitStatements(render(readFileSync(path, 'utf8'), values, label));
+/** Statements of one schema file, placeholders filled: as written, or derived for the cluster. */
+type StatementSource = (path: string, label: string) => string[];
+
+function singleStatements(values: Map<string, string>): StatementSource {
+  return (path, label) => splitStatements(render(readFileSync(path, 'utf8'), values, label));
+}
+
+/** Derives every file at once: a migration's cluster form depends on the tables of earlier ones. */
+function clusterStatements(values: Map<string, string>, paths: { path: string; label: string }[]): StatementSource {
+  const derived = deriveCluster(paths.map((p) => ({ name: p.label, sql: readFileSync(p.path, 'utf8') })));
+  const byPath = new Map(paths.map((p, i) => [p.path, derived[i].statements]));
+  return (path, label) => {
+    const statements = byPath.get(path);
+    if (statements === undefined) throw new Error(`${label}: not part of the derived cluster schema`);
+    return statements.map((st) => render(st, values, label));
+  };
+}
+
+async function runFile(db: SqlRunner, source: StatementSource, path: string, label: string): Promise<void> {
+  const statements = source(path, label);
   for (let i = 0; i < statements.length; i++) {
     try {
       await db.exec(statements[i]);
@@ -203,6 +224,42 @@ async function loadTsvFiles(db: SqlRunner, database: string, tsvDir: string, app
   return loaded;
 }
 
+/** The schema's files and how to turn each into statements, for the variant opts asks for. */
+function schemaSource(opts: MigrateOptions, values: Map<string, string>, root: string) {
+  const files = migrationFiles(join(root, 'migrations'));
+  const bootstrap = join(root, 'bootstrap.sql');
+  const ddl = join(root, 'dictionaries', 'dictionaries.sql');
+  const source =
+    (opts.variant ?? 'single') === 'cluster'
+      ? clusterStatements(values, [
+          { path: bootstrap, label: 'bootstrap.sql' },
+          ...files.map((f) => ({ path: f.path, label: f.name })),
+          ...(existsSync(ddl) ? [{ path: ddl, label: 'dictionaries/dictionaries.sql' }] : []),
+        ])
+      : singleStatements(values);
+  return { files, bootstrap, ddl, source };
+}
+
+/** Every statement a migration from an empty store runs, as one script (`dnslens schema print`):
+ *  for review, e.g. of the cluster form. Dictionary data is loaded from the TSV files, not shown. */
+export function schemaScript(opts: MigrateOptions): string {
+  const values = placeholders(opts);
+  if (opts.variant === 'cluster' && !values.has('cluster')) throw new Error('the cluster schema needs a cluster name');
+  const { files, bootstrap, ddl, source } = schemaSource(opts, values, opts.root ?? schemaRoot());
+  const block = (path: string, label: string) => `-- ${label}\n` + source(path, label).map((st) => st.trim() + ';\n').join('\n');
+  const out = [block(bootstrap, 'bootstrap.sql')];
+  // As migrate() does: the dictionaries right after the migration that creates their tables.
+  let dictionaries = !existsSync(ddl);
+  for (const f of files) {
+    out.push(block(f.path, f.name));
+    if (!dictionaries && /CREATE TABLE IF NOT EXISTS \S+\.dict_/.test(readFileSync(f.path, 'utf8'))) {
+      out.push(block(ddl, 'dictionaries/dictionaries.sql'));
+      dictionaries = true;
+    }
+  }
+  return out.join('\n');
+}
+
 /**
  * Applies pending migrations, loads changed dictionary files, re-creates the dictionaries and
  * re-applies retention. Returns the names of the migrations applied by this call (none when the
@@ -213,21 +270,24 @@ export async function migrate(db: SqlRunner, opts: MigrateOptions): Promise<stri
   const database = values.get('database')!;
   const variant = opts.variant ?? 'single';
   if (variant === 'cluster' && !values.has('cluster')) throw new Error('the cluster schema needs a cluster name');
-  const root = opts.root ?? (variant === 'cluster' ? join(schemaRoot(), 'cluster') : schemaRoot());
-  const tsvDir = opts.tsvDir ?? join(variant === 'cluster' && !opts.root ? schemaRoot() : root, 'dictionaries');
+  const root = opts.root ?? schemaRoot();
+  const tsvDir = opts.tsvDir ?? join(root, 'dictionaries');
   const log = opts.log ?? (() => {});
+  const { files, bootstrap, ddl, source } = schemaSource(opts, values, root);
 
-  await runFile(db, join(root, 'bootstrap.sql'), 'bootstrap.sql', values);
+  await runFile(db, source, bootstrap, 'bootstrap.sql');
   const rows = await db.query<{ name: string; checksum: string }>(
     `SELECT name, argMax(checksum, applied_at) AS checksum FROM ${database}.dnslens_migrations GROUP BY name`,
   );
   const applied = new Map(rows.map((r) => [r.name, r.checksum]));
 
-  const files = migrationFiles(join(root, 'migrations'));
   const known = new Set(files.map((f) => f.name));
   for (const f of files) {
     const was = applied.get(f.name);
-    if (was !== undefined && was !== f.checksum) {
+    // a cluster that applied the hand-made copy (before src/store/cluster.ts) recorded that copy's checksum
+    const v1 = variant === 'cluster' ? CLUSTER_V1_CHECKSUMS[f.name] : undefined;
+    const v1Applied = v1 !== undefined && was === v1.v1 && f.checksum === v1.single;
+    if (was !== undefined && was !== f.checksum && !v1Applied) {
       throw new Error(
         `migration ${f.name} changed after it was applied (checksum ${was.slice(0, 12)}, file now ${f.checksum.slice(0, 12)}); ` +
           'an applied migration must stay as it is: put the change in a new migration file',
@@ -250,8 +310,7 @@ export async function migrate(db: SqlRunner, opts: MigrateOptions): Promise<stri
     if (Number(present[0]?.n ?? 0) === 0) return;
     const loaded = await loadTsvFiles(db, database, tsvDir, applied);
     if (loaded.length > 0) log(`loaded dictionary data: ${loaded.join(', ')}`);
-    const ddl = join(root, 'dictionaries', 'dictionaries.sql');
-    if (existsSync(ddl)) await runFile(db, ddl, 'dictionaries/dictionaries.sql', values);
+    if (existsSync(ddl)) await runFile(db, source, ddl, 'dictionaries/dictionaries.sql');
     dictionariesDone = true;
   };
 
@@ -259,7 +318,7 @@ export async function migrate(db: SqlRunner, opts: MigrateOptions): Promise<stri
   const done: string[] = [];
   for (const f of files) {
     if (applied.has(f.name)) continue;
-    await runFile(db, f.path, f.name, values);
+    await runFile(db, source, f.path, f.name);
     await record(db, database, f.name, f.checksum);
     applied.set(f.name, f.checksum);
     done.push(f.name);

@@ -22,12 +22,19 @@ export class DomainList {
     if (this.suffix.size > 0) {
       if (this.suffix.has(qname)) return true;
       for (let i = qname.indexOf('.'); i >= 0; i = qname.indexOf('.', i + 1)) {
-        if (this.suffix.has(qname.slice(i + 1))) return true;
+        if (!escaped(qname, i) && this.suffix.has(qname.slice(i + 1))) return true;
       }
     }
     for (const p of this.prefix) if (qname.startsWith(p)) return true;
     return false;
   }
+}
+
+// A "." inside a label is written "\." in a qname: after an odd run of backslashes it is not a boundary.
+function escaped(name: string, dot: number): boolean {
+  let n = 0;
+  while (dot - n - 1 >= 0 && name.charCodeAt(dot - n - 1) === 0x5c) n++;
+  return n % 2 === 1;
 }
 
 /** Parses list text; throws with the line number on a bad row. */
@@ -90,6 +97,7 @@ export const LIST_MAX_BYTES = 64 * 1024 * 1024;
 export class ReloadingList implements NameMatcher {
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<boolean> | null = null;
+  private queued: Promise<boolean> | null = null; // the read after the one in flight
   reloads = 0; // successful reloads after the first load
   failures = 0; // reloads that kept the previous list
 
@@ -112,9 +120,20 @@ export class ReloadingList implements NameMatcher {
     return this.list.matches(qname);
   }
 
-  /** Reads the list again; true when it was replaced. Never throws. A reload in flight is shared. */
+  /**
+   * Reads the list again; true when it was replaced. Never throws. One read runs at a time; a
+   * reload asked for meanwhile reads once more after it (that read may predate a change), and
+   * further requests until then share that second read.
+   */
   reload(): Promise<boolean> {
-    this.inFlight ??= readDomainList(this.location, this.opts)
+    if (this.inFlight) {
+      this.queued ??= this.inFlight.then(() => {
+        this.queued = null;
+        return this.reload();
+      });
+      return this.queued;
+    }
+    this.inFlight = readDomainList(this.location, this.opts)
       .then(
         (list) => {
           this.list = list;
@@ -141,11 +160,13 @@ export class ReloadingList implements NameMatcher {
     this.timer.unref();
   }
 
-  /** Stops the periodic reload and waits for one in flight. */
+  /** Stops the periodic reload and waits for the reads in flight and queued. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
+    const queued = this.queued;
     await this.inFlight;
+    await queued;
   }
 }
 

@@ -22,7 +22,10 @@ export class AddressMasker {
     if (text === '') return text;
     let out = this.cache.get(text);
     if (out === undefined) {
-      out = text.indexOf(':') >= 0 ? maskIpv6Text(text, this.bits6) : maskIpv4Text(text, this.bits4);
+      // An IPv4-mapped address (dnstap from dual-stack sockets) is an IPv4 client: the IPv4 mask applies too.
+      const v6 = text.indexOf(':') >= 0;
+      const bits6 = v6 && isMapped(text) ? Math.min(this.bits6, 96 + this.bits4) : this.bits6;
+      out = v6 ? maskIpv6Text(text, bits6) : maskIpv4Text(text, this.bits4);
       if (this.cache.size >= CACHE_MAX) this.cache.clear();
       this.cache.set(text, out);
     }
@@ -39,6 +42,14 @@ export class AddressMasker {
     const keep = Number.isInteger(len) ? Math.min(len, bits) : bits;
     return `${addr.indexOf(':') >= 0 ? maskIpv6Text(addr, keep) : maskIpv4Text(addr, keep)}/${keep}`;
   }
+}
+
+/** ::ffff:0:0/96, however it is written. */
+function isMapped(text: string): boolean {
+  const b = ipv6Bytes(text);
+  if (b === null) return false;
+  for (let i = 0; i < 10; i++) if (b[i] !== 0) return false;
+  return b[10] === 0xff && b[11] === 0xff;
 }
 
 /** "192.0.2.77" with 24 bits -> "192.0.2.0"; not a dotted quad -> unchanged. */

@@ -130,6 +130,7 @@ export class Matcher implements EventTransform {
     this.bySlot.set(slot, p);
     this.size++;
     this.queue.push(p);
+    this.compact();
   }
 
   private response(ev: DnsEvent, at: number, out: DnsEvent[]): void {
@@ -204,10 +205,16 @@ export class Matcher implements EventTransform {
     out.push(p.ev);
   }
 
-  // Drop the skipped head of the queue once it is most of the array.
+  // Drop the skipped head of the queue once it is most of the array. Answered queries behind one
+  // still waiting leave only when the clock passes that one: if capture time stands still (frozen
+  // or stepped-back timestamps) they would pile up, so they are also swept out once they outnumber
+  // the waiting ones.
   private compact(): void {
     if (this.head > 4096 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    } else if (this.queue.length - this.head > 2 * this.size + 4096) {
+      this.queue = this.queue.slice(this.head).filter((p) => !p.done);
       this.head = 0;
     }
   }

@@ -10,9 +10,9 @@ export interface PrivacyOptions {
   ids?: ClientIds; // --clientIdKey
   /**
    * With client ids on, keep the (masked) client address too. Off by default: storing the
-   * address next to its pseudonym would undo the pseudonym.
+   * address next to its pseudonym would undo the pseudonym. Per family when only one mask was set.
    */
-  keepClientAddress?: boolean;
+  keepClientAddress?: boolean | { v4: boolean; v6: boolean };
 }
 
 /** The client side of a message: the source of a query, the destination of a response. */
@@ -22,13 +22,14 @@ export function clientAddress(ev: DnsEvent): string {
 
 export function privacyTransform(opts: PrivacyOptions): EventTransform {
   const { masker, ids } = opts;
-  const blankClient = ids !== undefined && !opts.keepClientAddress;
+  const keep = opts.keepClientAddress ?? false;
+  const keepOf = (client: string): boolean => (typeof keep === 'boolean' ? keep : client.indexOf(':') >= 0 ? keep.v6 : keep.v4);
   return {
     name: 'privacy',
     apply(events) {
       for (const ev of events) {
         if (ids) ev.clientId = ids.idOf(clientAddress(ev));
-        if (blankClient) {
+        if (ids && !keepOf(clientAddress(ev))) {
           if (ev.qr) ev.dstIp = '';
           else ev.srcIp = '';
           ev.ednsClientSubnet = ''; // the client's network, as seen by its resolver

@@ -30,8 +30,10 @@ export interface FrameHandler {
  * the caller closes the stream and counts the reason once.
  */
 export class FrameReader {
-  private parts: Uint8Array[] = []; // the unparsed tail, possibly over several chunks
-  private partsLength = 0;
+  // The unparsed tail, copied out of the chunks: holding the chunks themselves would keep every
+  // socket read alive (a producer dripping one byte per read made each byte cost ~64 KiB).
+  private acc: Uint8Array = new Uint8Array(0);
+  private accLength = 0;
   private need = 4; // bytes needed before the tail can be parsed further
   failed: string | null = null;
   offset = 0; // stream offset of the first unparsed byte
@@ -47,37 +49,45 @@ export class FrameReader {
     let at = 0;
     // A frame cut by the previous chunk: complete it with just the bytes it needs from this one,
     // instead of copying the whole chunk behind it.
-    while (this.partsLength > 0) {
-      const take = Math.min(chunk.length - at, this.need - this.partsLength);
-      this.parts.push(chunk.slice(at, at + take)); // a copy: the caller may reuse its buffer
-      this.partsLength += take;
+    while (this.accLength > 0) {
+      const take = Math.min(chunk.length - at, this.need - this.accLength);
+      this.append(chunk, at, at + take);
       at += take;
-      if (this.partsLength < this.need) return null; // chunk used up
-      const head = Buffer.concat(this.parts, this.partsLength);
-      this.parts = [];
-      this.partsLength = 0;
+      if (this.accLength < this.need) return null; // chunk used up
+      const head = this.acc.subarray(0, this.accLength);
       const used = this.parse(head, 0);
       this.offset += used;
       if (this.failed !== null) return this.failed;
-      if (used < head.length) {
-        // The header told us the frame is longer: keep collecting.
-        this.parts.push(head.subarray(used));
-        this.partsLength = head.length - used;
-      }
+      if (used === head.length) {
+        this.acc = new Uint8Array(0); // the frame is done: free its bytes
+        this.accLength = 0;
+      } else if (used > 0) {
+        this.acc.copyWithin(0, used, this.accLength);
+        this.accLength -= used;
+      } // else the header told us the frame is longer: keep collecting.
     }
     const used = this.parse(chunk, at);
     this.offset += used - at;
-    if (this.failed === null && used < chunk.length) {
-      const tail = chunk.slice(used);
-      this.parts.push(tail);
-      this.partsLength = tail.length;
-    }
+    if (this.failed === null && used < chunk.length) this.append(chunk, used, chunk.length);
     return this.failed;
+  }
+
+  // Copies src[from, to) behind the tail. The buffer doubles as bytes arrive, up to the frame's
+  // size: a length prefix alone allocates nothing large.
+  private append(src: Uint8Array, from: number, to: number): void {
+    const n = this.accLength + (to - from);
+    if (n > this.acc.length) {
+      const grown = new Uint8Array(Math.max(n, Math.min(this.acc.length * 2, this.need)));
+      grown.set(this.acc.subarray(0, this.accLength));
+      this.acc = grown;
+    }
+    this.acc.set(src.subarray(from, to), this.accLength);
+    this.accLength = n;
   }
 
   /** Bytes received but not yet forming a whole frame (at end of stream: a truncated frame). */
   get pending(): number {
-    return this.partsLength;
+    return this.accLength;
   }
 
   // Parses whole frames from b[from..]; returns where it stopped, sets need for the next frame.

@@ -41,6 +41,7 @@ export interface DnstapListenOptions {
   useIdentity: boolean; // --useDnstapIdentity
   permission?: number; // mode of the unix socket file
   maxFrameSize?: number;
+  maxConnections?: number; // producers connected at once; more are refused (counted)
   batchSize?: number; // events per yielded batch (fewer when traffic is light)
   signal?: AbortSignal; // closes the listener
 }
@@ -50,8 +51,8 @@ export interface DnstapListener {
   events: AsyncIterable<DnsEvent[]>;
   /** Where it listens: unix:///path or tcp://host:port with the bound port. */
   address: string;
-  /** Connections accepted so far and connections closed because their stream was broken. */
-  readonly connections: { accepted: number; open: number; broken: number };
+  /** Connections accepted so far, closed because their stream was broken, refused over the cap. */
+  readonly connections: { accepted: number; open: number; broken: number; refused: number };
   /** Stops accepting, lets open connections deliver what they sent (up to 1 s), ends the events. */
   close(): Promise<void>;
 }
@@ -61,6 +62,8 @@ const FLUSH_MS = 50; // a partial batch waits at most this long
 const HIGH_WATER = 256 * 1024; // queued events above which producers are paused (their own buffers take over)
 const LOW_WATER = 64 * 1024;
 const CLOSE_GRACE_MS = 1000;
+// Each connection may hold a partial frame (up to maxFrameSize): the cap bounds their sum.
+const MAX_CONNECTIONS = 1024;
 
 /** Refuses a path that is in use; removes a socket file no process listens on. */
 async function claimUnixPath(path: string): Promise<void> {
@@ -97,7 +100,7 @@ export async function listenDnstap(opts: DnstapListenOptions): Promise<DnstapLis
   let wake: (() => void) | null = null;
   let flushTimer: NodeJS.Timeout | null = null;
   const sockets = new Set<Socket>();
-  const connections = { accepted: 0, open: 0, broken: 0 };
+  const connections = { accepted: 0, open: 0, broken: 0, refused: 0 };
 
   const signalConsumer = (): void => {
     const w = wake;
@@ -169,10 +172,15 @@ export async function listenDnstap(opts: DnstapListenOptions): Promise<DnstapLis
   };
 
   const server: Server = createServer(onConnection);
+  server.maxConnections = opts.maxConnections ?? MAX_CONNECTIONS;
+  server.on('drop', (d) => {
+    connections.refused++;
+    log.warn({ peer: d?.remoteAddress ? `${d.remoteAddress}:${d.remotePort}` : where.kind === 'unix' ? where.path : '', max: server.maxConnections }, 'dnstap producer refused: too many connections');
+  });
   let address: string;
   if (where.kind === 'unix') {
     await claimUnixPath(where.path);
-    await listen(server, () => server.listen(where.path));
+    await listen(server, () => withUmaskFor(opts.permission, () => server.listen(where.path)));
     if (opts.permission !== undefined) chmodSync(where.path, opts.permission);
     address = `unix://${where.path}`;
   } else {
@@ -262,6 +270,20 @@ export async function listenDnstap(opts: DnstapListenOptions): Promise<DnstapLis
   }
 
   return { events: events(), address, connections, close };
+}
+
+/** Runs bind (synchronous in server.listen) under a umask that leaves at most `permission`: the
+ * socket file never has the wider mode a permissive umask would give it before the chmod. The
+ * umask is only ever made stricter, and only for the length of the call. */
+function withUmaskFor(permission: number | undefined, bind: () => void): void {
+  if (permission === undefined) return bind();
+  const old = process.umask(0o777);
+  process.umask(old | (0o777 & ~permission));
+  try {
+    bind();
+  } finally {
+    process.umask(old);
+  }
 }
 
 function listen(server: Server, start: () => void): Promise<void> {

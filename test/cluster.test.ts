@@ -1,0 +1,153 @@
+// The cluster schema derived from the single-server SQL (src/store/cluster.ts): statement for
+// statement the hand-made copy it replaces (test/fixtures/cluster-v1), unknown statement kinds
+// refused, and clusters that applied the hand-made copy keep migrating.
+
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CLUSTER_V1_CHECKSUMS, deriveCluster, type SchemaFile } from '../src/store/cluster.js';
+import { checksum, DEFAULT_ROLLUP_TTL, migrate, schemaRoot, splitStatements, type MigrateOptions, type SqlRunner } from '../src/store/migrate.js';
+import { openTestDb, type TestDb } from './chdb-runner.js';
+
+const V1 = join(import.meta.dirname, 'fixtures', 'cluster-v1');
+const ALL = readdirSync(join(schemaRoot(), 'migrations')).filter((f) => /^\d{4}_.*\.sql$/.test(f)).sort();
+const LABELS = ['bootstrap.sql', ...ALL.map((f) => `migrations/${f}`), 'dictionaries/dictionaries.sql'];
+
+function schemaFiles(root: string): SchemaFile[] {
+  return LABELS.map((l) => ({ name: l, sql: readFileSync(join(root, l), 'utf8') }));
+}
+
+/** A statement without comment lines, with every run of whitespace one space. */
+function normal(statement: string): string {
+  return statement
+    .split('\n')
+    .filter((l) => !l.trim().startsWith('--'))
+    .join(' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+const temps: string[] = [];
+afterAll(() => {
+  for (const d of temps) rmSync(d, { recursive: true, force: true });
+});
+
+describe('derived cluster schema', () => {
+  it('equals the hand-made copy, file by file and statement by statement', () => {
+    expect(readdirSync(join(V1, 'migrations')).sort()).toEqual(ALL);
+    const derived = deriveCluster(schemaFiles(schemaRoot()));
+    expect(derived.map((d) => d.name)).toEqual(LABELS);
+    let count = 0;
+    for (const d of derived) {
+      const want = splitStatements(readFileSync(join(V1, d.name), 'utf8')).map(normal);
+      expect(d.statements.map(normal), d.name).toEqual(want);
+      count += want.length;
+    }
+    expect(count).toBeGreaterThan(100);
+  });
+
+  it('refuses a statement kind it has no rule for, naming file and statement', () => {
+    const base = schemaFiles(schemaRoot()).slice(0, 2); // bootstrap and DNS_LOG
+    const extra = (sql: string) => deriveCluster([...base, { name: 'migrations/0099_new.sql', sql }]);
+    expect(() => extra('CREATE TABLE IF NOT EXISTS {{database}}.t1 (a UInt8) ENGINE = MergeTree ORDER BY a;\nRENAME TABLE {{database}}.t1 TO {{database}}.t2;\n')).toThrow(
+      /migrations\/0099_new\.sql, statement 2 \(RENAME TABLE \{\{database\}\}\.t1 TO.*no cluster rule for this kind of statement/,
+    );
+    expect(() => extra('CREATE TABLE {{database}}.t (a UInt8)\nENGINE = ReplacingMergeTree(a)\nORDER BY a;')).toThrow(/statement 1 .*ReplacingMergeTree with arguments/);
+    expect(() => extra('CREATE TABLE {{database}}.t (a UInt8)\nENGINE = Memory;')).toThrow(/engine Memory has no cluster rule/);
+    expect(() => extra('CREATE TABLE {{database}}.t\nENGINE = MergeTree ORDER BY ID AS SELECT * FROM {{database}}.DNS_LOG;')).toThrow(/CREATE TABLE \.\.\. AS has no cluster rule/);
+    expect(() => extra('ALTER TABLE {{database}}.DNS_LOG\n    DROP COLUMN IF EXISTS Unanswered;')).toThrow(/no cluster rule/);
+    expect(() => extra('ALTER TABLE {{database}}.nope\n    ADD COLUMN IF NOT EXISTS a UInt8;')).toThrow(/table nope is not created by an earlier statement/);
+    expect(() =>
+      extra('CREATE MATERIALIZED VIEW IF NOT EXISTS {{database}}.v TO {{database}}.DNS_LOG AS\nSELECT * FROM {{database}}.DNS_LOG AS a JOIN {{database}}.DNS_LOG AS b USING ID;'),
+    ).toThrow(/must read exactly one table/);
+    // the rules that apply: a new sharded table with its MV, an ALTER of both its tables
+    const [, , added] = extra(
+      'CREATE TABLE IF NOT EXISTS {{database}}.x\n(\n    a UInt8 CODEC(ZSTD(3))\n)\nENGINE = SummingMergeTree\nORDER BY a;\n' +
+        'CREATE MATERIALIZED VIEW IF NOT EXISTS {{database}}.x_mv TO {{database}}.x AS\nSELECT toUInt8(1) AS a\nFROM {{database}}.DNS_LOG AS log;\n' +
+        'ALTER TABLE {{database}}.x\n    ADD COLUMN IF NOT EXISTS b UInt8 CODEC(Delta, ZSTD(3));\n',
+    );
+    expect(added.statements.map(normal)).toEqual([
+      "CREATE TABLE IF NOT EXISTS {{database}}.x_local ON CLUSTER '{{cluster}}' ( a UInt8 CODEC(ZSTD(3)) ) ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/{{database}}/x_local', '{replica}') ORDER BY a",
+      "CREATE TABLE IF NOT EXISTS {{database}}.x ON CLUSTER '{{cluster}}' AS {{database}}.x_local ENGINE = Distributed('{{cluster}}', '{{database}}', 'x_local', rand())",
+      "CREATE MATERIALIZED VIEW IF NOT EXISTS {{database}}.x_mv ON CLUSTER '{{cluster}}' TO {{database}}.x_local AS SELECT toUInt8(1) AS a FROM {{database}}.DNS_LOG_local AS log",
+      "ALTER TABLE {{database}}.x_local ON CLUSTER '{{cluster}}' ADD COLUMN IF NOT EXISTS b UInt8 CODEC(Delta, ZSTD(3))",
+      "ALTER TABLE {{database}}.x ON CLUSTER '{{cluster}}' ADD COLUMN IF NOT EXISTS b UInt8",
+    ]);
+  });
+
+  it('knows the checksums of the hand-made copy and of the files it was made from', () => {
+    const want = Object.fromEntries(
+      ALL.map((f) => [f, { single: checksum(readFileSync(join(schemaRoot(), 'migrations', f), 'utf8')), v1: checksum(readFileSync(join(V1, 'migrations', f), 'utf8')) }]),
+    );
+    expect(CLUSTER_V1_CHECKSUMS).toEqual(want);
+  });
+});
+
+/** The cluster schema on chdb (no Keeper, no clusters), as in migrations.test.ts: ON CLUSTER dropped,
+ *  Replicated engines plain, each Distributed table a Buffer passing inserts to its local table. */
+function singleNode(db: SqlRunner): SqlRunner {
+  const rewrite = (sql: string) =>
+    sql
+      .replace(/ ON CLUSTER '[^']*'/g, '')
+      .replace(/Replicated(\w*MergeTree)\('[^']*', '[^']*'\)/g, '$1')
+      .replace(/Distributed\('[^']*', '([^']*)', '([^']*)', [^\n]*\)/g, "Buffer('$1', '$2', 1, 0, 0, 0, 0, 0, 0)");
+  return { exec: (sql) => db.exec(rewrite(sql)), query: (sql) => db.query(sql) };
+}
+
+describe('a cluster that applied the hand-made copy', () => {
+  const DB = 'oldclu';
+  const BASE: MigrateOptions = { ttlDays: 30, rollupTtl: DEFAULT_ROLLUP_TTL, database: DB, cluster: 'dnslens' };
+  let db: TestDb;
+  beforeAll(async () => {
+    db = await openTestDb();
+  });
+  afterEach(async () => {
+    await db.exec(`DROP DATABASE IF EXISTS ${DB} SYNC`);
+  });
+  afterAll(() => db?.close());
+
+  /** Applies the hand-made files as dnslens did before: each file as written, its checksum recorded. */
+  async function applyV1(runner: SqlRunner, upTo: number): Promise<string[]> {
+    const root = mkdtempSync(join(tmpdir(), 'dnslens-cluster-v1-'));
+    temps.push(root);
+    const numbered = (src: string) => /\/(\d{4})_[^/]*\.sql$/.exec(src);
+    cpSync(V1, root, { recursive: true, filter: (src) => Number(numbered(src)?.[1] ?? 0) <= upTo });
+    return migrate(runner, { ...BASE, root, tsvDir: join(schemaRoot(), 'dictionaries') });
+  }
+
+  it('migrates on with the derived schema: nothing re-applied, the later files derived', async () => {
+    const runner = singleNode(db);
+    expect(await applyV1(runner, 7)).toEqual(ALL.slice(0, 7));
+    const recorded = await db.rows(`SELECT name, checksum FROM ${DB}.dnslens_migrations WHERE NOT startsWith(name, 'dictionaries/') ORDER BY name`);
+    expect(recorded).toEqual(ALL.slice(0, 7).map((f) => [f, CLUSTER_V1_CHECKSUMS[f].v1]));
+
+    const logs: string[] = [];
+    expect(await migrate(runner, { ...BASE, variant: 'cluster', log: (m) => logs.push(m) })).toEqual(ALL.slice(7));
+    expect(logs.filter((l) => /changed|not known/.test(l))).toEqual([]);
+    // the files applied now record the single-server checksum; the old ones keep theirs
+    const after = new Map((await db.rows(`SELECT name, checksum FROM ${DB}.dnslens_migrations WHERE NOT startsWith(name, 'dictionaries/')`)).map((r) => [r[0], r[1]]));
+    for (const f of ALL) expect(after.get(f), f).toBe(Number(f.slice(0, 4)) <= 7 ? CLUSTER_V1_CHECKSUMS[f].v1 : CLUSTER_V1_CHECKSUMS[f].single);
+    // 0008 (ALTER of DNS_LOG) reached both the local and the Distributed table
+    for (const t of ['DNS_LOG', 'DNS_LOG_local']) {
+      expect(await db.rows(`SELECT count() FROM system.columns WHERE database = '${DB}' AND table = '${t}' AND name IN ('Unanswered', 'ClientId', 'MessageType')`), t).toEqual([['3']]);
+    }
+    expect(await migrate(runner, { ...BASE, variant: 'cluster' })).toEqual([]);
+  }, 180_000);
+
+  it('still refuses a recorded checksum that is neither the file nor its hand-made copy, and an old one once the file changed', async () => {
+    const runner = singleNode(db);
+    await applyV1(runner, 2);
+    await db.exec(`INSERT INTO ${DB}.dnslens_migrations (name, checksum) VALUES ('0002_dictionaries.sql', 'abc123')`);
+    await expect(migrate(runner, { ...BASE, variant: 'cluster' })).rejects.toThrow(/0002_dictionaries\.sql changed after it was applied/);
+
+    await db.exec(`DROP DATABASE IF EXISTS ${DB} SYNC`);
+    await applyV1(runner, 1);
+    const root = mkdtempSync(join(tmpdir(), 'dnslens-cluster-schema-'));
+    temps.push(root);
+    cpSync(schemaRoot(), root, { recursive: true });
+    const file = join(root, 'migrations', '0001_dns_log.sql');
+    writeFileSync(file, readFileSync(file, 'utf8') + '\n-- edited\n');
+    await expect(migrate(runner, { ...BASE, variant: 'cluster', root })).rejects.toThrow(/0001_dns_log\.sql changed after it was applied/);
+  }, 180_000);
+});
