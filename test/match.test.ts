@@ -69,6 +69,17 @@ describe('matcher', () => {
     expect(counts(stats)).toEqual({ matched: 1, unanswered: 0, orphans: 0, duplicates: 0, evicted: 0 });
   });
 
+  it("keeps a response's own latency (dnstap's query_time) and gives it to the query too", () => {
+    const { m } = setup();
+    const q = query({ at: 0.25 });
+    const r = response({ at: 0.25 }); // BIND stamps both messages alike; its query_time says more
+    r.responseTimeUs = 1234;
+    m.apply([q]);
+    expect(m.apply([r])).toEqual([q, r]);
+    expect(q.responseTimeUs).toBe(1234);
+    expect(r.responseTimeUs).toBe(1234);
+  });
+
   it('gives a query up after the timeout in capture time, not before; its late response is an orphan', () => {
     const { m, stats } = setup(5000);
     const q = query({ at: 1 });

@@ -141,8 +141,9 @@ export class Matcher implements EventTransform {
       out.push(ev);
       return;
     }
-    // A response stamped before its query (clocks of two taps) counts as 0 µs.
-    const rt = Math.max(0, at - p.atUs);
+    // A response that knows its own latency (dnstap's query_time) keeps it; otherwise the gap
+    // between the two; a response stamped before its query (clocks of two taps) counts as 0 µs.
+    const rt = ev.responseTimeUs ?? Math.max(0, at - p.atUs);
     p.ev.responseTimeUs = rt;
     ev.responseTimeUs = rt;
     this.remove(p);
