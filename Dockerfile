@@ -29,14 +29,17 @@ FROM ${NODE_IMAGE} AS runtime
 # tcpdump does the live capture (src/inputs/live.ts). It gets the two capture capabilities as
 # file capabilities, so dnslens itself runs as the unprivileged `node` user: a capture container
 # needs `cap_add: [NET_RAW, NET_ADMIN]` (and no `no-new-privileges`, which would ignore file
-# capabilities); other dnslens containers need no capability at all.
+# capabilities); other dnslens containers need no capability at all. /var/lib/dnslens (the spool
+# volume's initial copy) is writable for any uid: the dnstap collector on a unix socket runs as
+# the host user who owns the socket's directory.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tcpdump libcap2-bin \
  && setcap cap_net_raw,cap_net_admin+eip "$(command -v tcpdump)" \
  && apt-get purge -y libcap2-bin \
  && rm -rf /var/lib/apt/lists/* \
  && mkdir -p /var/lib/dnslens /run/dnstap \
- && chown node:node /var/lib/dnslens /run/dnstap
+ && chown node:node /var/lib/dnslens /run/dnstap \
+ && chmod 1777 /var/lib/dnslens
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

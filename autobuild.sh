@@ -344,8 +344,20 @@ absolute() {
   printf '%s' "$p"
 }
 
+# own_dir DIR PREVIOUS: DIR may become the stack's: it is new, empty, or PREVIOUS (the previous
+# run's answer). The stack hands its directories to the containers' users (chown -R) and
+# `down --volumes` deletes them, so a directory holding other files (/var/lib, /tmp) is refused.
+own_dir() {
+  [ -d "$1" ] || return 0
+  [ "$1" = "$2" ] && return 0
+  [ -z "$(find "$1" -mindepth 1 -maxdepth 1 -print -quit 2>/dev/null)" ] && return 0
+  WHY="$1 already holds files, and the previous run (.env) did not use it for this: give a new or empty directory"
+  return 1
+}
+
+# check_path PATH PREV_KEY [OTHER_NAME=OTHER_PATH...]: a data directory, apart from the others
 check_path() {
-  local p
+  local p key=$2 other name dir
   p=$(absolute "$1")
   # .env and YAML carry it unquoted: keep to characters that need no quoting anywhere.
   if ! [[ "$p" =~ ^/[A-Za-z0-9_./+@-]+$ ]] || [[ "$p" == *"/../"* ]] || [[ "$p" == */.. ]]; then
@@ -357,9 +369,26 @@ check_path() {
     return 1
     ;;
   esac
+  for other in "${@:3}"; do
+    name=${other%%=*} dir=${other#*=}
+    if [ "$p" = "$dir" ]; then
+      WHY="$p is also the $name"
+      return 1
+    elif [[ "$p/" == "$dir/"* ]]; then
+      WHY="$p is inside the $name"
+      return 1
+    elif [[ "$dir/" == "$p/"* ]]; then
+      WHY="$p contains the $name"
+      return 1
+    fi
+  done
+  own_dir "$p" "$(prev "$key")" || return 1
   writable_dir "$p" || return 1
   NORM=$p
 }
+check_ch_data() { check_path "$1" CLICKHOUSE_DATA_DIR; }
+check_ch_logs() { check_path "$1" CLICKHOUSE_LOGS_DIR "ClickHouse data directory=$A_CH_DATA"; }
+check_grafana_data() { check_path "$1" GRAFANA_DATA_DIR "ClickHouse data directory=$A_CH_DATA" "ClickHouse log directory=$A_CH_LOGS"; }
 
 check_dnstap() {
   local spec=${1,,}
@@ -375,6 +404,10 @@ check_dnstap() {
         WHY="\"$1\": give unix:/path/to/NAME.sock (letters, digits and . _ - + @ / only)"
         return 1
       fi
+      local prev_socket
+      prev_socket=$(prev AUTOBUILD_DNSTAP)
+      case "$prev_socket" in unix:*) prev_socket=$(dirname "${prev_socket#unix:}") ;; *) prev_socket= ;; esac
+      own_dir "$(dirname "$path")" "$prev_socket" || return 1
       writable_dir "$(dirname "$path")" || return 1
       NORM=unix:$path
       return 0
@@ -497,9 +530,9 @@ ask_questions() {
   ask A_BATCH_SIZE --batch-size "Events per ClickHouse insert" "$(prev DNSLENS_BATCH_SIZE 100000)" check_batch
   ask A_DNSTAP --dnstap "dnstap collector (no, tcp:PORT, tcp:0.0.0.0:PORT, unix:/path/NAME.sock)" \
     "$(prev AUTOBUILD_DNSTAP no)" check_dnstap
-  ask A_CH_DATA --clickhouse-data "ClickHouse data directory" "$(prev CLICKHOUSE_DATA_DIR "$HERE/data/clickhouse")" check_path
-  ask A_CH_LOGS --clickhouse-logs "ClickHouse log directory" "$(prev CLICKHOUSE_LOGS_DIR "$HERE/data/clickhouse-logs")" check_path
-  ask A_GRAFANA_DATA --grafana-data "Grafana data directory" "$(prev GRAFANA_DATA_DIR "$HERE/data/grafana")" check_path
+  ask A_CH_DATA --clickhouse-data "ClickHouse data directory" "$(prev CLICKHOUSE_DATA_DIR "$HERE/data/clickhouse")" check_ch_data
+  ask A_CH_LOGS --clickhouse-logs "ClickHouse log directory" "$(prev CLICKHOUSE_LOGS_DIR "$HERE/data/clickhouse-logs")" check_ch_logs
+  ask A_GRAFANA_DATA --grafana-data "Grafana data directory" "$(prev GRAFANA_DATA_DIR "$HERE/data/grafana")" check_grafana_data
   ask A_RETENTION --retention-days "Days to keep raw DNS events" "$(prev DNSLENS_TTL_DAYS 30)" check_days
   local rollup_default
   rollup_default=$(prev DNSLENS_ROLLUP_TTL_MINUTE_DAYS 90),$(prev DNSLENS_ROLLUP_TTL_HOUR_DAYS 730),$(prev DNSLENS_ROLLUP_TTL_DAY_DAYS 730),$(prev DNSLENS_ROLLUP_TTL_WEEK_DAYS 1825),$(prev DNSLENS_ROLLUP_TTL_MONTH_DAYS 1825)
@@ -731,8 +764,9 @@ EOF
   dnstap:
 EOF
     writer_common
+    # on a unix socket it runs as the owner of the socket's host directory; over TCP as the image's user
+    [ "$DNSTAP_KIND" = unix ] && printf '    user: "%s:%s"\n' "$DNSTAP_UID" "$DNSTAP_GID"
     cat <<EOF
-    user: "$DNSTAP_UID:$DNSTAP_GID"
     cap_drop: [ALL]
     security_opt: ["no-new-privileges:true"]
 EOF
@@ -838,7 +872,7 @@ print_access() {
 dnslens is running.
   Grafana:     $(grafana_url)  (user admin, password GRAFANA_ADMIN_PASSWORD in the credentials file)
   Credentials: $ENV_FILE (mode 600)
-  Ad hoc SQL:  cd $HERE && ${COMPOSE[*]} exec clickhouse sh -c 'clickhouse-client --user $READER_USER --password "\$CLICKHOUSE_READER_PASSWORD" --database $DATABASE'
+  Ad hoc SQL:  cd $(printf '%q' "$HERE") && ${COMPOSE[*]} exec clickhouse sh -c 'clickhouse-client --user $READER_USER --password "\$CLICKHOUSE_READER_PASSWORD" --database $DATABASE'
   Stop:        ./autobuild.sh down   (the data stays; down --volumes deletes it)
 EOF
 }

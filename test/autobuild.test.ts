@@ -323,6 +323,9 @@ describeWithPeers('autobuild.sh and the compose stack', ['shellcheck', 'docker-c
     expect(capture.command?.join(' ')).toContain(`--clickhouseAddress 127.0.0.1:${freePort2} --clickhouseUsername dnslens --clickhouseDatabase dnslens --clickhouseBatchSize 2000 --clickhouseTTL 7 --clickhouseRollupTTLMinute 30 --clickhouseRollupTTLHour 60 --clickhouseRollupTTLDay 90 --clickhouseRollupTTLWeek 120 --clickhouseRollupTTLMonth 150`);
     const dnstap = cfg.services.dnstap;
     expect(dnstap.ports).toEqual(['0.0.0.0:6002:6000/tcp']);
+    // over TCP it runs as the image's user, who owns its spool volume (another uid could not
+    // create <dataDir>/spool there, and dnslens would stop at start-up, again and again)
+    expect(dnstap.user).toBeUndefined();
     expect(dnstap.command?.slice(0, 4)).toEqual(['--dnstapSocket', 'tcp://0.0.0.0:6000', '--serverName', `${HOST_TAG}_dnstap`]);
     expect(cfg.services.migrate.command?.join(' ')).toContain('--clickhouseTTL 7 --clickhouseRollupTTLMinute 30');
     expect(Object.keys(cfg.volumes ?? {}).sort()).toEqual(['spool-dnstap', 'spool-lo']);
@@ -445,6 +448,55 @@ describeWithPeers('autobuild.sh and the compose stack', ['shellcheck', 'docker-c
     expect(r.stderr).toContain('(input ended): answer with --interfaces, or accept the defaults with --yes');
     expect(existsSync(join(s.dir, '.env'))).toBe(false);
     expect(calls(s).filter((c) => / (build|up|down) /.test(c))).toEqual([]);
+  });
+
+  // The data directories are handed to the containers' users (chown -R here as root, and by the
+  // ClickHouse image's entry point) and `down --volumes` deletes them: a directory that already
+  // holds other files (/var/lib, a home, /tmp for the dnstap socket) must not be taken.
+  it('refuses data and socket directories that already hold files the stack did not put there, and overlapping ones', () => {
+    const s = makeStack();
+    const busy = join(s.dir, 'busy');
+    mkdirSync(busy);
+    writeFileSync(join(busy, 'someone-elses'), 'x');
+    const cases: [string[], string][] = [
+      [['--grafana-data', busy], `--grafana-data: ${busy} already holds files`],
+      [['--clickhouse-data', busy], `--clickhouse-data: ${busy} already holds files`],
+      [['--dnstap', `unix:${busy}/dnstap.sock`], `--dnstap: ${busy} already holds files`],
+      [['--clickhouse-data', 'same', '--grafana-data', 'same'], `--grafana-data: ${s.dir}/same is also the ClickHouse data directory`],
+      [['--clickhouse-data', 'ch', '--clickhouse-logs', 'ch/logs'], `--clickhouse-logs: ${s.dir}/ch/logs is inside the ClickHouse data directory`],
+    ];
+    for (const [args, message] of cases) {
+      const r = autobuild(s, ['--yes', '--interfaces', 'lo', ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(message);
+    }
+    expect(readFileSync(join(busy, 'someone-elses'), 'utf8')).toBe('x');
+    expect(calls(s).filter((c) => / (build|up|down) /.test(c))).toEqual([]);
+
+    // interactively, such an answer is asked again
+    const asked = autobuild(s, [], {
+      input: ['lo', '', '', 'no', busy, 'ch2', '', '', '', '', ''].join('\n') + '\n',
+    });
+    expect(asked.code, asked.out).toBe(0);
+    expect(asked.out).toContain(`${busy} already holds files`);
+    expect(envOf(s).CLICKHOUSE_DATA_DIR).toBe(`${s.dir}/ch2`);
+
+    // the previous run's own directories are taken again, files and all
+    writeFileSync(join(s.dir, 'ch2', 'part'), 'data');
+    const again = autobuild(s, ['--yes']);
+    expect(again.code, again.out).toBe(0);
+    expect(envOf(s).CLICKHOUSE_DATA_DIR).toBe(`${s.dir}/ch2`);
+  });
+
+  it('prints commands a user can paste when the stack lives in a directory with a space', () => {
+    const s = makeStack();
+    const spaced = join(s.dir, '..', 'my stack');
+    cpSync(s.dir, spaced, { recursive: true });
+    const t = { ...s, dir: spaced };
+    // its default data paths hold a space, which .env cannot carry: the data goes elsewhere
+    const r = autobuild(t, ['--yes', '--interfaces', 'lo', '--clickhouse-data', `${s.dir}/ch`, '--clickhouse-logs', `${s.dir}/logs`, '--grafana-data', `${s.dir}/grafana`]);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain(`Ad hoc SQL:  cd ${spaced.replace(/ /g, '\\ ')} && docker compose exec`);
   });
 
   it('refuses a port another program holds', async () => {

@@ -2,8 +2,9 @@
 // panel's SQL before ClickHouse sees it, in the same order:
 //  1. the plugin's frontend replaces $__conditionalAll(condition, $var) by "1=1" when $var is
 //     "All" (or empty), else by the condition;
-//  2. Grafana's template service replaces variables: $var / ${var} (a multi-value variable's
-//     values joined by ","), ${var:singlequote} ('a','b', quotes in values escaped as \');
+//  2. Grafana's template service replaces variables with the plugin's format: $var / ${var} of a
+//     multi-value variable as 'a','b' (not escaped), ${var:singlequote} as 'a','b' with quotes in
+//     values escaped as \';
 //  3. the plugin's backend (sqlds) expands its macros: $__name, optionally followed directly by a
 //     bracketed argument list (nested brackets allowed, arguments split on top-level commas).
 // Macro expansions are the plugin's pkg/macros/macros.go.
@@ -20,13 +21,23 @@ export interface ExpandContext {
   vars: Record<string, Selection>;
 }
 
-/** Grafana's interval for a panel: the range over max data points, rounded up to a round step, at least the panel's min interval. */
+/** Grafana's interval for a panel: the range over max data points, rounded as Grafana rounds it
+ * (rangeutil roundInterval: each step is taken up to about 1.5 times its size, so 43 min gives
+ * 30m, not 1h), at least the panel's min interval. */
 export function panelIntervalMs(fromMs: number, toMs: number, minInterval: string | undefined, maxDataPoints = 1000): number {
-  const steps = [1, 5, 10, 15, 20, 30, 60, 300, 600, 900, 1200, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 604800, 2592000].map((s) => s * 1000);
   const raw = (toMs - fromMs) / maxDataPoints;
-  const nice = steps.find((s) => s >= raw) ?? steps[steps.length - 1];
-  return Math.max(nice, minInterval ? durationMs(minInterval) : 0);
+  const step = ROUNDING.find(([upTo]) => raw <= upTo)?.[1] ?? 365 * 86_400_000;
+  return Math.max(step, minInterval ? durationMs(minInterval) : 0);
 }
+
+// [raw interval up to (ms), Grafana's step (ms)]
+const ROUNDING: [number, number][] = [
+  [9.999, 1], [15, 10], [35, 20], [75, 50], [150, 100], [350, 200], [750, 500],
+  [1_500, 1_000], [3_500, 2_000], [7_500, 5_000], [12_500, 10_000], [17_500, 15_000], [25_000, 20_000], [45_000, 30_000],
+  [90_000, 60_000], [210_000, 120_000], [450_000, 300_000], [750_000, 600_000], [1_050_000, 900_000], [1_500_000, 1_200_000], [2_700_000, 1_800_000],
+  [5_400_000, 3_600_000], [9_000_000, 7_200_000], [16_200_000, 10_800_000], [32_400_000, 21_600_000], [86_400_000, 43_200_000],
+  [604_800_000, 86_400_000], [1_814_400_000, 604_800_000], [3_628_800_000 - 1, 2_592_000_000],
+];
 
 function durationMs(d: string): number {
   const m = /^(\d+)(ms|s|m|h|d)$/.exec(d);
@@ -106,7 +117,8 @@ export function expand(sql: string, ctx: ExpandContext): string {
     if (!sel) return whole; // not a variable (ClickHouse syntax such as $1 never appears here)
     if (format === 'singlequote') return sel.values.map((x) => `'${x.replace(/'/g, "\\'")}'`).join(',');
     if (format) throw new Error(`format ${format} not handled`);
-    return sel.values.length === 1 ? sel.values[0] : `{${sel.values.join(',')}}`;
+    // no format: the plugin's own (CHDatasource format()): a multi-value variable's values in quotes
+    return `'${sel.values.join("','")}'`;
   });
   // 3. the plugin's macros (backend); the _ms forms before theirs is not needed: \b keeps them apart
   const { fromMs, toMs } = ctx;

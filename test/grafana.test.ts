@@ -227,6 +227,30 @@ describe('Grafana provisioning and dashboard JSON', () => {
   });
 });
 
+describe('the macro expansion helper (test/grafana-expand.ts)', () => {
+  // Grafana's interval: the range over max data points, rounded by Grafana's table (rangeutil's
+  // roundInterval: up to 1.5x a step rounds down to it, e.g. 45 min -> 30m), then at least the
+  // panel's minimum. The dashboards choose minute or hour rollups by it ($__interval_s < 3600).
+  it('rounds the panel interval as Grafana does', () => {
+    const H = 3_600_000;
+    const D = 24 * H;
+    expect(panelIntervalMs(0, 6 * H, '1m')).toBe(60_000); // 21.6 s -> 20s, at least 1m
+    expect(panelIntervalMs(0, H, undefined)).toBe(5_000); // 3.6 s -> 5s
+    expect(panelIntervalMs(0, 30 * D, '1m')).toBe(1_800_000); // 43.2 min -> 30m: minute rollups
+    expect(panelIntervalMs(0, 60 * D, '1m')).toBe(H); // 86.4 min -> 1h: hour rollups
+    expect(panelIntervalMs(0, 7 * D, '1m')).toBe(600_000); // 10.08 min -> 10m
+  });
+
+  // The plugin passes its own format to Grafana's template service: a multi-value variable
+  // without an explicit format becomes 'a','b' (values joined in quotes, not escaped).
+  it('formats a plain multi-value variable as the plugin does', () => {
+    const ctx = { fromMs: 0, toMs: 3_600_000, intervalMs: 60_000, vars: { server: { all: false, values: ['ns-a', 'ns-b'] } } };
+    expect(expand('Server IN ($server) OR Server IN (${server})', ctx)).toBe("Server IN ('ns-a','ns-b') OR Server IN ('ns-a','ns-b')");
+    expect(expand('Server IN (${server:singlequote})', ctx)).toBe("Server IN ('ns-a','ns-b')");
+    expect(expand('Server IN ($server)', { ...ctx, vars: { server: { all: false, values: ['ns-a'] } } })).toBe("Server IN ('ns-a')");
+  });
+});
+
 // ------------------------------------------------------------------ the store, filled
 
 // Captures (all under ../shared/data/pcap), the server they are stored under, and what they bring.
@@ -313,9 +337,12 @@ describe('dashboards over the embedded store', () => {
     return r.data.map((row) => String(Object.values(row)[0]));
   }
 
+  // Grafana's interval picks the rollups: 1m over 6 hours and 30m over 30 days read the minute
+  // rollups, 1h over 60 days the hour rollups.
   const RANGES: [string, number, number][] = [
     ['the last 6 hours (minute rollups, DNS_LOG)', NOW_MS - 6 * 3600_000, NOW_MS],
-    ['the last 30 days (hour rollups)', NOW_MS - 30 * 86400_000, NOW_MS],
+    ['the last 30 days (minute rollups at 30m)', NOW_MS - 30 * 86400_000, NOW_MS],
+    ['the last 60 days (hour rollups)', NOW_MS - 60 * 86400_000, NOW_MS],
   ];
 
   for (const [file, d] of DASHBOARDS) {

@@ -84,6 +84,9 @@ describe('the Dockerfile, built natively', () => {
     const run = runtime.filter((s) => s.op === 'RUN').map((s) => s.args).join(' ');
     expect(run).toContain('apt-get install -y --no-install-recommends tcpdump libcap2-bin');
     expect(run).toContain('setcap cap_net_raw,cap_net_admin+eip "$(command -v tcpdump)"');
+    // the dnstap collector on a unix socket runs as the host user owning the socket directory:
+    // its spool volume (a copy of this directory) must let that uid create <dataDir>/spool
+    expect(run).toMatch(/chmod 1777 \/var\/lib\/dnslens\b/);
     // nothing optional (the embedded engine) is installed anywhere
     for (const s of stages)
       for (const step of s.steps.filter((x) => x.op === 'RUN' && /npm (ci|install)/.test(x.args))) expect(step.args).toContain('--omit=optional');
