@@ -13,7 +13,7 @@ import { Stats } from '../src/stats.js';
 import { readDnstapFile } from '../src/inputs/dnstap/file.js';
 import { DnstapFields, parseDnstap } from '../src/inputs/dnstap/protobuf.js';
 import { encodeDnstap, frameStreamFile, type DnstapMessageInit } from '../src/inputs/dnstap/encode.js';
-import { MESSAGE_TYPES } from '../src/inputs/dnstap/event.js';
+import { DnstapDecoder, MESSAGE_TYPES } from '../src/inputs/dnstap/event.js';
 import { FrameReader, controlFrame, CONTROL_START, dataFrame } from '../src/inputs/dnstap/framestream.js';
 import { describeWithPeers } from './peers.js';
 import { MAIN } from './dnstap-helpers.js';
@@ -235,6 +235,18 @@ describe('dnstap protobuf walker', () => {
     expect(f.queryTimeNsec).toBe(5);
     expect(f.dnstapType).toBe(1);
     expect(Buffer.from(good.subarray(f.identityStart, f.identityEnd)).toString()).toBe('x');
+  });
+
+  it('counts a port above 65535 as malformed instead of storing it wrapped', () => {
+    const stats = new Stats();
+    const dec = new DnstapDecoder(stats, { server: 's', useIdentity: false, inputName: 'test' });
+    const bad = encodeDnstap({ type: 5, family: 1, protocol: 1, queryAddress: Uint8Array.from([10, 0, 0, 1]), queryPort: 70_000, queryTime: [1_700_000_000, 5], queryMessage: dnsPacket.encode({ type: 'query', id: 1, questions: [{ type: 'A', name: 'a.example', class: 'IN' }] }) });
+    const out: DnsEvent[] = [];
+    dec.decode(good, 0, good.length, out);
+    dec.decode(bad, 0, bad.length, out);
+    expect(out).toHaveLength(1);
+    expect(out[0].srcPort).toBe(5353);
+    expect(stats.malformedBy.get('dnstap:bad-port')).toBe(1);
   });
 
   it('skips unknown fields of every wire type', () => {

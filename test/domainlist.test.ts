@@ -28,6 +28,12 @@ describe('domain lists', () => {
     expect(list.matches('sub.exact.example.org')).toBe(false);
   });
 
+  it('lists the root as "." (its qname), matching only the root', () => {
+    const root = parseDomainList('.,fqdn\n', 'root.csv');
+    expect(root.matches('.')).toBe(true);
+    expect(root.matches('com')).toBe(false);
+  });
+
   it('rejects bad rows with the line number', () => {
     expect(() => parseDomainList('a.com,suffix\nb.com,middle', 'x.csv')).toThrow(/x\.csv:2: unknown logic "middle"/);
     expect(() => parseDomainList('a,b,c', 'x.csv')).toThrow(/x\.csv:1/);

@@ -53,7 +53,7 @@ export function parseDomainList(text: string, source: string): DomainList {
     // Names hold what a qname can (escapes included); anything else means this is not a list
     // (an HTML error page served with status 200, say).
     if (!/^[a-z0-9._*\\-]+$/.test(name)) throw new Error(`${source}:${i + 1}: "${rawName}" is not a domain name`);
-    const whole = name.replace(/\.$/, '');
+    const whole = name === '.' ? '.' : name.replace(/\.$/, ''); // the root is "." as a qname too
     if (logic === 'fqdn') list.fqdn.add(whole);
     else if (logic === 'suffix') list.suffix.add(whole.replace(/^\./, ''));
     else if (logic === 'prefix') list.prefix.push(name);

@@ -63,6 +63,10 @@ export class DnstapDecoder {
       stats.unsupported('dnstap:unknown-message-type');
       return;
     }
+    if (f.queryPort > 0xffff || f.responsePort > 0xffff) {
+      stats.malformedAs('dnstap:bad-port'); // a uint32 on the wire, but a port is 16 bits
+      return;
+    }
     const response = (f.type & 1) === 0; // *_QUERY types are odd, *_RESPONSE even
     const msgStart = response ? f.responseMessageStart : f.queryMessageStart;
     const msgEnd = response ? f.responseMessageEnd : f.queryMessageEnd;
