@@ -16,6 +16,9 @@
 // why = fin, rst, idle, gap, reused, stream-limit, memory-limit, end) with the out-of-order
 // segments never placed ('unplaced-segments-at-<why>').
 
+/** Counters reported even when they did not move (rates then read 0, not "no data"). */
+export const CORE_COUNTERS: readonly string[] = ['packets', 'bytes', 'dnsMessages', 'notDns', 'malformed'];
+
 export class Stats {
   packets = 0; // frames read from the input
   bytes = 0;
@@ -58,6 +61,29 @@ export class Stats {
     let n = 0;
     for (const v of this.unsupportedBy.values()) n += v;
     return n;
+  }
+
+  /** Every scalar counter by name (the counts by reason are the maps above): what the periodic log
+   *  line and the dnslens_health table report. */
+  scalars(): [string, number][] {
+    return [
+      ['packets', this.packets],
+      ['bytes', this.bytes],
+      ['dnsMessages', this.dnsMessages],
+      ['notDns', this.notDns],
+      ['malformed', this.malformed],
+      ['ipFragments', this.ipFragments],
+      ['ipDatagrams', this.ipDatagrams],
+      ['tcpSegments', this.tcpSegments],
+      ['tcpMessages', this.tcpMessages],
+      ['skippedPackets', this.skippedPackets],
+      ['dedupEvicted', this.dedupEvicted],
+      ['matched', this.matched],
+      ['unanswered', this.unanswered],
+      ['orphanResponses', this.orphanResponses],
+      ['duplicateQueries', this.duplicateQueries],
+      ['matchEvicted', this.matchEvicted],
+    ];
   }
 
   /** True when every unit landed in exactly one bucket (the equation above). */

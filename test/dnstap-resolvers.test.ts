@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, expect, it } from 'vitest';
 import type { DnsEvent } from '../src/event.js';
 import { describeWithPeers, which } from './peers.js';
-import { freePort } from './resolvers.js';
+import { freePort, unboundServer } from './resolvers.js';
 import { runCli } from './dnstap-helpers.js';
 
 const execFileP = promisify(execFile);
@@ -218,20 +218,7 @@ describeWithPeers('dnstap from Unbound over TCP', ['unbound', 'dig'], () => {
     expect(tapPort).toBeGreaterThan(0);
     writeFileSync(join(dir, 'zone.db'), zoneFile(zone));
     const conf = [
-      'server:',
-      `  interface: 127.0.0.1@${port}`,
-      `  interface: ::1@${port}`,
-      '  do-daemonize: no',
-      '  username: ""',
-      '  chroot: ""',
-      `  directory: "${dir}"`,
-      '  pidfile: ""',
-      '  use-syslog: no',
-      '  logfile: ""',
-      '  num-threads: 1',
-      '  access-control: 127.0.0.0/8 allow',
-      '  access-control: ::1/128 allow',
-      '  module-config: "iterator"',
+      ...unboundServer(dir, port),
       '  local-zone: "." refuse',
       `  local-zone: "${zone}." transparent`,
       'auth-zone:',

@@ -78,6 +78,27 @@ function sbin(cmd: string): string {
   return p;
 }
 
+/** The `server:` lines every test Unbound starts with: in the foreground, in dir, on 127.0.0.1 and
+ *  ::1 at port, one thread, answering loopback clients from its own zones only. */
+export function unboundServer(dir: string, port: number): string[] {
+  return [
+    'server:',
+    `  interface: 127.0.0.1@${port}`,
+    `  interface: ::1@${port}`,
+    '  do-daemonize: no',
+    '  username: ""',
+    '  chroot: ""',
+    `  directory: "${dir}"`,
+    '  pidfile: ""',
+    '  use-syslog: no',
+    '  logfile: ""',
+    '  num-threads: 1',
+    '  access-control: 127.0.0.0/8 allow',
+    '  access-control: ::1/128 allow',
+    '  module-config: "iterator"',
+  ];
+}
+
 /** Starts Unbound with the local zones above. */
 export function startUnbound(): Promise<Resolver> {
   return startOn('unbound', (dir, port) => {
@@ -104,22 +125,9 @@ export function startUnbound(): Promise<Resolver> {
       `big.${L}. 300 IN TXT ${Array.from({ length: 6 }, (_, i) => `"${String.fromCharCode(97 + i).repeat(200)}"`).join(' ')}`,
     ];
     const conf = [
-      'server:',
-      `  interface: 127.0.0.1@${port}`,
-      `  interface: ::1@${port}`,
-      '  do-daemonize: no',
-      '  username: ""',
-      '  chroot: ""',
-      `  directory: "${dir}"`,
-      '  pidfile: ""',
-      '  use-syslog: no',
-      '  logfile: ""',
+      ...unboundServer(dir, port),
       '  verbosity: 0',
-      '  num-threads: 1',
       '  so-reuseport: no',
-      '  access-control: 127.0.0.0/8 allow',
-      '  access-control: ::1/128 allow',
-      '  module-config: "iterator"',
       '  qname-minimisation: no',
       // Everything outside the test zones is refused: no root hints, no internet.
       '  local-zone: "." refuse',

@@ -4,7 +4,6 @@ import { readCapture } from '../inputs/pcapfile.js';
 import { BadFilterError, openLive, UnknownInterfaceError } from '../inputs/live.js';
 import type { Source } from '../pipeline.js';
 import type { DecodeContext } from '../decode/packet.js';
-import { TransportState } from '../decode/transport.js';
 import type { Stats } from '../stats.js';
 import type { InputKind } from '../event.js';
 import { packetFilter } from './transforms.js';
@@ -27,8 +26,8 @@ const packetFilters = new WeakMap<Stats, DecodeContext['keepPacket']>();
 
 /** The decode context for one packet input. */
 export function decodeContext(cfg: Config, stats: Stats, inputKind: InputKind, inputName: string): DecodeContext {
-  // transport: IP fragments and TCP streams of this input, reassembled with the default bounds.
-  const ctx: DecodeContext = { stats, ports: new Set(cfg.port), server: cfg.serverName, inputKind, inputName, transport: new TransportState(stats) };
+  // IP fragments and TCP streams get their state (ctx.transport) when the first one comes.
+  const ctx: DecodeContext = { stats, ports: new Set(cfg.port), server: cfg.serverName, inputKind, inputName };
   if (!packetFilters.has(stats)) packetFilters.set(stats, packetFilter(cfg, stats)); // --dedup / --sampleRatio
   const keep = packetFilters.get(stats);
   if (keep) ctx.keepPacket = keep;

@@ -1,5 +1,5 @@
 // The end-of-run summary on stderr, and the progress line shown while reading on a TTY.
-import type { Stats } from '../stats.js';
+import { CORE_COUNTERS, type Stats } from '../stats.js';
 
 const fmt = new Intl.NumberFormat('en-US');
 
@@ -47,20 +47,12 @@ export function statsRecord(stats: Stats): Record<string, unknown> {
   const secs = stats.elapsedSeconds();
   const record: Record<string, unknown> = {
     elapsedSec: Math.round(secs * 1000) / 1000,
-    packets: stats.packets,
-    bytes: stats.bytes,
-    dnsMessages: stats.dnsMessages,
-    notDns: stats.notDns,
-    malformed: stats.malformed,
-    unsupported: stats.unsupportedTotal,
-    skippedPackets: stats.skippedPackets,
     packetsPerSec: secs > 0 ? Math.round(stats.packets / secs) : 0,
+    unsupported: stats.unsupportedTotal,
   };
+  for (const [name, n] of stats.scalars()) if (n > 0 || CORE_COUNTERS.includes(name)) record[name] = n;
   const maps = { malformedBy: stats.malformedBy, unsupportedBy: stats.unsupportedBy, droppedBy: stats.droppedBy };
   for (const [name, map] of Object.entries(maps)) if (map.size > 0) record[name] = Object.fromEntries(map);
-  const extra = { ipFragments: stats.ipFragments, ipDatagrams: stats.ipDatagrams, tcpSegments: stats.tcpSegments, tcpMessages: stats.tcpMessages };
-  const match = { matched: stats.matched, unanswered: stats.unanswered, orphanResponses: stats.orphanResponses, duplicateQueries: stats.duplicateQueries };
-  for (const [k, v] of Object.entries({ ...extra, ...match, dedupEvicted: stats.dedupEvicted, matchEvicted: stats.matchEvicted })) if (v > 0) record[k] = v;
   return record;
 }
 

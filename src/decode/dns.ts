@@ -1,6 +1,7 @@
 // The hot-path DNS message decoder: one pass over the message, objects only for answers.
 
 import { NO_ANSWERS, type DnsAnswer, type DnsEvent } from '../event.js';
+import type { Stats } from '../stats.js';
 import { beginMessage, nameError, nameText, readName, readQuestionName, skipName } from './names.js';
 import { ipv4, ipv6, renderRdata } from './rdata.js';
 
@@ -144,4 +145,22 @@ function clientSubnet(b: Uint8Array, p: number, e: number): string {
     p = s + len;
   }
   return '';
+}
+
+/** decodeDnsInto, counted: true (and dnsMessages + 1) when ev holds a message to emit, false (and
+ *  counted as malformed under its reason) when not. Every input decodes its DNS through here. */
+export function decodeCounted(ev: DnsEvent, buf: Uint8Array, start: number, end: number, stats: Stats): boolean {
+  let reason: string | null;
+  try {
+    reason = decodeDnsInto(ev, buf, start, end);
+  } catch {
+    // The decoder checks its bounds; this only keeps a decoder bug from ending the capture.
+    reason = 'dns:decoder-error';
+  }
+  if (reason !== null) {
+    stats.malformedAs(reason);
+    return false;
+  }
+  stats.dnsMessages++;
+  return true;
 }

@@ -1,9 +1,9 @@
 // Frame -> DNS events. Every unit (a frame, a datagram rebuilt from IP fragments, a message cut
 // from a TCP stream) lands in exactly one counter; src/stats.ts states the equation.
-import { newEvent, type DnsEvent, type InputKind } from '../event.js';
+import { newEvent, type DnsEvent, type InputKind, type Transport } from '../event.js';
 import { BufferFrame, type Frame } from '../inputs/frame.js';
 import type { Stats } from '../stats.js';
-import { decodeDnsInto } from './dns.js';
+import { decodeCounted } from './dns.js';
 import { decodeIp, ipv4Text, ipv6TextCached, PROTO_FRAGMENT, PROTO_TCP, type Transport4 } from './ip.js';
 import { findIp, type IpStart } from './link.js';
 import { msOf, TransportState } from './transport.js';
@@ -74,11 +74,7 @@ function decodePacket(data: Uint8Array, offset: number, version: number, end: nu
     transportOf(ctx).tcp.segment(data, l4, tsSec, tsNsec, msOf(tsSec, tsNsec), ctx, out);
     return;
   }
-  const ev = newEvent();
-  ev.timeSec = tsSec;
-  ev.timeNsec = tsNsec;
-  ev.server = ctx.server;
-  ev.ipVersion = l4.version;
+  const ev = messageEvent(ctx, tsSec, tsNsec, l4.version, 'udp');
   if (l4.version === 4) {
     ev.srcIp = ipv4Text(data, l4.srcOff);
     ev.dstIp = ipv4Text(data, l4.dstOff);
@@ -88,22 +84,20 @@ function decodePacket(data: Uint8Array, offset: number, version: number, end: nu
   }
   ev.srcPort = l4.srcPort;
   ev.dstPort = l4.dstPort;
-  ev.transport = 'udp';
+  if (decodeCounted(ev, data, l4.payloadStart, l4.payloadEnd, stats)) out.push(ev);
+}
+
+/** A new event for a message of this packet input, with what the input and packet say (not the addresses). */
+export function messageEvent(ctx: DecodeContext, tsSec: number, tsNsec: number, ipVersion: number, transport: Transport): DnsEvent {
+  const ev = newEvent();
+  ev.timeSec = tsSec;
+  ev.timeNsec = tsNsec;
+  ev.server = ctx.server;
+  ev.ipVersion = ipVersion;
+  ev.transport = transport;
   ev.inputKind = ctx.inputKind;
   ev.inputName = ctx.inputName;
-  let reason: string | null;
-  try {
-    reason = decodeDnsInto(ev, data, l4.payloadStart, l4.payloadEnd);
-  } catch {
-    // The DNS decoder checks its bounds; this only keeps a decoder bug from ending the capture.
-    reason = 'dns:decoder-error';
-  }
-  if (reason !== null) {
-    stats.malformedAs(reason);
-    return;
-  }
-  stats.dnsMessages++;
-  out.push(ev);
+  return ev;
 }
 
 function transportOf(ctx: DecodeContext): TransportState {

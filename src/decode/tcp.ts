@@ -6,11 +6,11 @@
 // direction (count and distance ahead of the expected byte), bytes held overall. A message
 // needs at most 65,537 bytes in order, so a direction holds at most that plus its window.
 // Everything discarded is counted with stats.dropped('tcp', reason).
-import { newEvent, type DnsEvent } from '../event.js';
+import type { DnsEvent } from '../event.js';
 import type { Stats } from '../stats.js';
-import { decodeDnsInto } from './dns.js';
+import { decodeCounted } from './dns.js';
 import { ipv4Text, ipv6TextCached, type Transport4 } from './ip.js';
-import type { DecodeContext } from './packet.js';
+import { messageEvent, type DecodeContext } from './packet.js';
 
 export interface TcpOptions {
   idleMs: number; // a direction silent this long (capture time) is closed
@@ -280,30 +280,12 @@ export class TcpReassembler {
   private emit(s: Half, b: Uint8Array, from: number, to: number, tsSec: number, tsNsec: number, ctx: DecodeContext, out: DnsEvent[]): void {
     const { stats } = this;
     stats.tcpMessages++;
-    const ev = newEvent();
-    ev.timeSec = tsSec;
-    ev.timeNsec = tsNsec;
-    ev.server = ctx.server;
-    ev.ipVersion = s.version;
+    const ev = messageEvent(ctx, tsSec, tsNsec, s.version, 'tcp');
     ev.srcIp = s.srcIp;
     ev.dstIp = s.dstIp;
     ev.srcPort = s.srcPort;
     ev.dstPort = s.dstPort;
-    ev.transport = 'tcp';
-    ev.inputKind = ctx.inputKind;
-    ev.inputName = ctx.inputName;
-    let reason: string | null;
-    try {
-      reason = decodeDnsInto(ev, b, from, to);
-    } catch {
-      reason = 'dns:decoder-error'; // see decodeFrame
-    }
-    if (reason !== null) {
-      stats.malformedAs(reason);
-      return;
-    }
-    stats.dnsMessages++;
-    out.push(ev);
+    if (decodeCounted(ev, b, from, to, stats)) out.push(ev);
   }
 
   // Drops what the direction holds, counting a message cut short and segments never placed.

@@ -5,7 +5,7 @@
 // ClickHouse writer (rows waiting, duration of the last insert).
 import { hostname } from 'node:os';
 import { log } from '../log.js';
-import type { Stats } from '../stats.js';
+import { CORE_COUNTERS, type Stats } from '../stats.js';
 import type { Store } from './connection.js';
 
 /** What the ClickHouse writer shows (BatchWriter has all of it). */
@@ -32,16 +32,12 @@ export interface HealthOptions {
 }
 
 // Counters written at every snapshot even when they did not move, so rates read 0, not "no data".
-export const ALWAYS = ['packets', 'bytes', 'dnsMessages', 'notDns', 'malformed'];
+export const ALWAYS = CORE_COUNTERS;
 
 /** Every counter of the stats and writer, by "counter\treason" (cumulative since start). */
 export function counterTotals(stats: Stats, writer?: WriterGauges | null): Map<string, number> {
   const m = new Map<string, number>();
-  m.set('packets\t', stats.packets);
-  m.set('bytes\t', stats.bytes);
-  m.set('dnsMessages\t', stats.dnsMessages);
-  m.set('notDns\t', stats.notDns);
-  m.set('malformed\t', stats.malformed);
+  for (const [name, n] of stats.scalars()) m.set(`${name}\t`, n);
   for (const [reason, n] of stats.malformedBy) m.set(`malformed\t${reason}`, n);
   for (const [reason, n] of stats.unsupportedBy) m.set(`unsupported\t${reason}`, n);
   for (const [key, n] of stats.droppedBy) m.set(`dropped\t${key}`, n);

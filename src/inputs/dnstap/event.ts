@@ -1,7 +1,7 @@
 // A dnstap Message as a DnsEvent: the wire DNS message through the packet decoder, the rest from
 // the dnstap fields. Every frame ends in one Stats bucket: dnsMessages, malformed or unsupported.
 import { newEvent, type DnsEvent, type Transport } from '../../event.js';
-import { decodeDnsInto } from '../../decode/dns.js';
+import { decodeCounted } from '../../decode/dns.js';
 import { ipv4Text, ipv6TextCached } from '../../decode/ip.js';
 import type { Stats } from '../../stats.js';
 import { DnstapFields, parseDnstap } from './protobuf.js';
@@ -76,16 +76,7 @@ export class DnstapDecoder {
       return;
     }
     const ev = newEvent();
-    let reason: string | null;
-    try {
-      reason = decodeDnsInto(ev, buf, msgStart, msgEnd);
-    } catch {
-      reason = 'dns:decoder-error'; // the decoder checks its bounds; this keeps a bug from ending the stream
-    }
-    if (reason !== null) {
-      stats.malformedAs(reason);
-      return;
-    }
+    if (!decodeCounted(ev, buf, msgStart, msgEnd, stats)) return;
     ev.qr = response;
     ev.messageType = MESSAGE_TYPES[f.type];
     ev.transport = TRANSPORTS[f.protocol] ?? 'udp';
@@ -127,7 +118,6 @@ export class DnstapDecoder {
       ev.timeNsec = (now % 1000) * 1e6;
     }
     if (ev.timeNsec > 999_999_999) ev.timeNsec = 999_999_999; // a producer bug must not make an invalid time
-    stats.dnsMessages++;
     out.push(ev);
   }
 
