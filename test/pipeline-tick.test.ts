@@ -6,7 +6,7 @@ import { runPipeline } from '../src/pipeline.js';
 import { Matcher } from '../src/transforms/match.js';
 import { Stats } from '../src/stats.js';
 import { loadConfig } from '../src/cli/config.js';
-import { decodeContext } from '../src/cli/sources.js';
+import { decodeContext, decodeContexts } from '../src/cli/sources.js';
 import type { Output } from '../src/outputs/output.js';
 
 function queryNow(id: number): DnsEvent {
@@ -109,8 +109,7 @@ describe('packet filter of a run', () => {
   it('is one dedup table for every interface', () => {
     const cfg = loadConfig(['--devName', 'lo', '--dedup', '--stdoutOutputType', '1'], {});
     const stats = new Stats();
-    const a = decodeContext(cfg, stats, 'live', 'eth0');
-    const b = decodeContext(cfg, stats, 'live', 'eth1');
+    const [a, b] = decodeContexts(cfg, stats, 'live', ['eth0', 'eth1']);
     expect(a.keepPacket).toBeTypeOf('function');
     expect(b.keepPacket).toBe(a.keepPacket);
     expect(decodeContext(cfg, new Stats(), 'live', 'eth0').keepPacket).not.toBe(a.keepPacket);

@@ -21,17 +21,21 @@ export interface OpenSources {
   live?: boolean;
 }
 
-// One packet filter per run, so dedup sees the packets of every interface (two taps, one packet).
-const packetFilters = new WeakMap<Stats, DecodeContext['keepPacket']>();
-
-/** The decode context for one packet input. */
-export function decodeContext(cfg: Config, stats: Stats, inputKind: InputKind, inputName: string): DecodeContext {
+/** The decode contexts of one run's packet inputs, one per name. They share one packet filter
+ *  (--dedup, --sampleRatio), so dedup sees the packets of every interface: two taps, one packet. */
+export function decodeContexts(cfg: Config, stats: Stats, inputKind: InputKind, inputNames: string[]): DecodeContext[] {
+  const keepPacket = packetFilter(cfg, stats);
   // IP fragments and TCP streams get their state (ctx.transport) when the first one comes.
-  const ctx: DecodeContext = { stats, ports: new Set(cfg.port), server: cfg.serverName, inputKind, inputName };
-  if (!packetFilters.has(stats)) packetFilters.set(stats, packetFilter(cfg, stats)); // --dedup / --sampleRatio
-  const keep = packetFilters.get(stats);
-  if (keep) ctx.keepPacket = keep;
-  return ctx;
+  return inputNames.map((inputName) => {
+    const ctx: DecodeContext = { stats, ports: new Set(cfg.port), server: cfg.serverName, inputKind, inputName };
+    if (keepPacket) ctx.keepPacket = keepPacket;
+    return ctx;
+  });
+}
+
+/** The decode context for a run with one packet input. */
+export function decodeContext(cfg: Config, stats: Stats, inputKind: InputKind, inputName: string): DecodeContext {
+  return decodeContexts(cfg, stats, inputKind, [inputName])[0];
 }
 
 export async function openSources(cfg: Config, stats: Stats, signal?: AbortSignal): Promise<OpenSources> {
@@ -61,7 +65,8 @@ async function openLiveSources(cfg: Config, stats: Stats, devices: string[], sig
       },
       stats,
     );
-    const sources: Source[] = live.captures.map((c) => ({ kind: 'frames', frames: c.frames, ctx: decodeContext(cfg, stats, 'live', c.iface) }));
+    const contexts = decodeContexts(cfg, stats, 'live', live.captures.map((c) => c.iface));
+    const sources: Source[] = live.captures.map((c, i) => ({ kind: 'frames', frames: c.frames, ctx: contexts[i] }));
     return { sources, close: live.close, endsOnAbort: signal !== undefined, live: true };
   } catch (e) {
     if (e instanceof UnknownInterfaceError) throw new ConfigError('devName', `--devName: ${e.message}`);
