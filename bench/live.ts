@@ -2,33 +2,20 @@
 // Unbound at rising rates for a few seconds each. Per rate: packets captured per second, kernel
 // drops, and dnsperf's own count of queries sent and answered as the reference.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Ctx, Row, Step } from './run.js';
-import { findTcpdump } from '../src/inputs/live.js';
+import { findProgram, findTcpdump } from '../src/inputs/live.js';
 
 const execFileP = promisify(execFile);
 const RATES = [60_000, 80_000, 100_000, 120_000]; // queries/s offered; packets are twice that when all are answered
 const SECONDS = 5;
 const TARGET_PPS = 100_000;
-const SBIN = ['/usr/sbin', '/sbin'];
 
 const int = (n: number): string => Math.round(n).toLocaleString('en-US');
-
-function findBin(name: string): string | null {
-  for (const d of [...(process.env.PATH ?? '').split(':'), ...SBIN]) {
-    try {
-      accessSync(join(d, name), constants.X_OK);
-      return join(d, name);
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -166,13 +153,13 @@ export const liveStep: Step = {
   title: `live capture on lo (dnslens --devName lo, JSON > /dev/null) under dnsperf load against Unbound, ${SECONDS} s per rate`,
   async run(ctx: Ctx): Promise<Row[]> {
     const main = join(ctx.root, 'dist', 'src', 'cli', 'main.js');
-    const missing = ['dnsperf', 'unbound', 'dig'].filter((b) => findBin(b) === null);
+    const missing = ['dnsperf', 'unbound', 'dig'].filter((b) => findProgram(b) === null);
     if (findTcpdump() === null) missing.push('tcpdump');
     if (missing.length > 0) return [{ step: 'live', figure: 'packets/s', value: 'not run', note: `needs ${missing.join(', ')} (apt-get install)` }];
     if (process.getuid?.() !== 0) return [{ step: 'live', figure: 'packets/s', value: 'not run', note: 'needs root (or CAP_NET_RAW on tcpdump)' }];
     const dir = mkdtempSync(join(tmpdir(), 'dnslens-bench-live-'));
     const port = await freePort();
-    const unbound = await startUnbound(dir, findBin('unbound')!, port).catch((e: Error) => e);
+    const unbound = await startUnbound(dir, findProgram('unbound')!, port).catch((e: Error) => e);
     if (unbound instanceof Error) {
       rmSync(dir, { recursive: true, force: true });
       return [{ step: 'live', figure: 'packets/s', value: 'failed', pass: false, note: unbound.message }];

@@ -70,11 +70,16 @@ export function listInterfaces(): string[] {
   }
 }
 
-/** Path of the tcpdump binary, or null; sbin directories are searched too (often not on a user's PATH). */
+/** Path of the tcpdump binary, or null. */
 export function findTcpdump(): string | null {
+  return findProgram('tcpdump');
+}
+
+/** Path of an executable, or null; sbin directories are searched too (often not on a user's PATH). */
+export function findProgram(name: string): string | null {
   const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...SBIN];
   for (const d of dirs) {
-    const p = join(d, 'tcpdump');
+    const p = join(d, name);
     try {
       accessSync(p, constants.X_OK);
       return p;
