@@ -82,6 +82,33 @@ describe('migrations from a directory left by an earlier set', () => {
   }, 300_000);
 });
 
+describe('migrations from a directory left by 0001-0010 (0011 replaces a view)', () => {
+  let db: TestDb;
+  beforeAll(async () => {
+    db = await openTestDb();
+  });
+  afterAll(() => db?.close());
+
+  it('keep the rollups rows, count on through the new view, and end with the schema of a fresh directory', async () => {
+    expect((await migrate(db, { ...BASE, root: schemaCopy(10) })).at(-1)).toBe('0010_health.sql');
+    const before = traffic({ seed: 31, queries: 3000, names: 500, clients: 40, startSec: START, spanSec: 3 * 86400, servers: ['a'] });
+    await insertEvents(db, DB, before);
+    expect(await migrate(db, BASE)).toEqual(ALL.filter((f) => Number(f.slice(0, 4)) > 10));
+    const after = traffic({ seed: 32, queries: 3000, names: 500, clients: 40, startSec: START + 86400, spanSec: 3 * 86400, servers: ['a'] });
+    await insertEvents(db, DB, after);
+    await optimizeAll(db, DB);
+    await expectPairsEqual(db, domainPairs(DB));
+
+    const fresh = 'mig_fresh';
+    await migrate(db, { ...BASE, database: fresh });
+    const schema = async (d: string) =>
+      (await db.rows(`SELECT name, engine, create_table_query FROM system.tables WHERE database = '${d}' AND name != 'dnslens_migrations' ORDER BY name`)).map((r) =>
+        r.map((c) => c.replace(new RegExp(`\\b${d}\\b`, 'g'), 'X')),
+      );
+    expect(await schema(DB)).toEqual(await schema(fresh));
+  }, 300_000);
+});
+
 describe('migration rules', () => {
   let db: TestDb;
   beforeAll(async () => {

@@ -1,6 +1,7 @@
-// The chunked RowBinary encoder the batch writer fills: whatever the chunk size and wherever
-// take() cuts, the chunks joined are byte for byte what encodeRows gives in one buffer, no chunk
-// is empty, and a batch handed to chdb as chunks stores every event of a real capture.
+// The chunked RowBinary encoder (the reference the Native encoder is compared with, and the
+// format of spools older dnslens versions left): whatever the chunk size and wherever take()
+// cuts, the chunks joined are byte for byte what encodeRows gives in one buffer, no chunk is
+// empty, and a RowBinary batch handed to chdb as chunks stores every event of a real capture.
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,7 +70,7 @@ describe('RowEncoder', () => {
     const enc = new RowEncoder(4096);
     for (let i = 0; i < events.length; i += 100) enc.encode(events.slice(i, i + 100), now);
     const data = enc.take();
-    await store.insertRowBinary({ columns: dnsLogColumnNames(), rows: events.length, data });
+    await store.insertBatch({ columns: dnsLogColumnNames(), rows: events.length, format: 'RowBinary', data });
     const [r] = await store.query<{ n: string; q: string; size: string }>(
       'SELECT count() AS n, uniqExact(Question) AS q, sum(Size) AS size FROM DNS_LOG',
     );

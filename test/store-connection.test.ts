@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DnsEvent } from '../src/event.js';
-import { addressToUrl, isConnectionError, openStore, type Store } from '../src/store/connection.js';
+import { addressToUrl, dnsLogColumnNames, isConnectionError, openStore, type Store } from '../src/store/connection.js';
+import { encodeRows } from '../src/store/rowbinary.js';
 import { readEndpointInfo } from '../src/store/endpoint.js';
 import { startHolder, type Holder } from './holder.js';
 // @ts-expect-error: plain JS shared with the holder process
@@ -66,7 +67,7 @@ describe('embedded store and HTTP store', () => {
     expect(Number(rows[0].q)).toBe(1000);
   });
 
-  it('fails over to the next address when one does not answer, and inserts RowBinary over HTTP', async () => {
+  it('fails over to the next address when one does not answer, and inserts Native over HTTP', async () => {
     const dead = await new Promise<number>((resolve) => {
       const s = createServer().listen(0, '127.0.0.1', () => {
         const p = (s.address() as { port: number }).port;
@@ -96,6 +97,31 @@ describe('embedded store and HTTP store', () => {
         .then((r) => r.text());
       const local = await embedded.queryText(ROW_SQL.replace('{server}', "'http-path'"), 'TSV');
       expect(viaHttp.split('\n').length).toBe(501);
+      expect(viaHttp).toBe(local);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('sends compressed inserts with --clickhouseCompress, Native and RowBinary alike', async () => {
+    const server = await openStore({
+      address: [`127.0.0.1:${port}`],
+      username: 'dnslens',
+      password: token,
+      database: 'compressed',
+      compress: true,
+      dataDir: join(root, 'unused'),
+    });
+    try {
+      await prepareSchema(server);
+      const evs = events(600, 0).map((e) => ({ ...e, server: 'gzip-path' }));
+      await server.insertEvents(evs.slice(0, 300)); // Native
+      const rows = encodeRows(evs.slice(300), Math.floor(Date.now() / 1000));
+      await server.insertBatch({ columns: dnsLogColumnNames(), rows: 300, format: 'RowBinary', data: rows });
+      await embedded.insertEvents(evs);
+      const viaHttp = await server.queryText(ROW_SQL.replace('{server}', "'gzip-path'"), 'TSV');
+      const local = await embedded.queryText(ROW_SQL.replace('{server}', "'gzip-path'"), 'TSV');
+      expect(viaHttp.split('\n').length).toBe(601);
       expect(viaHttp).toBe(local);
     } finally {
       await server.close();

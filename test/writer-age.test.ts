@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DnsEvent } from '../src/event.js';
 import { Stats } from '../src/stats.js';
-import { openStore, type RowBinaryBatch, type Store } from '../src/store/connection.js';
+import { openStore, type InsertBatch, type Store } from '../src/store/connection.js';
 import { BatchWriter } from '../src/store/writer.js';
 // @ts-expect-error: plain JS shared with the holder process
 import { prepareSchema, syntheticEvents } from './store-fixtures.mjs';
@@ -40,10 +40,10 @@ describe('BatchWriter age rule with an insert in flight', () => {
     const sent: number[] = [];
     const sink = {
       where: store.where,
-      async insertRowBinary(b: RowBinaryBatch): Promise<void> {
+      async insertBatch(b: InsertBatch): Promise<void> {
         sent.push(b.rows);
         if (sent.length === 1) await gate;
-        await store.insertRowBinary(b);
+        await store.insertBatch(b);
       },
     };
     const w = new BatchWriter(sink, { batchSize: 1_000_000, delayMs: 30, stats: new Stats() });

@@ -1,16 +1,17 @@
 // The batching writer against real stores. Outages are real too: DNS_LOG is renamed away and
 // back in the embedded store (every insert fails with UNKNOWN_TABLE meanwhile), and a store
 // holder process serving the endpoint is stopped and restarted mid-stream.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DnsEvent } from '../src/event.js';
 import { Stats } from '../src/stats.js';
-import { chunksOf, openStore, type RowBinaryBatch, type Store } from '../src/store/connection.js';
+import { openStore, type InsertBatch, type Store } from '../src/store/connection.js';
 import { Spool } from '../src/store/spool.js';
 import { BatchWriter } from '../src/store/writer.js';
+import { batchBytes, firstPacketTime } from './batch-bytes.js';
 import { startHolder } from './holder.js';
 // @ts-expect-error: plain JS shared with the holder process
 import { prepareSchema, syntheticEvents } from './store-fixtures.mjs';
@@ -27,29 +28,21 @@ async function distinctTimes(store: Store): Promise<number> {
   return Number(r[0].n);
 }
 
-// Forwards to the real store and notes the first PacketTime (the first 8 RowBinary bytes) of
-// every batch that went in, to check batches arrive in the order they were sealed. With
-// cutShort, the batch with that ordinal (0-based, in order first seen) arrives 3 bytes short.
+// Forwards to the real store and notes the first PacketTime of every batch that went in, to
+// check batches arrive in the order they were sealed. With cutShort, the batch with that
+// ordinal (0-based, in order first seen) arrives 3 bytes short.
 function recording(store: Store, cutShort?: number) {
   const firsts: bigint[] = [];
   const seen: bigint[] = [];
-  const headOf = (b: RowBinaryBatch): bigint => {
-    const first = chunksOf(b.data)[0];
-    return (first ? Buffer.from(first.buffer, first.byteOffset, 8) : readFileSync(b.path!).subarray(0, 8)).readBigInt64LE(0);
-  };
-  // the last chunk loses its last 3 bytes: the final row is cut short
-  const cut = (data: RowBinaryBatch['data']): Uint8Array[] => {
-    const cs = [...chunksOf(data)];
-    cs[cs.length - 1] = cs[cs.length - 1].subarray(0, cs[cs.length - 1].byteLength - 3);
-    return cs;
-  };
   const sink = {
     where: store.where,
-    async insertRowBinary(b: RowBinaryBatch): Promise<void> {
-      const head = headOf(b);
+    async insertBatch(b: InsertBatch): Promise<void> {
+      const bytes = batchBytes(b);
+      const head = firstPacketTime(bytes, b.format);
       if (!seen.includes(head)) seen.push(head);
-      const bad = cutShort !== undefined && seen.indexOf(head) === cutShort && b.data;
-      await store.insertRowBinary(bad ? { ...b, data: cut(b.data) } : b);
+      const bad = cutShort !== undefined && seen.indexOf(head) === cutShort;
+      // the final bytes go missing: the last column (or row) is cut short
+      await store.insertBatch(bad ? { ...b, path: undefined, data: bytes.subarray(0, bytes.length - 3) } : b);
       firsts.push(head);
     },
   };
@@ -128,7 +121,7 @@ describe('BatchWriter on the embedded store', () => {
     await spool.settled();
     expect(w.counters.failedInserts).toBeGreaterThan(0);
     expect(spool.entries).toBeGreaterThan(0);
-    expect(readdirSync(spool.dir).some((f) => f.endsWith('.rb'))).toBe(true);
+    expect(readdirSync(spool.dir).some((f) => f.endsWith('.native'))).toBe(true);
     await bringBack();
     await w.flush();
     expect(await count(store)).toBe(5000);
@@ -151,7 +144,7 @@ describe('BatchWriter on the embedded store', () => {
     await w1.close();
     await spool.release();
     expect(w1.counters.spooledRows).toBe(1200);
-    expect(readdirSync(dir).filter((f) => f.endsWith('.rb')).length).toBe(3);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.native')).length).toBe(3);
     await bringBack();
     expect(await count(store)).toBe(0);
 
@@ -162,7 +155,7 @@ describe('BatchWriter on the embedded store', () => {
     expect(await count(store)).toBe(1200);
     expect(await distinctTimes(store)).toBe(1200);
     expect(w2.counters.replayedRows).toBe(1200);
-    expect(readdirSync(dir).filter((f) => f.endsWith('.rb'))).toEqual([]);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.native'))).toEqual([]);
     await w2.close();
     await spool.release();
   });
@@ -228,7 +221,7 @@ describe('BatchWriter on the embedded store', () => {
     expect(stats.droppedBy.get('clickhouse:rejected-by-store')).toBe(100);
     expect(await count(store)).toBe(200);
     const rejected = join(spool.dir, 'rejected');
-    expect(existsSync(rejected) && readdirSync(rejected).some((f) => f.endsWith('.rb'))).toBe(true);
+    expect(existsSync(rejected) && readdirSync(rejected).some((f) => f.endsWith('.native'))).toBe(true);
     await w.close();
     await spool.release();
   });

@@ -5,12 +5,11 @@ import type { Config } from './config.js';
 import { ConfigError, loadConfig, sourceOf } from './config.js';
 import type { Stats } from '../stats.js';
 import type { Output } from '../outputs/output.js';
-import { createClickHouseOutput } from '../outputs/clickhouse.js';
-import { deferredOutput } from '../outputs/deferred.js';
+import { createClickHouseOutput, openingClickHouseOutput, type ClickHouseOutput } from '../outputs/clickhouse.js';
 import { EmbeddedStore, openStore, type Store } from '../store/connection.js';
 import { startEndpoint } from '../store/endpoint.js';
 import { HealthReporter } from '../store/health.js';
-import { migrate, schemaScript, type MigrateOptions } from '../store/migrate.js';
+import { migrate, schemaScript, type MigrateOptions, type SqlRunner } from '../store/migrate.js';
 import { report, runSql, type SqlFormat } from '../store/report.js';
 import { log } from '../log.js';
 
@@ -59,7 +58,8 @@ function migrateOptions(cfg: Config): MigrateOptions {
 async function openMigrated(cfg: Config): Promise<Store> {
   const store = await openStore(storeOptions(cfg));
   try {
-    const runner = { exec: (sql: string) => store.exec(sql), query: <T>(sql: string) => store.query<T>(sql) };
+    const runner: SqlRunner = { exec: (sql) => store.exec(sql), query: <T>(sql: string) => store.query<T>(sql) };
+    if (store instanceof EmbeddedStore) runner.execScript = (statements) => store.execScript(statements);
     // migrate() also re-applies the configured retention (ALTER ... MODIFY TTL) where it changed.
     const applied = await migrate(runner, migrateOptions(cfg));
     if (applied.length) log.info({ applied, store: store.where }, 'schema migrated');
@@ -82,29 +82,52 @@ export interface StoreOutput {
 // 968k rows with all rollups). A server keeps dnsmonster's default (100k).
 export const EMBEDDED_BATCH_SIZE = 500_000;
 
-function batchSizeFor(cfg: Config, store: Store): number {
-  if (store instanceof EmbeddedStore && sourceOf(cfg, 'clickhouseBatchSize').kind === 'default') return EMBEDDED_BATCH_SIZE;
-  return cfg.clickhouseBatchSize;
+// With no insert in flight, an embedded-store batch goes once it has this many rows instead of
+// filling up: the first insert starts as soon as the store opens, and a file's last insert is
+// smaller, so less of the store's work is left when decoding ends.
+export const EMBEDDED_MIN_BATCH = 125_000;
+
+function batchSizes(cfg: Config, embedded: boolean): { batchSize: number; minBatchRows?: number } {
+  if (embedded && sourceOf(cfg, 'clickhouseBatchSize').kind === 'default') return { batchSize: EMBEDDED_BATCH_SIZE, minBatchRows: EMBEDDED_MIN_BATCH };
+  return { batchSize: cfg.clickhouseBatchSize };
 }
 
 /** Opens the ClickHouse output. With defer (file inputs), opening (chdb load, migrations) overlaps
- *  decoding: events wait in a deferred output meanwhile. Live inputs open it first, so a store
- *  that cannot be reached stops the run before capture starts. */
+ *  decoding: the writer encodes events meanwhile. Live inputs open it first, so a store that
+ *  cannot be reached stops the run before capture starts. */
 export async function openDefaultStoreOutput(cfg: Config, stats: Stats, defer: boolean): Promise<StoreOutput> {
-  const opening = (async () => {
-    const store = await openMigrated(cfg);
+  const storeOpening = openMigrated(cfg);
+  const writerOpts = { stats, delayMs: cfg.clickhouseDelay };
+  let output: Output;
+  let ready: Promise<ClickHouseOutput>;
+  if (defer) {
+    // No address: the embedded store, unless another process holds it (then its endpoint).
+    // Until it is open, batches only fill (an early one would wait for the store anyway).
+    const guess = batchSizes(cfg, storeOptions(cfg).address.length === 0).batchSize;
+    const o = openingClickHouseOutput(storeOpening, { ...writerOpts, batchSize: guess }, (store) => batchSizes(cfg, store instanceof EmbeddedStore));
+    output = o.output;
+    ready = o.opened;
+  } else {
+    const store = await storeOpening;
     try {
+      const out = await createClickHouseOutput(store, { ...writerOpts, ...batchSizes(cfg, store instanceof EmbeddedStore) });
+      output = out;
+      ready = Promise.resolve(out);
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+  }
+  const opening = (async () => {
+    const store = await storeOpening;
+    try {
+      const out = await ready;
       // While this process holds the embedded store, `dnslens sql|report` reach it through here.
       const endpoint = store instanceof EmbeddedStore ? await startEndpoint(store) : undefined;
-      const output = await createClickHouseOutput(store, {
-        stats,
-        batchSize: batchSizeFor(cfg, store),
-        delayMs: cfg.clickhouseDelay,
-      });
       // dnslens' own counters go to dnslens_health in the same store (src/store/health.ts).
-      const health = new HealthReporter(store, { server: cfg.serverName, intervalMs: cfg.metricFlushInterval, stats, writer: output.writer });
+      const health = new HealthReporter(store, { server: cfg.serverName, intervalMs: cfg.metricFlushInterval, stats, writer: out.writer });
       health.start();
-      return { store, endpoint, output, health };
+      return { store, endpoint, health };
     } catch (e) {
       await store.close();
       throw e;
@@ -112,9 +135,8 @@ export async function openDefaultStoreOutput(cfg: Config, stats: Stats, defer: b
   })();
   if (!defer) await opening;
   else opening.catch((e: unknown) => log.error({ err: (e as Error).message }, 'the ClickHouse store could not be opened'));
-  const held = Math.max(cfg.clickhouseBatchSize, EMBEDDED_BATCH_SIZE);
   return {
-    output: deferredOutput('clickhouse', opening.then((o) => o.output), held),
+    output,
     report: async () => report((await opening).store),
     dispose: async () => {
       const o = await opening.catch(() => null);

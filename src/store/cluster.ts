@@ -11,6 +11,7 @@
 //   CREATE MATERIALIZED VIEW V TO T AS ... FROM S -> V ON CLUSTER TO T_local ... FROM S_local
 //                                             (each shard rolls up its own rows; a Null stage keeps its name)
 //   CREATE VIEW V AS                        -> V ON CLUSTER AS (reads the Distributed tables)
+//   DROP VIEW IF EXISTS V                  -> the same ON CLUSTER (a view is replaced by dropping and creating it)
 //   CREATE OR REPLACE DICTIONARY D         -> D ON CLUSTER
 //   ALTER TABLE T ADD COLUMN ...           -> T_local ON CLUSTER ..., then T ON CLUSTER ... without CODECs
 //   INSERT INTO T SELECT ...               -> as written (a back-fill, run once, through the Distributed tables)
@@ -45,6 +46,7 @@ const CREATE_TABLE_RE = /^(CREATE TABLE (?:IF NOT EXISTS )?)\{\{database\}\}\.(\
 const ENGINE_RE = /\sENGINE\s*=\s*(\w+)/g;
 const CREATE_MV_RE = /^(CREATE MATERIALIZED VIEW (?:IF NOT EXISTS )?\{\{database\}\}\.\w+) TO \{\{database\}\}\.(\w+) AS(\s[\s\S]*)$/;
 const CREATE_VIEW_RE = /^(CREATE VIEW (?:IF NOT EXISTS )?\{\{database\}\}\.\w+) AS(\s[\s\S]*)$/;
+const DROP_VIEW_RE = /^(DROP VIEW IF EXISTS \{\{database\}\}\.\w+)$/;
 const CREATE_DICTIONARY_RE = /^(CREATE OR REPLACE DICTIONARY \{\{database\}\}\.\w+)(\s*\n[\s\S]*)$/;
 const ALTER_ADD_RE = /^ALTER TABLE \{\{database\}\}\.(\w+)(\s*\n\s*ADD COLUMN [\s\S]*)$/;
 const INSERT_RE = /^INSERT INTO \{\{database\}\}\.(\w+)\s/;
@@ -87,6 +89,7 @@ class Deriver {
     if ((m = st.match(CREATE_TABLE_RE))) return this.createTable(m[1], m[2], m[3]);
     if ((m = st.match(CREATE_MV_RE))) return [this.materializedView(m[1], m[2], m[3])];
     if ((m = st.match(CREATE_VIEW_RE))) return [`${m[1]}${ON_CLUSTER} AS${m[2]}`];
+    if ((m = st.match(DROP_VIEW_RE))) return [m[1] + ON_CLUSTER];
     if ((m = st.match(CREATE_DICTIONARY_RE))) return [m[1] + ON_CLUSTER + m[2]];
     if ((m = st.match(ALTER_ADD_RE))) return this.alterAdd(m[1], m[2]);
     if ((m = st.match(INSERT_RE))) {
@@ -94,7 +97,7 @@ class Deriver {
       return [st];
     }
     throw new Error(
-      'no cluster rule for this kind of statement (known: CREATE DATABASE, CREATE TABLE, CREATE [MATERIALIZED] VIEW, ' +
+      'no cluster rule for this kind of statement (known: CREATE DATABASE, CREATE TABLE, CREATE [MATERIALIZED] VIEW, DROP VIEW IF EXISTS, ' +
         'CREATE OR REPLACE DICTIONARY, ALTER TABLE ... ADD COLUMN, INSERT INTO); add one in src/store/cluster.ts',
     );
   }

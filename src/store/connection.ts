@@ -4,8 +4,9 @@
 //  - endpoint: the embedded store of another dnslens process that holds the data dir,
 //    reached through the localhost endpoint it serves (endpoint.ts).
 // Queries go through @clickhouse/client in every case. Bulk inserts do not on chdb: the
-// client-over-chdb path turns the body into one JS string (corrupting RowBinary) and is slow,
-// so there RowBinary goes to a temp file and chdb's own Session reads it with FROM INFILE.
+// client-over-chdb path turns the body into one JS string (corrupting binary formats) and is slow,
+// so there a batch (ClickHouse Native, or RowBinary from an old spool) goes to a temp file and
+// chdb's own Session reads it with FROM INFILE.
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,8 @@ import { Readable } from 'node:stream';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { DnsEvent } from '../event.js';
 import { log } from '../log.js';
-import { DNS_LOG_COLUMNS, encodeRows } from './rowbinary.js';
+import { encodeNative } from './native.js';
+import { DNS_LOG_COLUMNS } from './rowbinary.js';
 import { readEndpointInfo, type EndpointInfo } from './endpoint.js';
 
 export interface StoreOptions {
@@ -31,12 +33,24 @@ export interface StoreOptions {
 
 export type StoreKind = 'embedded' | 'server' | 'endpoint';
 
-/** A RowBinary batch for DNS_LOG, in memory (as consecutive chunks) or already in a file (the spool). */
-export interface RowBinaryBatch {
+/** The binary formats a DNS_LOG batch can be in: Native (what dnslens writes), RowBinary (what
+ *  spools of dnslens before the Native encoder hold). */
+export type InsertFormat = 'Native' | 'RowBinary';
+export const INSERT_FORMATS: readonly InsertFormat[] = ['Native', 'RowBinary'];
+
+/** A batch for DNS_LOG, in memory (as consecutive chunks) or already in a file (the spool). */
+export interface InsertBatch {
   columns: readonly string[];
   rows: number;
+  format: InsertFormat;
   data?: Uint8Array | readonly Uint8Array[];
   path?: string;
+}
+
+// The format name goes into SQL, and a spool's comes from disk: only known names pass.
+function formatOf(batch: InsertBatch): InsertFormat {
+  if (!INSERT_FORMATS.includes(batch.format)) throw new Error(`unknown insert format ${JSON.stringify(batch.format)}`);
+  return batch.format;
 }
 
 /** A batch's bytes as chunks (no copy). */
@@ -92,21 +106,21 @@ export interface Store {
   /** Run a query and return its output in a ClickHouse format (unless the SQL names its own). */
   queryText(sql: string, format: string): Promise<string>;
   insertEvents(events: readonly DnsEvent[]): Promise<void>;
-  insertRowBinary(batch: RowBinaryBatch): Promise<void>;
+  insertBatch(batch: InsertBatch): Promise<void>;
   ping(): Promise<void>; // throws when the store does not answer
   close(): Promise<void>;
 }
 
 export const DNS_LOG_TABLE = 'DNS_LOG';
 
-/** DNS_LOG's column names in RowBinary order. */
+/** DNS_LOG's column names, in the order the encoders write them. */
 export function dnsLogColumnNames(): string[] {
   return [...DNS_LOG_COLUMNS];
 }
 
-/** Encode events for DNS_LOG; IndexTime is now (retention counts from ingestion). */
-export function encodeBatch(events: readonly DnsEvent[]): RowBinaryBatch {
-  return { columns: dnsLogColumnNames(), rows: events.length, data: encodeRows(events, Math.floor(Date.now() / 1000)) };
+/** Encode events for DNS_LOG, as one Native block; IndexTime is now (retention counts from ingestion). */
+export function encodeBatch(events: readonly DnsEvent[]): InsertBatch {
+  return { columns: dnsLogColumnNames(), rows: events.length, format: 'Native', data: encodeNative(events, Math.floor(Date.now() / 1000)) };
 }
 
 function quoteIdent(name: string): string {
@@ -268,6 +282,14 @@ export class EmbeddedStore implements Store {
     return clientExec(this.client, sql);
   }
 
+  /** Several statements in one call, in order, stopping at the first error. While a file is
+   *  decoded, each call waits for the event loop: one per migration file, not one per statement,
+   *  lets the store open in about half the time. Statements name their database themselves. */
+  async execScript(statements: readonly string[]): Promise<void> {
+    // ';' on its own line: a statement may end in a line comment.
+    await this.session.queryAsync(statements.join('\n;\n'));
+  }
+
   query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
     return clientQuery<T>(this.client, sql);
   }
@@ -278,20 +300,21 @@ export class EmbeddedStore implements Store {
 
   insertEvents(events: readonly DnsEvent[]): Promise<void> {
     if (events.length === 0) return Promise.resolve();
-    return this.insertRowBinary(encodeBatch(events));
+    return this.insertBatch(encodeBatch(events));
   }
 
-  async insertRowBinary(batch: RowBinaryBatch): Promise<void> {
+  async insertBatch(batch: InsertBatch): Promise<void> {
     if (batch.rows === 0) return;
+    const format = formatOf(batch);
     let path = batch.path;
     let temp: string | null = null;
     if (!path) {
-      temp = join(this.tmpDir, `${++this.seq}.rb`);
+      temp = join(this.tmpDir, `${++this.seq}.bin`);
       await writeChunks(temp, chunksOf(batch.data));
       path = temp;
     }
     try {
-      await this.session.queryAsync(`${insertHead(this.database, batch.columns)} FROM INFILE ${sqlString(resolve(path))} ${EMBEDDED_INSERT_SETTINGS} FORMAT RowBinary`);
+      await this.session.queryAsync(`${insertHead(this.database, batch.columns)} FROM INFILE ${sqlString(resolve(path))} ${EMBEDDED_INSERT_SETTINGS} FORMAT ${format}`);
     } finally {
       if (temp) await rm(temp, { force: true });
     }
@@ -434,17 +457,18 @@ export class HttpStore implements Store {
 
   insertEvents(events: readonly DnsEvent[]): Promise<void> {
     if (events.length === 0) return Promise.resolve();
-    return this.insertRowBinary(encodeBatch(events));
+    return this.insertBatch(encodeBatch(events));
   }
 
-  insertRowBinary(batch: RowBinaryBatch): Promise<void> {
+  insertBatch(batch: InsertBatch): Promise<void> {
     if (batch.rows === 0) return Promise.resolve();
+    const format = formatOf(batch);
     return this.withFailover(async (c) => {
       // A fresh body per attempt: a stream cannot be replayed.
       const values = batch.path
         ? createReadStream(batch.path)
         : Readable.from(chunksOf(batch.data).map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)));
-      const res = await c.exec({ query: `${insertHead(this.database, batch.columns)} FORMAT RowBinary`, values });
+      const res = await c.exec({ query: `${insertHead(this.database, batch.columns)} FORMAT ${format}`, values });
       for await (const _ of res.stream as AsyncIterable<unknown>) {
         // drain, so the socket goes back to the pool
       }

@@ -25,6 +25,8 @@ import { applyRetention } from './retention.js';
 /** What the runner needs from a connection; the store's embedded and server clients both fit. */
 export interface SqlRunner {
   exec(sql: string): Promise<void>;
+  /** Optional: a file's statements in one call, stopping at the first error (the embedded store). */
+  execScript?(statements: readonly string[]): Promise<void>;
   /** Rows as objects (JSONEachRow: 64-bit integers may come back as strings). */
   query<T = Record<string, unknown>>(sql: string): Promise<T[]>;
 }
@@ -178,6 +180,14 @@ function clusterStatements(values: Map<string, string>, paths: { path: string; l
 
 async function runFile(db: SqlRunner, source: StatementSource, path: string, label: string): Promise<void> {
   const statements = source(path, label);
+  if (db.execScript && statements.length > 1) {
+    try {
+      await db.execScript(statements);
+    } catch (err) {
+      throw new Error(`${label}: ${(err as Error).message}`);
+    }
+    return;
+  }
   for (let i = 0; i < statements.length; i++) {
     try {
       await db.exec(statements[i]);

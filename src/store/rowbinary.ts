@@ -1,6 +1,10 @@
-// DnsEvent -> ClickHouse RowBinary rows for DNS_LOG (clickhouse/migrations/0001_dns_log.sql).
-// This runs once per stored message, so it writes bytes by hand into large buffers that are
-// filled in turn and never copied to grow (RowEncoder hands them out as chunks).
+// DNS_LOG's columns and types (DNS_LOG_SCHEMA, the one list both encoders follow), the apex and
+// address helpers they share, and DnsEvent -> ClickHouse RowBinary rows for DNS_LOG
+// (clickhouse/migrations/0001_dns_log.sql). The writer sends Native (native.ts), which the store
+// parses several times cheaper; RowBinary stays as the row-wise reference the Native encoder is
+// tested against, for test fixtures, and as the format of spools older versions left (replayed as
+// they are). It writes bytes by hand into large buffers that are filled in turn and never copied
+// to grow (RowEncoder hands them out as chunks).
 
 import { getDomain } from 'tldts';
 import type { DnsEvent } from '../event.js';

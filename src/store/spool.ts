@@ -1,30 +1,50 @@
 // On-disk overflow for the ClickHouse writer: batches that cannot reach the store wait here
 // (under <dataDir>/spool/) and are replayed in order when it is back, also after a restart.
-// Each batch is two files: <seq>.json (columns, rows) written first, then <seq>.rb (RowBinary,
-// written under a temporary name and renamed), so a crash never leaves a half batch that looks whole.
+// Each batch is two files: <seq>.json (format, columns, rows) written first, then the data,
+// written under a temporary name and renamed, so a crash never leaves a half batch that looks whole.
+// Meta version 2 (this one) keeps ClickHouse Native in <seq>.native; version 1, what dnslens wrote
+// before, RowBinary in <seq>.rb. Both replay.
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { log } from '../log.js';
-import { writeChunks } from './connection.js';
+import { INSERT_FORMATS, writeChunks, type InsertFormat } from './connection.js';
 
 export interface SpoolEntry {
   readonly seq: number;
   readonly rows: number;
   readonly bytes: number;
   readonly columns: readonly string[];
-  readonly path: string; // the RowBinary file
+  readonly format: InsertFormat;
+  readonly path: string; // the data file
   rejections: number; // inserts the store refused for bad data (see writer.ts)
 }
 
 interface Meta {
-  version: 1;
+  version: 1 | 2; // 1: RowBinary in <seq>.rb, no format field; 2: the format named, data in <seq>.<ext>
+  format?: InsertFormat;
   columns: string[];
   rows: number;
   createdAt: string;
 }
 
+const META_VERSION = 2;
 const SEQ_WIDTH = 16;
 const name = (seq: number): string => String(seq).padStart(SEQ_WIDTH, '0');
+const EXTENSION: Record<InsertFormat, string> = { Native: 'native', RowBinary: 'rb' };
+const metaPathOf = (dataPath: string): string => dataPath.replace(/\.[a-z]+$/, '.json');
+
+/** A meta file's format and data file name, or an error saying why it cannot be replayed. */
+function readMeta(text: string, base: string): { meta: Meta; format: InsertFormat; dataName: string } {
+  const meta = JSON.parse(text) as Meta;
+  if (!Array.isArray(meta.columns) || typeof meta.rows !== 'number') throw new Error('bad meta');
+  if (meta.version === 1) return { meta, format: 'RowBinary', dataName: `${base}.rb` };
+  if (meta.version === 2 && meta.format !== undefined && INSERT_FORMATS.includes(meta.format)) {
+    return { meta, format: meta.format, dataName: `${base}.${EXTENSION[meta.format]}` };
+  }
+  throw new UnknownMetaError(`version ${String(meta.version)}, format ${String(meta.format)}`);
+}
+
+class UnknownMetaError extends Error {}
 
 export class Spool {
   private readonly list: SpoolEntry[] = []; // committed, in seq order
@@ -62,17 +82,25 @@ export class Spool {
       const m = /^(\d+)\.json$/.exec(n);
       if (!m) continue;
       const seq = Number(m[1]);
-      const rb = join(dir, `${m[1]}.rb`);
+      let data: string | null = null;
       try {
-        const meta = JSON.parse(await readFile(join(dir, n), 'utf8')) as Meta;
-        const st = await stat(rb);
-        if (!Array.isArray(meta.columns) || typeof meta.rows !== 'number') throw new Error('bad meta');
-        entries.push({ seq, rows: meta.rows, bytes: st.size, columns: meta.columns, path: rb, rejections: 0 });
-      } catch {
+        const { meta, format, dataName } = readMeta(await readFile(join(dir, n), 'utf8'), m[1]);
+        data = join(dir, dataName);
+        const st = await stat(data);
+        entries.push({ seq, rows: meta.rows, bytes: st.size, columns: meta.columns, format, path: data, rejections: 0 });
+      } catch (err) {
+        if (err instanceof UnknownMetaError) {
+          // Written by a newer dnslens: not ours to replay or delete; set aside with its files.
+          const target = join(dir, 'rejected');
+          await mkdir(target, { recursive: true });
+          for (const f of names.filter((x) => x.startsWith(`${m[1]}.`))) await rename(join(dir, f), join(target, f)).catch(() => undefined);
+          log.warn({ dir, seq, meta: err.message }, 'spooled batch in a format this dnslens does not know; moved to rejected/');
+          continue;
+        }
         // meta without data: the crash came before the data file was complete
         broken++;
         await rm(join(dir, n), { force: true });
-        await rm(rb, { force: true });
+        for (const ext of Object.values(EXTENSION)) await rm(join(dir, `${m[1]}.${ext}`), { force: true });
       }
     }
     entries.sort((a, b) => a.seq - b.seq);
@@ -118,27 +146,27 @@ export class Spool {
    * Write a batch. Space is reserved at once (so callers can decide synchronously);
    * writes happen one after another. Rejects when the disk write fails.
    */
-  append(seq: number, columns: readonly string[], rows: number, data: readonly Uint8Array[]): Promise<void> {
+  append(seq: number, columns: readonly string[], rows: number, data: readonly Uint8Array[], format: InsertFormat = 'Native'): Promise<void> {
     const bytes = data.reduce((n, c) => n + c.byteLength, 0);
     this.pendingCount++;
     this.pendingBytes += bytes;
     if (seq > this.highestSeq) this.highestSeq = seq;
     const run = async (): Promise<void> => {
       const base = join(this.dir, name(seq));
+      const path = `${base}.${EXTENSION[format]}`;
       try {
-        const meta: Meta = { version: 1, columns: [...columns], rows, createdAt: new Date().toISOString() };
-        await writeFile(`${base}.json`, JSON.stringify(meta));
-        await writeChunks(`${base}.rb.tmp`, data);
-        await rename(`${base}.rb.tmp`, `${base}.rb`);
+        await writeFile(`${base}.json`, JSON.stringify(newMeta(format, columns, rows)));
+        await writeChunks(`${path}.tmp`, data);
+        await rename(`${path}.tmp`, path);
       } catch (err) {
         await rm(`${base}.json`, { force: true }).catch(() => undefined);
-        await rm(`${base}.rb.tmp`, { force: true }).catch(() => undefined);
+        await rm(`${path}.tmp`, { force: true }).catch(() => undefined);
         throw err;
       } finally {
         this.pendingCount--;
         this.pendingBytes -= bytes;
       }
-      const entry: SpoolEntry = { seq, rows, bytes, columns: [...columns], path: `${base}.rb`, rejections: 0 };
+      const entry: SpoolEntry = { seq, rows, bytes, columns: [...columns], format, path, rejections: 0 };
       // Keep seq order (a batch spilled from memory at close is older than later spool batches).
       let i = this.list.length;
       while (i > 0 && this.list[i - 1].seq > seq) i--;
@@ -170,17 +198,16 @@ export class Spool {
     this.list.splice(i, 1);
     this.committedBytes -= entry.bytes;
     await rm(entry.path, { force: true });
-    await rm(entry.path.replace(/\.rb$/, '.json'), { force: true });
+    await rm(metaPathOf(entry.path), { force: true });
   }
 
   /** Keep an in-memory batch the store refused in <dir>/rejected/ (for a look, never replayed). */
-  async saveRejected(seq: number, columns: readonly string[], rows: number, data: readonly Uint8Array[]): Promise<string> {
+  async saveRejected(seq: number, columns: readonly string[], rows: number, data: readonly Uint8Array[], format: InsertFormat = 'Native'): Promise<string> {
     const target = join(this.dir, 'rejected');
     await mkdir(target, { recursive: true });
     const base = join(target, name(seq));
-    const meta: Meta = { version: 1, columns: [...columns], rows, createdAt: new Date().toISOString() };
-    await writeFile(`${base}.json`, JSON.stringify(meta));
-    await writeChunks(`${base}.rb`, data);
+    await writeFile(`${base}.json`, JSON.stringify(newMeta(format, columns, rows)));
+    await writeChunks(`${base}.${EXTENSION[format]}`, data);
     return target;
   }
 
@@ -194,10 +221,14 @@ export class Spool {
     const target = join(this.dir, 'rejected');
     await mkdir(target, { recursive: true });
     const base = name(entry.seq);
-    await rename(entry.path, join(target, `${base}.rb`)).catch(() => undefined);
-    await rename(entry.path.replace(/\.rb$/, '.json'), join(target, `${base}.json`)).catch(() => undefined);
+    await rename(entry.path, join(target, `${base}.${EXTENSION[entry.format]}`)).catch(() => undefined);
+    await rename(metaPathOf(entry.path), join(target, `${base}.json`)).catch(() => undefined);
     return target;
   }
+}
+
+function newMeta(format: InsertFormat, columns: readonly string[], rows: number): Meta {
+  return { version: META_VERSION, format, columns: [...columns], rows, createdAt: new Date().toISOString() };
 }
 
 const LOCK_FILE = 'lock';

@@ -1,5 +1,6 @@
-// Batching writer for DNS_LOG. Events are encoded to RowBinary as they arrive (compact, and the
-// event objects can be collected at once), sealed into batches by size (clickhouseBatchSize) and
+// Batching writer for DNS_LOG. Events are encoded as they arrive into ClickHouse Native columns
+// (compact, cheap for the store to parse, and the event objects can be collected at once); one
+// Native block per batch (fewer, larger blocks cost chdb less to parse), sealed by size (clickhouseBatchSize) and
 // age (clickhouseDelay), and inserted one batch at a time (one insert in flight measured best on
 // chdb). A batch that comes of age while an insert is in flight keeps filling until that insert
 // ends: it could not go in sooner, and fewer, larger inserts cost the store less. A failed
@@ -10,12 +11,16 @@
 import type { DnsEvent } from '../event.js';
 import { log } from '../log.js';
 import type { Stats } from '../stats.js';
-import { dnsLogColumnNames, type RowBinaryBatch, type Store } from './connection.js';
-import { RowEncoder } from './rowbinary.js';
+import { dnsLogColumnNames, type InsertBatch, type InsertFormat, type Store } from './connection.js';
+import { NativeEncoder } from './native.js';
 import type { Spool, SpoolEntry } from './spool.js';
 
 export interface WriterOptions {
   batchSize: number; // rows per insert (--clickhouseBatchSize)
+  // When no insert is in flight or queued, a batch of at least this many rows goes at once
+  // instead of filling up to batchSize: the store starts sooner and the last insert of a file
+  // is smaller. Default batchSize (never early).
+  minBatchRows?: number;
   delayMs: number; // longest a partial batch waits (--clickhouseDelay)
   stats: Stats;
   spool?: Spool | null; // on-disk overflow; none = memory only
@@ -40,7 +45,8 @@ export interface WriterCounters {
 interface MemBatch {
   seq: number;
   rows: number;
-  data: Uint8Array[]; // RowBinary, in the chunks it was encoded in (joined by the file write)
+  format: InsertFormat;
+  data: Uint8Array[]; // in the chunks it was encoded in (joined by the file write)
   bytes: number;
   rejections: number;
 }
@@ -85,7 +91,9 @@ export class BatchWriter {
   };
 
   private readonly columns = dnsLogColumnNames();
-  private readonly spool: Spool | null;
+  private spool: Spool | null;
+  private batchSize: number;
+  private minBatchRows: number;
   private readonly maxQueueBytes: number;
   private readonly whenFull: 'wait' | 'drop';
   private readonly retryInitialMs: number;
@@ -93,9 +101,9 @@ export class BatchWriter {
   private readonly closeTimeoutMs: number;
   private readonly rejectAfter: number;
 
-  // Rows of the batch being filled, encoded as they arrive into large buffers (no per-call
-  // allocation, no copy when a batch grows); seal() takes them as the batch's chunks.
-  private readonly encoder = new RowEncoder();
+  // Rows of the batch being filled, encoded as they arrive into one Native block's columns;
+  // seal() takes the block as the batch's chunks.
+  private readonly encoder = new NativeEncoder();
   private pendingRows = 0;
   private timer: NodeJS.Timeout | null = null;
   // The partial batch came of age while an insert was in flight: sealing it then would only
@@ -118,12 +126,14 @@ export class BatchWriter {
   private lastInsertUs: number | null = null;
 
   constructor(
-    private readonly store: Pick<Store, 'insertRowBinary' | 'where'>,
+    private readonly store: Pick<Store, 'insertBatch' | 'where'>,
     private readonly opts: WriterOptions,
   ) {
     if (!(opts.batchSize >= 1)) throw new Error(`clickhouseBatchSize must be at least 1 (got ${opts.batchSize})`);
     if (!(opts.delayMs >= 0)) throw new Error(`clickhouseDelay must not be negative (got ${opts.delayMs})`);
     this.spool = opts.spool ?? null;
+    this.batchSize = opts.batchSize;
+    this.minBatchRows = Math.min(opts.minBatchRows ?? opts.batchSize, opts.batchSize);
     this.maxQueueBytes = opts.maxQueueBytes ?? 256 * 1024 * 1024;
     this.whenFull = opts.whenFull ?? 'wait';
     this.retryInitialMs = opts.retryInitialMs ?? 250;
@@ -132,6 +142,20 @@ export class BatchWriter {
     this.rejectAfter = opts.rejectAfter ?? 3;
     this.seq = this.spool ? this.spool.maxSeq : 0;
     if (this.spool && this.spool.entries > 0) void this.pump(); // replay what the last run left
+  }
+
+  /** For a store that opened after this writer began (file inputs encode while it opens): its
+   *  spool, whose leftovers go after the batches sealed so far, and its batch sizes. */
+  attach(spool: Spool | null, batchSize: number, minBatchRows = batchSize): void {
+    if (!(batchSize >= 1)) throw new Error(`clickhouseBatchSize must be at least 1 (got ${batchSize})`);
+    this.batchSize = batchSize;
+    this.minBatchRows = Math.min(minBatchRows, batchSize);
+    if (spool) {
+      this.spool = spool;
+      this.seq = Math.max(this.seq, spool.maxSeq);
+    }
+    if (this.pendingRows >= this.batchSize || this.startsEarly()) this.seal();
+    else if (spool && spool.entries > 0) void this.pump();
   }
 
   /** How long the last successful insert took, in microseconds (ms resolution); null before the first. */
@@ -152,7 +176,7 @@ export class BatchWriter {
     const n = events.length;
     if (n === 0) return;
     const now = Math.floor(Date.now() / 1000);
-    const size = this.opts.batchSize;
+    const size = this.batchSize;
     let i = 0;
     while (i < n) {
       const take = Math.min(n - i, size - this.pendingRows);
@@ -162,6 +186,7 @@ export class BatchWriter {
       i += take;
       if (this.pendingRows >= size) this.seal();
     }
+    if (this.startsEarly()) this.seal();
     if (this.pendingRows > 0 && this.timer === null) {
       this.timer = setTimeout(() => {
         this.timer = null;
@@ -209,6 +234,11 @@ export class BatchWriter {
 
   // -------------------------------------------------------------------------------------------
 
+  // The store has nothing to do and enough rows wait: give them now (see minBatchRows).
+  private startsEarly(): boolean {
+    return this.pendingRows >= this.minBatchRows && !this.pumping && this.mem.length === 0 && !(this.spool && this.spool.entries > 0);
+  }
+
   private seal(): void {
     if (this.timer) {
       clearTimeout(this.timer);
@@ -216,8 +246,10 @@ export class BatchWriter {
     }
     this.ageDue = false;
     if (this.pendingRows === 0) return;
-    const bytes = this.encoder.bytes;
-    const batch: MemBatch = { seq: ++this.seq, rows: this.pendingRows, data: this.encoder.take(), bytes, rejections: 0 };
+    const data = this.encoder.take();
+    let bytes = 0;
+    for (const c of data) bytes += c.byteLength;
+    const batch: MemBatch = { seq: ++this.seq, rows: this.pendingRows, format: 'Native', data, bytes, rejections: 0 };
     this.pendingRows = 0;
 
     const route = this.route(batch.bytes);
@@ -250,7 +282,7 @@ export class BatchWriter {
 
   private toSpool(batch: MemBatch): void {
     const sp = this.spool!;
-    sp.append(batch.seq, this.columns, batch.rows, batch.data).then(
+    sp.append(batch.seq, this.columns, batch.rows, batch.data, batch.format).then(
       () => {
         this.counters.spooledRows += batch.rows;
         void this.pump();
@@ -280,18 +312,18 @@ export class BatchWriter {
     try {
       while (!this.stopPump) {
         let item = this.nextItem();
-        if (!item && this.ageDue) {
+        if (!item && (this.ageDue || this.pendingRows >= this.minBatchRows)) {
           this.seal();
           item = this.nextItem();
         }
         if (!item) break;
-        const batch: RowBinaryBatch =
+        const batch: InsertBatch =
           item.kind === 'mem'
-            ? { columns: this.columns, rows: item.batch.rows, data: item.batch.data }
-            : { columns: item.entry.columns, rows: item.entry.rows, path: item.entry.path };
+            ? { columns: this.columns, rows: item.batch.rows, format: item.batch.format, data: item.batch.data }
+            : { columns: item.entry.columns, rows: item.entry.rows, format: item.entry.format, path: item.entry.path };
         const started = Date.now();
         try {
-          await this.store.insertRowBinary(batch);
+          await this.store.insertBatch(batch);
           log.debug({ rows: batch.rows, ms: Date.now() - started, queued: this.mem.length - 1 }, 'ClickHouse insert');
         } catch (err) {
           await this.onFailure(item, err);
@@ -360,7 +392,7 @@ export class BatchWriter {
       if (item.kind === 'mem') {
         this.mem.shift();
         this.memBytes -= item.batch.bytes;
-        if (this.spool) kept = await this.spool.saveRejected(item.batch.seq, this.columns, rows, item.batch.data);
+        if (this.spool) kept = await this.spool.saveRejected(item.batch.seq, this.columns, rows, item.batch.data, item.batch.format);
       } else {
         kept = await this.spool!.reject(item.entry);
       }
@@ -379,7 +411,7 @@ export class BatchWriter {
     for (const b of batches) {
       if (this.spool) {
         try {
-          await this.spool.append(b.seq, this.columns, b.rows, b.data);
+          await this.spool.append(b.seq, this.columns, b.rows, b.data, b.format);
           this.counters.spooledRows += b.rows;
           continue;
         } catch (err) {
