@@ -60,6 +60,7 @@ describe('derived cluster schema', () => {
     expect(() => extra('CREATE TABLE {{database}}.t\nENGINE = MergeTree ORDER BY ID AS SELECT * FROM {{database}}.DNS_LOG;')).toThrow(/CREATE TABLE \.\.\. AS has no cluster rule/);
     expect(() => extra('ALTER TABLE {{database}}.DNS_LOG\n    DROP COLUMN IF EXISTS Unanswered;')).toThrow(/no cluster rule/);
     expect(() => extra('ALTER TABLE {{database}}.nope\n    ADD COLUMN IF NOT EXISTS a UInt8;')).toThrow(/table nope is not created by an earlier statement/);
+    expect(() => extra('ALTER TABLE {{database}}.DNS_LOG\n    MODIFY COLUMN Size UInt32 CODEC(ZSTD(1)),\n    MODIFY COLUMN ID UInt32;')).toThrow(/MODIFY COLUMN without a CODEC/);
     expect(() =>
       extra('CREATE MATERIALIZED VIEW IF NOT EXISTS {{database}}.v TO {{database}}.DNS_LOG AS\nSELECT * FROM {{database}}.DNS_LOG AS a JOIN {{database}}.DNS_LOG AS b USING ID;'),
     ).toThrow(/must read exactly one table/);
@@ -68,7 +69,8 @@ describe('derived cluster schema', () => {
       'CREATE TABLE IF NOT EXISTS {{database}}.x\n(\n    a UInt8 CODEC(ZSTD(3))\n)\nENGINE = SummingMergeTree\nORDER BY a;\n' +
         'CREATE MATERIALIZED VIEW IF NOT EXISTS {{database}}.x_mv TO {{database}}.x AS\nSELECT toUInt8(1) AS a\nFROM {{database}}.DNS_LOG AS log;\n' +
         'ALTER TABLE {{database}}.x\n    ADD COLUMN IF NOT EXISTS b UInt8 CODEC(Delta, ZSTD(3));\n' +
-        'DROP VIEW IF EXISTS {{database}}.x_mv;\n',
+        'DROP VIEW IF EXISTS {{database}}.x_mv;\n' +
+        'ALTER TABLE {{database}}.x\n    MODIFY COLUMN a UInt8 CODEC(ZSTD(1)),\n    MODIFY COLUMN b UInt8 CODEC(ZSTD(1));\n',
     );
     expect(added.statements.map(normal)).toEqual([
       "CREATE TABLE IF NOT EXISTS {{database}}.x_local ON CLUSTER '{{cluster}}' ( a UInt8 CODEC(ZSTD(3)) ) ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/{{database}}/x_local', '{replica}') ORDER BY a",
@@ -77,6 +79,7 @@ describe('derived cluster schema', () => {
       "ALTER TABLE {{database}}.x_local ON CLUSTER '{{cluster}}' ADD COLUMN IF NOT EXISTS b UInt8 CODEC(Delta, ZSTD(3))",
       "ALTER TABLE {{database}}.x ON CLUSTER '{{cluster}}' ADD COLUMN IF NOT EXISTS b UInt8",
       "DROP VIEW IF EXISTS {{database}}.x_mv ON CLUSTER '{{cluster}}'",
+      "ALTER TABLE {{database}}.x_local ON CLUSTER '{{cluster}}' MODIFY COLUMN a UInt8 CODEC(ZSTD(1)), MODIFY COLUMN b UInt8 CODEC(ZSTD(1))",
     ]);
   });
 

@@ -14,6 +14,9 @@
 //   DROP VIEW IF EXISTS V                  -> the same ON CLUSTER (a view is replaced by dropping and creating it)
 //   CREATE OR REPLACE DICTIONARY D         -> D ON CLUSTER
 //   ALTER TABLE T ADD COLUMN ...           -> T_local ON CLUSTER ..., then T ON CLUSTER ... without CODECs
+//   ALTER TABLE T MODIFY COLUMN c t CODEC(...), ... -> T_local ON CLUSTER only (a codec is storage;
+//                                             the Distributed table keeps the same type). Every
+//                                             MODIFY must name a CODEC: a type change needs a rule of its own.
 //   INSERT INTO T SELECT ...               -> as written (a back-fill, run once, through the Distributed tables)
 //
 // Any other statement is refused with an error naming the file and statement, so a new kind of
@@ -49,6 +52,7 @@ const CREATE_VIEW_RE = /^(CREATE VIEW (?:IF NOT EXISTS )?\{\{database\}\}\.\w+) 
 const DROP_VIEW_RE = /^(DROP VIEW IF EXISTS \{\{database\}\}\.\w+)$/;
 const CREATE_DICTIONARY_RE = /^(CREATE OR REPLACE DICTIONARY \{\{database\}\}\.\w+)(\s*\n[\s\S]*)$/;
 const ALTER_ADD_RE = /^ALTER TABLE \{\{database\}\}\.(\w+)(\s*\n\s*ADD COLUMN [\s\S]*)$/;
+const ALTER_CODEC_RE = /^ALTER TABLE \{\{database\}\}\.(\w+)(\s*\n\s*MODIFY COLUMN [\s\S]*)$/;
 const INSERT_RE = /^INSERT INTO \{\{database\}\}\.(\w+)\s/;
 const CODEC_RE = / CODEC\((?:[^()]|\([^()]*\))*\)/g;
 
@@ -92,13 +96,14 @@ class Deriver {
     if ((m = st.match(DROP_VIEW_RE))) return [m[1] + ON_CLUSTER];
     if ((m = st.match(CREATE_DICTIONARY_RE))) return [m[1] + ON_CLUSTER + m[2]];
     if ((m = st.match(ALTER_ADD_RE))) return this.alterAdd(m[1], m[2]);
+    if ((m = st.match(ALTER_CODEC_RE))) return this.alterCodec(m[1], m[2]);
     if ((m = st.match(INSERT_RE))) {
       this.known(m[1]);
       return [st];
     }
     throw new Error(
       'no cluster rule for this kind of statement (known: CREATE DATABASE, CREATE TABLE, CREATE [MATERIALIZED] VIEW, DROP VIEW IF EXISTS, ' +
-        'CREATE OR REPLACE DICTIONARY, ALTER TABLE ... ADD COLUMN, INSERT INTO); add one in src/store/cluster.ts',
+        'CREATE OR REPLACE DICTIONARY, ALTER TABLE ... ADD COLUMN, ALTER TABLE ... MODIFY COLUMN ... CODEC, INSERT INTO); add one in src/store/cluster.ts',
     );
   }
 
@@ -152,6 +157,16 @@ class Deriver {
     const from = local(source);
     const rewritten = body.replace(new RegExp(`(FROM\\s+)\\{\\{database\\}\\}\\.${source}\\b`), `$1${DB}.${from}`);
     return `${head}${ON_CLUSTER} TO ${DB}.${to} AS${rewritten}`;
+  }
+
+  /** Codecs only: the tables that store rows (a Distributed table stores none). */
+  private alterCodec(table: string, rest: string): string[] {
+    const kind = this.known(table);
+    const modifies = rest.split(/,\s*\n\s*(?=MODIFY COLUMN )/);
+    if (modifies.some((mc) => !/^\s*MODIFY COLUMN \w+ .+ CODEC\(/s.test(mc))) {
+      throw new Error('ALTER TABLE ... MODIFY COLUMN without a CODEC: only codec changes have a cluster rule (add one in src/store/cluster.ts)');
+    }
+    return [`ALTER TABLE ${DB}.${kind === 'sharded' ? `${table}_local` : table}${ON_CLUSTER}${rest}`];
   }
 
   /** The local tables first, then the Distributed one (which takes no CODECs). */
