@@ -9,7 +9,8 @@
 // A file is cut between lines, never inside one. The csv header starts every new file.
 // Batches are encoded at once (the caller may reuse its events) and written in order by one
 // writer; write() returns a promise while more than HIGH_WATER bytes wait for the disk.
-import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { makeDirs } from '../mkdirs.js';
 import { basename, dirname, join } from 'node:path';
 import type { DnsEvent } from '../event.js';
 import { log } from '../log.js';
@@ -68,7 +69,7 @@ export async function fileOutput(opts: FileOutputOptions): Promise<Output> {
 
   async function openLive(): Promise<void> {
     try {
-      await mkdir(dir, { recursive: true });
+      await makeDirs(dir);
       fh = await open(path, 'a');
       const st = await fh.stat();
       if (rotating && !st.isFile()) {

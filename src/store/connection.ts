@@ -8,13 +8,14 @@
 // so there a batch (ClickHouse Native, or RowBinary from an old spool) goes to a temp file and
 // chdb's own Session reads it with FROM INFILE.
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { DnsEvent } from '../event.js';
 import { log } from '../log.js';
+import { makeDirs } from '../mkdirs.js';
 import { encodeNative } from './native.js';
 import { DNS_LOG_COLUMNS } from './rowbinary.js';
 import { readEndpointInfo, type EndpointInfo } from './endpoint.js';
@@ -244,7 +245,7 @@ export class EmbeddedStore implements Store {
   /** Open chdb on dataDir; throws (with the holder's PID) when another process holds it. */
   static async open(dataDir: string, database: string): Promise<EmbeddedStore> {
     await loadChdb();
-    await mkdir(dataDir, { recursive: true });
+    await makeDirs(dataDir);
     let session: ChdbSession;
     try {
       session = new chdbModule!.Session(dataDir);

@@ -5,7 +5,7 @@
 // in <dataDir>/endpoint.json (mode 0600) and connects to it as to a ClickHouse server.
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,7 @@ import { createBrotliCompress, createBrotliDecompress, createDeflate, createGunz
 import type { Readable, Transform } from 'node:stream';
 import type { ChdbResult, ChdbSession, EmbeddedStore } from './connection.js';
 import { log } from '../log.js';
+import { makeDirs } from '../mkdirs.js';
 
 export const ENDPOINT_FILE = 'endpoint.json';
 export const ENDPOINT_USER = 'dnslens';
@@ -435,7 +436,7 @@ export async function startEndpoint(store: EmbeddedStore, opts: EndpointOptions 
   };
   // Written under another name with mode 0600, then renamed: readers never see a partial
   // file, and the token is never readable by other users.
-  await mkdir(store.dataDir, { recursive: true });
+  await makeDirs(store.dataDir);
   const tmp = `${file}.${process.pid}.tmp`;
   await writeFile(tmp, JSON.stringify(info, null, 2) + '\n', { mode: 0o600 });
   await chmod(tmp, 0o600);
