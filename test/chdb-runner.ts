@@ -52,7 +52,8 @@ export async function openTestDb(prefix = 'dnslens-schema-'): Promise<TestDb> {
 
 import { writeFileSync } from 'node:fs';
 import type { DnsEvent } from '../src/event.js';
-import { DNS_LOG_COLUMNS, DNS_LOG_STRUCTURE, encodeRows } from '../src/store/rowbinary.js';
+import { DNS_LOG_COLUMNS, DNS_LOG_STRUCTURE } from '../src/store/columns.js';
+import { encodeRows } from './rowbinary.js';
 
 let batchNo = 0;
 
@@ -65,4 +66,16 @@ export async function insertEvents(db: TestDb, database: string, events: readonl
   const cols = DNS_LOG_COLUMNS.filter((c) => have.has(c)).join(', ');
   await db.exec(`INSERT INTO ${database}.DNS_LOG (${cols}) SELECT ${cols} FROM file('${path}', RowBinary, '${DNS_LOG_STRUCTURE}')`);
   rmSync(path);
+}
+
+/** Runs the cluster schema on chdb, which has neither ZooKeeper nor clusters: ON CLUSTER is dropped,
+ *  Replicated engines become their plain forms, and a Distributed table becomes a Buffer table that
+ *  passes every insert straight to its local table (a one-shard Distributed table, in effect). */
+export function singleNode(db: SqlRunner): SqlRunner {
+  const rewrite = (sql: string) =>
+    sql
+      .replace(/ ON CLUSTER '[^']*'/g, '')
+      .replace(/Replicated(\w*MergeTree)\('[^']*', '[^']*'\)/g, '$1')
+      .replace(/Distributed\('[^']*', '([^']*)', '([^']*)', [^\n]*\)/g, "Buffer('$1', '$2', 1, 0, 0, 0, 0, 0, 0)");
+  return { exec: (sql) => db.exec(rewrite(sql)), query: (sql) => db.query(sql) };
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CLUSTER_V1_CHECKSUMS, deriveCluster, type SchemaFile } from '../src/store/cluster.js';
 import { checksum, DEFAULT_ROLLUP_TTL, migrate, schemaRoot, splitStatements, type MigrateOptions, type SqlRunner } from '../src/store/migrate.js';
-import { openTestDb, type TestDb } from './chdb-runner.js';
+import { openTestDb, singleNode, type TestDb } from './chdb-runner.js';
 
 const V1 = join(import.meta.dirname, 'fixtures', 'cluster-v1');
 const ALL = readdirSync(join(schemaRoot(), 'migrations')).filter((f) => /^\d{4}_.*\.sql$/.test(f)).sort();
@@ -90,17 +90,6 @@ describe('derived cluster schema', () => {
     expect(CLUSTER_V1_CHECKSUMS).toEqual(want);
   });
 });
-
-/** The cluster schema on chdb (no Keeper, no clusters), as in migrations.test.ts: ON CLUSTER dropped,
- *  Replicated engines plain, each Distributed table a Buffer passing inserts to its local table. */
-function singleNode(db: SqlRunner): SqlRunner {
-  const rewrite = (sql: string) =>
-    sql
-      .replace(/ ON CLUSTER '[^']*'/g, '')
-      .replace(/Replicated(\w*MergeTree)\('[^']*', '[^']*'\)/g, '$1')
-      .replace(/Distributed\('[^']*', '([^']*)', '([^']*)', [^\n]*\)/g, "Buffer('$1', '$2', 1, 0, 0, 0, 0, 0, 0)");
-  return { exec: (sql) => db.exec(rewrite(sql)), query: (sql) => db.query(sql) };
-}
 
 describe('a cluster that applied the hand-made copy', () => {
   const DB = 'oldclu';

@@ -13,6 +13,7 @@ import { decodeDnsInto } from '../src/decode/dns.js';
 import { newEvent, type DnsEvent } from '../src/event.js';
 import { dnsPayloads, PCAP_DIR, type Payload } from './dnsPayloads.js';
 import { describeWithPeers, which } from './peers.js';
+import { unboundServer } from './resolvers.js';
 
 const require = createRequire(import.meta.url);
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -742,16 +743,7 @@ describeWithPeers('rdata text matches dig (records served by unbound on 127.0.0.
     port = await freeUdpPort();
     dir = mkdtempSync(join(tmpdir(), 'dnslens-unbound-'));
     const conf = [
-      'server:',
-      '  interface: 127.0.0.1',
-      `  port: ${port}`,
-      '  do-daemonize: no',
-      '  username: ""',
-      '  chroot: ""',
-      `  directory: "${dir}"`,
-      '  pidfile: ""',
-      '  use-syslog: no',
-      '  do-ip6: no',
+      ...unboundServer(dir, port),
       '  local-zone: "test." static',
       ...records.map((r) => `  local-data: '${r.line}'`),
     ].join('\n');

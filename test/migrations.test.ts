@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { deriveCluster } from '../src/store/cluster.js';
-import { DEFAULT_ROLLUP_TTL, migrate, migrationFiles, placeholders, render, schemaRoot, splitStatements, type MigrateOptions, type SqlRunner } from '../src/store/migrate.js';
-import { insertEvents, openTestDb, type TestDb } from './chdb-runner.js';
+import { DEFAULT_ROLLUP_TTL, migrate, migrationFiles, placeholders, render, schemaRoot, splitStatements, type MigrateOptions } from '../src/store/migrate.js';
+import { insertEvents, openTestDb, singleNode, type TestDb } from './chdb-runner.js';
 import { clientPairs, domainPairs, expectPairsEqual, latencyPairs, namesPairs, optimizeAll, trafficPairs } from './rollup-pairs.js';
 import { traffic } from './synthetic.js';
 
@@ -182,18 +182,6 @@ describe('migration rules', () => {
     ]);
   });
 });
-
-/** Runs the cluster schema on chdb, which has neither ZooKeeper nor clusters: ON CLUSTER is dropped,
- *  Replicated engines become their plain forms, and a Distributed table becomes a Buffer table that
- *  passes every insert straight to its local table (a one-shard Distributed table, in effect). */
-function singleNode(db: SqlRunner): SqlRunner {
-  const rewrite = (sql: string) =>
-    sql
-      .replace(/ ON CLUSTER '[^']*'/g, '')
-      .replace(/Replicated(\w*MergeTree)\('[^']*', '[^']*'\)/g, '$1')
-      .replace(/Distributed\('[^']*', '([^']*)', '([^']*)', [^\n]*\)/g, "Buffer('$1', '$2', 1, 0, 0, 0, 0, 0, 0)");
-  return { exec: (sql) => db.exec(rewrite(sql)), query: (sql) => db.query(sql) };
-}
 
 describe('cluster variant', () => {
   let db: TestDb;

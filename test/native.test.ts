@@ -12,7 +12,7 @@ import { readCapture } from '../src/inputs/pcapfile.js';
 import { Stats } from '../src/stats.js';
 import { dnsLogColumnNames, openStore, type EmbeddedStore, type InsertFormat, type Store } from '../src/store/connection.js';
 import { encodeNative, NativeEncoder } from '../src/store/native.js';
-import { encodeRows } from '../src/store/rowbinary.js';
+import { encodeRows } from './rowbinary.js';
 import { Matcher } from '../src/transforms/match.js';
 import { PCAP_DIR } from './data.js';
 // @ts-expect-error: plain JS shared with the holder process

@@ -11,7 +11,7 @@ import type { DnsEvent } from '../src/event.js';
 import { readCapture } from '../src/inputs/pcapfile.js';
 import { Stats } from '../src/stats.js';
 import { dnsLogColumnNames, openStore, type Store } from '../src/store/connection.js';
-import { encodeRows, RowEncoder } from '../src/store/rowbinary.js';
+import { encodeRows, RowEncoder } from './rowbinary.js';
 import { PCAP_DIR } from './data.js';
 // @ts-expect-error: plain JS shared with the holder process
 import { prepareSchema } from './store-fixtures.mjs';

@@ -1,19 +1,19 @@
 // The spool across versions: a directory left by a dnslens that spooled RowBinary (meta version
 // 1, <seq>.rb) replays into the store next to new Native batches (version 2, <seq>.native); a
 // batch whose meta this version does not know is set aside, not replayed nor deleted.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DnsEvent } from '../src/event.js';
 import { Stats } from '../src/stats.js';
-import { dnsLogColumnNames, openStore, type InsertBatch, type Store } from '../src/store/connection.js';
-import { encodeRows } from '../src/store/rowbinary.js';
+import { dnsLogColumnNames, type InsertBatch, type Store } from '../src/store/connection.js';
+import { encodeRows } from './rowbinary.js';
 import { Spool } from '../src/store/spool.js';
 import { BatchWriter } from '../src/store/writer.js';
+import { embeddedStore } from './embedded-store.js';
 import { batchBytes, firstPacketTime } from './batch-bytes.js';
 // @ts-expect-error: plain JS shared with the holder process
-import { prepareSchema, syntheticEvents } from './store-fixtures.mjs';
+import { syntheticEvents } from './store-fixtures.mjs';
 
 const events = (n: number, start: number): DnsEvent[] => syntheticEvents(n, start) as DnsEvent[];
 const now = () => Math.floor(Date.now() / 1000);
@@ -26,17 +26,8 @@ function writeV1Entry(dir: string, seq: number, evs: DnsEvent[]): void {
 }
 
 describe('spool formats', () => {
-  const root = mkdtempSync(join(tmpdir(), 'dnslens-spool-test-'));
   let store: Store;
-
-  beforeAll(async () => {
-    store = await openStore({ dataDir: join(root, 'data') });
-    await prepareSchema(store);
-  });
-  afterAll(async () => {
-    await store?.close();
-    rmSync(root, { recursive: true, force: true });
-  });
+  const root = embeddedStore('dnslens-spool-test-', (s) => (store = s));
 
   it('replays a version-1 RowBinary spool, then new Native batches after it, in order', async () => {
     const dir = join(root, 'spool-v1');

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DnsEvent } from '../src/event.js';
 import { addressToUrl, dnsLogColumnNames, isConnectionError, openStore, type Store } from '../src/store/connection.js';
-import { encodeRows } from '../src/store/rowbinary.js';
+import { encodeRows } from './rowbinary.js';
 import { readEndpointInfo } from '../src/store/endpoint.js';
 import { startHolder, type Holder } from './holder.js';
 // @ts-expect-error: plain JS shared with the holder process

@@ -1,4 +1,4 @@
-// The production write path into the embedded store (BatchWriter -> RowEncoder chunks ->
+// The production write path into the embedded store (BatchWriter -> Native block ->
 // EmbeddedStore's INSERT ... FROM INFILE with its insert settings: views in parallel, no
 // pre-merge of inserted rollup parts) gives rollups equal to DNS_LOG aggregated, after several
 // out-of-order batches and OPTIMIZE ... FINAL.

@@ -10,13 +10,14 @@ import { newEvent, type DnsEvent } from '../src/event.js';
 import { openingClickHouseOutput } from '../src/outputs/clickhouse.js';
 import { runPipeline } from '../src/pipeline.js';
 import { Stats } from '../src/stats.js';
-import { openStore, type InsertBatch, type Store } from '../src/store/connection.js';
+import { type InsertBatch, type Store } from '../src/store/connection.js';
 import { DEFAULT_ROLLUP_TTL, migrate, type MigrateOptions, type SqlRunner } from '../src/store/migrate.js';
 import { Spool } from '../src/store/spool.js';
 import { BatchWriter } from '../src/store/writer.js';
 import { openTestDb, type TestDb } from './chdb-runner.js';
 // @ts-expect-error: plain JS shared with the holder process
-import { prepareSchema, syntheticEvents } from './store-fixtures.mjs';
+import { syntheticEvents } from './store-fixtures.mjs';
+import { embeddedStore } from './embedded-store.js';
 
 const events = (n: number, start: number): DnsEvent[] => syntheticEvents(n, start) as DnsEvent[];
 
@@ -42,18 +43,10 @@ function gated(store: Store) {
 }
 
 describe('writer and output while the store opens', () => {
-  const root = mkdtempSync(join(tmpdir(), 'dnslens-opening-test-'));
   let store: Store;
-  beforeAll(async () => {
-    store = await openStore({ dataDir: join(root, 'data') });
-    await prepareSchema(store);
-  });
+  const root = embeddedStore('dnslens-opening-test-', (s) => (store = s));
   beforeEach(async () => {
     await store.exec('TRUNCATE TABLE DNS_LOG');
-  });
-  afterAll(async () => {
-    await store?.close();
-    rmSync(root, { recursive: true, force: true });
   });
 
   it('starts a batch at minBatchRows when nothing is in flight, and fills the next one meanwhile', async () => {

@@ -2,16 +2,14 @@
 // is not sealed (it would only queue behind that insert); it keeps filling and goes, whole, as
 // soon as the insert ends. The store is the real embedded one; the first insert is held back
 // until the test lets it through.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DnsEvent } from '../src/event.js';
 import { Stats } from '../src/stats.js';
-import { openStore, type InsertBatch, type Store } from '../src/store/connection.js';
+import { type InsertBatch, type Store } from '../src/store/connection.js';
 import { BatchWriter } from '../src/store/writer.js';
 // @ts-expect-error: plain JS shared with the holder process
-import { prepareSchema, syntheticEvents } from './store-fixtures.mjs';
+import { syntheticEvents } from './store-fixtures.mjs';
+import { embeddedStore } from './embedded-store.js';
 
 const events = (n: number, start: number): DnsEvent[] => syntheticEvents(n, start) as DnsEvent[];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -22,17 +20,8 @@ async function waitFor(cond: () => boolean, tries = 200, everyMs = 25): Promise<
 }
 
 describe('BatchWriter age rule with an insert in flight', () => {
-  const root = mkdtempSync(join(tmpdir(), 'dnslens-writer-age-test-'));
   let store: Store;
-
-  beforeAll(async () => {
-    store = await openStore({ dataDir: join(root, 'data') });
-    await prepareSchema(store);
-  });
-  afterAll(async () => {
-    await store?.close();
-    rmSync(root, { recursive: true, force: true });
-  });
+  embeddedStore('dnslens-writer-age-test-', (s) => (store = s));
 
   it('keeps filling a batch that came of age during an insert and sends it when the insert ends', async () => {
     let release!: () => void;

@@ -5,16 +5,17 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { DnsEvent } from '../src/event.js';
 import { Stats } from '../src/stats.js';
 import { openStore, type InsertBatch, type Store } from '../src/store/connection.js';
 import { Spool } from '../src/store/spool.js';
 import { BatchWriter } from '../src/store/writer.js';
+import { embeddedStore } from './embedded-store.js';
 import { batchBytes, firstPacketTime } from './batch-bytes.js';
 import { startHolder } from './holder.js';
 // @ts-expect-error: plain JS shared with the holder process
-import { prepareSchema, syntheticEvents } from './store-fixtures.mjs';
+import { syntheticEvents } from './store-fixtures.mjs';
 
 const events = (n: number, start: number): DnsEvent[] => syntheticEvents(n, start) as DnsEvent[];
 
@@ -64,23 +65,14 @@ async function waitFor(cond: () => Promise<boolean>, tries = 200, everyMs = 50):
 }
 
 describe('BatchWriter on the embedded store', () => {
-  const root = mkdtempSync(join(tmpdir(), 'dnslens-writer-test-'));
   let store: Store;
+  const root = embeddedStore('dnslens-writer-test-', (s) => (store = s));
   let spoolN = 0;
   const takeDown = () => store.exec('RENAME TABLE DNS_LOG TO DNS_LOG_away');
   const bringBack = () => store.exec('RENAME TABLE DNS_LOG_away TO DNS_LOG');
   const newSpool = () => Spool.open(join(root, `spool-${++spoolN}`), { maxBytes: 1 << 30 });
-
-  beforeAll(async () => {
-    store = await openStore({ dataDir: join(root, 'data') });
-    await prepareSchema(store);
-  });
   beforeEach(async () => {
     await store.exec('TRUNCATE TABLE DNS_LOG');
-  });
-  afterAll(async () => {
-    await store?.close();
-    rmSync(root, { recursive: true, force: true });
   });
 
   it('batches by size, in order, one insert at a time', async () => {

@@ -5,7 +5,7 @@ import type { Config } from './config.js';
 import { ConfigError, loadConfig, sourceOf } from './config.js';
 import type { Stats } from '../stats.js';
 import type { Output } from '../outputs/output.js';
-import { createClickHouseOutput, openingClickHouseOutput, type ClickHouseOutput } from '../outputs/clickhouse.js';
+import { openingClickHouseOutput } from '../outputs/clickhouse.js';
 import { EmbeddedStore, openStore, type Store } from '../store/connection.js';
 import { startEndpoint } from '../store/endpoint.js';
 import { HealthReporter } from '../store/health.js';
@@ -97,31 +97,16 @@ function batchSizes(cfg: Config, embedded: boolean): { batchSize: number; minBat
  *  cannot be reached stops the run before capture starts. */
 export async function openDefaultStoreOutput(cfg: Config, stats: Stats, defer: boolean): Promise<StoreOutput> {
   const storeOpening = openMigrated(cfg);
-  const writerOpts = { stats, delayMs: cfg.clickhouseDelay };
-  let output: Output;
-  let ready: Promise<ClickHouseOutput>;
-  if (defer) {
-    // No address: the embedded store, unless another process holds it (then its endpoint).
-    // Until it is open, batches only fill (an early one would wait for the store anyway).
-    const guess = batchSizes(cfg, storeOptions(cfg).address.length === 0).batchSize;
-    const o = openingClickHouseOutput(storeOpening, { ...writerOpts, batchSize: guess }, (store) => batchSizes(cfg, store instanceof EmbeddedStore));
-    output = o.output;
-    ready = o.opened;
-  } else {
-    const store = await storeOpening;
-    try {
-      const out = await createClickHouseOutput(store, { ...writerOpts, ...batchSizes(cfg, store instanceof EmbeddedStore) });
-      output = out;
-      ready = Promise.resolve(out);
-    } catch (e) {
-      await store.close();
-      throw e;
-    }
-  }
+  // No address: the embedded store, unless another process holds it (then its endpoint). Until
+  // the store is open, batches only fill (an early one would wait for the store anyway).
+  const guess = batchSizes(cfg, storeOptions(cfg).address.length === 0).batchSize;
+  const { output, opened } = openingClickHouseOutput(storeOpening, { stats, delayMs: cfg.clickhouseDelay, batchSize: guess }, (store) =>
+    batchSizes(cfg, store instanceof EmbeddedStore),
+  );
   const opening = (async () => {
     const store = await storeOpening;
     try {
-      const out = await ready;
+      const out = await opened;
       // While this process holds the embedded store, `dnslens sql|report` reach it through here.
       const endpoint = store instanceof EmbeddedStore ? await startEndpoint(store) : undefined;
       // dnslens' own counters go to dnslens_health in the same store (src/store/health.ts).

@@ -17,7 +17,7 @@ import type { DnsEvent } from '../event.js';
 import { log } from '../log.js';
 import { makeDirs } from '../mkdirs.js';
 import { encodeNative } from './native.js';
-import { DNS_LOG_COLUMNS } from './rowbinary.js';
+import { DNS_LOG_COLUMNS } from './columns.js';
 import { readEndpointInfo, type EndpointInfo } from './endpoint.js';
 
 export interface StoreOptions {

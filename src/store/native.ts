@@ -2,7 +2,7 @@
 // and every row's value one after another. chdb parses it about five times cheaper than RowBinary,
 // and here it is cheaper to write too: each fixed-width column is one typed array indexed by row,
 // filled in one pass over the events; string columns are length-prefixed bytes in a buffer.
-// The columns and their types are DNS_LOG_SCHEMA's (rowbinary.ts); this module checks at load
+// The columns and their types are DNS_LOG_SCHEMA's (columns.ts); this module checks at load
 // that it writes every one of them with that type.
 //
 // Wire layout (HTTP/file form, no BlockInfo): varint column count, varint row count, then per
@@ -16,7 +16,7 @@
 
 import { endianness } from 'node:os';
 import type { DnsEvent } from '../event.js';
-import { DNS_LOG_SCHEMA, apexLengthOf, parseIpv4, parseIpv6 } from './rowbinary.js';
+import { DNS_LOG_SCHEMA, apexLengthOf, parseIpv4, parseIpv6 } from './columns.js';
 
 type Fixed = Uint8Array | Uint16Array | Uint32Array;
 

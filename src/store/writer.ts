@@ -79,6 +79,12 @@ export function clickhouseCode(err: unknown): number | null {
   return m ? Number(m[1]) : null;
 }
 
+/** Batch size and early-start size, checked; the early size defaults to (and is capped at) the batch size. */
+function sizes(batchSize: number, minBatchRows = batchSize): [number, number] {
+  if (!(batchSize >= 1)) throw new Error(`clickhouseBatchSize must be at least 1 (got ${batchSize})`);
+  return [batchSize, Math.min(minBatchRows, batchSize)];
+}
+
 export class BatchWriter {
   readonly counters: WriterCounters = {
     insertedRows: 0,
@@ -129,11 +135,9 @@ export class BatchWriter {
     private readonly store: Pick<Store, 'insertBatch' | 'where'>,
     private readonly opts: WriterOptions,
   ) {
-    if (!(opts.batchSize >= 1)) throw new Error(`clickhouseBatchSize must be at least 1 (got ${opts.batchSize})`);
     if (!(opts.delayMs >= 0)) throw new Error(`clickhouseDelay must not be negative (got ${opts.delayMs})`);
     this.spool = opts.spool ?? null;
-    this.batchSize = opts.batchSize;
-    this.minBatchRows = Math.min(opts.minBatchRows ?? opts.batchSize, opts.batchSize);
+    [this.batchSize, this.minBatchRows] = sizes(opts.batchSize, opts.minBatchRows);
     this.maxQueueBytes = opts.maxQueueBytes ?? 256 * 1024 * 1024;
     this.whenFull = opts.whenFull ?? 'wait';
     this.retryInitialMs = opts.retryInitialMs ?? 250;
@@ -146,10 +150,8 @@ export class BatchWriter {
 
   /** For a store that opened after this writer began (file inputs encode while it opens): its
    *  spool, whose leftovers go after the batches sealed so far, and its batch sizes. */
-  attach(spool: Spool | null, batchSize: number, minBatchRows = batchSize): void {
-    if (!(batchSize >= 1)) throw new Error(`clickhouseBatchSize must be at least 1 (got ${batchSize})`);
-    this.batchSize = batchSize;
-    this.minBatchRows = Math.min(minBatchRows, batchSize);
+  attach(spool: Spool | null, batchSize: number, minBatchRows?: number): void {
+    [this.batchSize, this.minBatchRows] = sizes(batchSize, minBatchRows);
     if (spool) {
       this.spool = spool;
       this.seq = Math.max(this.seq, spool.maxSeq);
