@@ -19,25 +19,64 @@ import type { DnsEvent } from '../event.js';
 import { DNS_LOG_SCHEMA, apexLengthOf, parseIpv4, parseIpv6 } from './columns.js';
 
 type Fixed = Uint8Array | Uint16Array | Uint32Array;
+type FixedArray = new (n: number) => Fixed;
 
-// How each DNS_LOG column is written. The encoder below fills them; the check after it makes sure
-// this table and DNS_LOG_SCHEMA name the same columns with the same types.
-type Kind = 'u8' | 'u16' | 'u32' | 'i64' | 'ipv6' | 'lc' | 'str' | 'arrStr' | 'arrU16' | 'arrU32' | 'nullU32';
-const KIND_OF_TYPE: Record<string, Kind> = {
-  'DateTime64(6)': 'i64',
-  DateTime: 'u32',
-  UInt8: 'u8',
-  Bool: 'u8',
-  UInt16: 'u16',
-  UInt32: 'u32',
-  IPv4: 'u32',
-  IPv6: 'ipv6',
-  String: 'str',
-  'LowCardinality(String)': 'lc',
-  'Array(String)': 'arrStr',
-  'Array(UInt16)': 'arrU16',
-  'Array(UInt32)': 'arrU32',
-  'Nullable(UInt32)': 'nullU32',
+// The fixed-width DNS_LOG columns: the typed array each is kept in, and its elements per row
+// (PacketTime, an Int64, is two UInt32 halves; an IPv6 address is its 16 bytes as 4 words).
+const FIXED = {
+  PacketTime: [Uint32Array, 2],
+  IndexTime: [Uint32Array, 1],
+  IPVersion: [Uint8Array, 1],
+  ClientIPv4: [Uint32Array, 1],
+  ClientIPv6: [Uint32Array, 4],
+  ServerIPv4: [Uint32Array, 1],
+  ServerIPv6: [Uint32Array, 4],
+  ClientPort: [Uint16Array, 1],
+  ServerPort: [Uint16Array, 1],
+  QR: [Uint8Array, 1],
+  OpCode: [Uint8Array, 1],
+  Class: [Uint16Array, 1],
+  Type: [Uint16Array, 1],
+  Edns0Present: [Uint8Array, 1],
+  DoBit: [Uint8Array, 1],
+  ResponseCode: [Uint16Array, 1],
+  Size: [Uint16Array, 1],
+  ApexLength: [Uint16Array, 1],
+  ID: [Uint16Array, 1],
+  AA: [Uint8Array, 1],
+  TC: [Uint8Array, 1],
+  RD: [Uint8Array, 1],
+  RA: [Uint8Array, 1],
+  AD: [Uint8Array, 1],
+  CD: [Uint8Array, 1],
+  QdCount: [Uint16Array, 1],
+  AnCount: [Uint16Array, 1],
+  NsCount: [Uint16Array, 1],
+  ArCount: [Uint16Array, 1],
+  EdnsUdpSize: [Uint16Array, 1],
+  Unanswered: [Uint8Array, 1],
+} as const satisfies Record<string, readonly [FixedArray, number]>;
+type FixedName = keyof typeof FIXED;
+const FIXED_NAMES = Object.keys(FIXED) as FixedName[];
+// Bytes per value of the fixed-width ClickHouse types, to check FIXED against DNS_LOG_SCHEMA.
+const TYPE_WIDTH: Record<string, number> = { 'DateTime64(6)': 8, DateTime: 4, UInt8: 1, Bool: 1, UInt16: 2, UInt32: 4, IPv4: 4, IPv6: 16 };
+
+// The other columns, with the type Block.data() writes them as.
+const OTHER_TYPES: Record<string, string> = {
+  Server: 'LowCardinality(String)',
+  Protocol: 'LowCardinality(String)',
+  InputKind: 'LowCardinality(String)',
+  InputName: 'LowCardinality(String)',
+  MessageType: 'LowCardinality(String)',
+  Question: 'String',
+  EdnsClientSubnet: 'String',
+  ClientId: 'String',
+  AnswerName: 'Array(String)',
+  AnswerData: 'Array(String)',
+  AnswerType: 'Array(UInt16)',
+  AnswerClass: 'Array(UInt16)',
+  AnswerTTL: 'Array(UInt32)',
+  ResponseTimeUs: 'Nullable(UInt32)',
 };
 
 // The table's time columns are in UTC: naming the zone in the block spares the store a conversion.
@@ -216,41 +255,12 @@ class Addresses {
 class Block {
   rows = 0;
   cap: number;
-  // fixed width, indexed by row (PacketTime is two UInt32 halves per row, IPv6 16 bytes)
-  packetTime: Uint32Array;
-  indexTime: Uint32Array;
-  ipVersion: Uint8Array;
-  clientV4: Uint32Array;
-  clientV6: Uint32Array; // 4 words per row: the 16 bytes, in memory order
-  serverV4: Uint32Array;
-  serverV6: Uint32Array;
-  clientPort: Uint16Array;
-  serverPort: Uint16Array;
-  qr: Uint8Array;
-  opcode: Uint8Array;
-  qclass: Uint16Array;
-  qtype: Uint16Array;
-  edns: Uint8Array;
-  ednsDo: Uint8Array;
-  rcode: Uint16Array;
-  size: Uint16Array;
-  apexLength: Uint16Array;
-  id: Uint16Array;
-  aa: Uint8Array;
-  tc: Uint8Array;
-  rd: Uint8Array;
-  ra: Uint8Array;
-  ad: Uint8Array;
-  cd: Uint8Array;
-  qdCount: Uint16Array;
-  anCount: Uint16Array;
-  nsCount: Uint16Array;
-  arCount: Uint16Array;
-  answerEnds: Uint32Array; // UInt64 cumulative answer counts: low, high half per row
-  ednsUdpSize: Uint16Array;
+  readonly fixed = {} as Record<FixedName, Fixed>;
+  // besides the fixed columns, per row: cumulative answer counts (UInt64 as low, high halves),
+  // and ResponseTimeUs as a null map and values
+  answerEnds: Uint32Array;
   rtNull: Uint8Array;
   rt: Uint32Array;
-  unanswered: Uint8Array;
   // per answer
   answers = 0;
   answerType: Uint16Array;
@@ -271,40 +281,13 @@ class Block {
 
   constructor(cap: number) {
     this.cap = cap;
-    this.packetTime = new Uint32Array(cap * 2);
-    this.indexTime = new Uint32Array(cap);
-    this.ipVersion = new Uint8Array(cap);
-    this.clientV4 = new Uint32Array(cap);
-    this.clientV6 = new Uint32Array(cap * 4);
-    this.serverV4 = new Uint32Array(cap);
-    this.serverV6 = new Uint32Array(cap * 4);
-    this.clientPort = new Uint16Array(cap);
-    this.serverPort = new Uint16Array(cap);
-    this.qr = new Uint8Array(cap);
-    this.opcode = new Uint8Array(cap);
-    this.qclass = new Uint16Array(cap);
-    this.qtype = new Uint16Array(cap);
-    this.edns = new Uint8Array(cap);
-    this.ednsDo = new Uint8Array(cap);
-    this.rcode = new Uint16Array(cap);
-    this.size = new Uint16Array(cap);
-    this.apexLength = new Uint16Array(cap);
-    this.id = new Uint16Array(cap);
-    this.aa = new Uint8Array(cap);
-    this.tc = new Uint8Array(cap);
-    this.rd = new Uint8Array(cap);
-    this.ra = new Uint8Array(cap);
-    this.ad = new Uint8Array(cap);
-    this.cd = new Uint8Array(cap);
-    this.qdCount = new Uint16Array(cap);
-    this.anCount = new Uint16Array(cap);
-    this.nsCount = new Uint16Array(cap);
-    this.arCount = new Uint16Array(cap);
+    for (const name of FIXED_NAMES) {
+      const [Typed, perRow] = FIXED[name];
+      this.fixed[name] = new Typed(cap * perRow);
+    }
     this.answerEnds = new Uint32Array(cap * 2);
-    this.ednsUdpSize = new Uint16Array(cap);
     this.rtNull = new Uint8Array(cap);
     this.rt = new Uint32Array(cap);
-    this.unanswered = new Uint8Array(cap);
     this.answerType = new Uint16Array(cap);
     this.answerClass = new Uint16Array(cap);
     this.answerTtl = new Uint32Array(cap);
@@ -325,40 +308,10 @@ class Block {
     if (rows <= this.cap) return;
     const cap = Math.max(rows, this.cap * 2);
     this.cap = cap;
-    this.packetTime = grow(this.packetTime, cap * 2);
-    this.indexTime = grow(this.indexTime, cap);
-    this.ipVersion = grow(this.ipVersion, cap);
-    this.clientV4 = grow(this.clientV4, cap);
-    this.clientV6 = grow(this.clientV6, cap * 4);
-    this.serverV4 = grow(this.serverV4, cap);
-    this.serverV6 = grow(this.serverV6, cap * 4);
-    this.clientPort = grow(this.clientPort, cap);
-    this.serverPort = grow(this.serverPort, cap);
-    this.qr = grow(this.qr, cap);
-    this.opcode = grow(this.opcode, cap);
-    this.qclass = grow(this.qclass, cap);
-    this.qtype = grow(this.qtype, cap);
-    this.edns = grow(this.edns, cap);
-    this.ednsDo = grow(this.ednsDo, cap);
-    this.rcode = grow(this.rcode, cap);
-    this.size = grow(this.size, cap);
-    this.apexLength = grow(this.apexLength, cap);
-    this.id = grow(this.id, cap);
-    this.aa = grow(this.aa, cap);
-    this.tc = grow(this.tc, cap);
-    this.rd = grow(this.rd, cap);
-    this.ra = grow(this.ra, cap);
-    this.ad = grow(this.ad, cap);
-    this.cd = grow(this.cd, cap);
-    this.qdCount = grow(this.qdCount, cap);
-    this.anCount = grow(this.anCount, cap);
-    this.nsCount = grow(this.nsCount, cap);
-    this.arCount = grow(this.arCount, cap);
+    for (const name of FIXED_NAMES) this.fixed[name] = grow(this.fixed[name], cap * FIXED[name][1]);
     this.answerEnds = grow(this.answerEnds, cap * 2);
-    this.ednsUdpSize = grow(this.ednsUdpSize, cap);
     this.rtNull = grow(this.rtNull, cap);
     this.rt = grow(this.rt, cap);
-    this.unanswered = grow(this.unanswered, cap);
     for (const lc of [this.server, this.transport, this.inputKind, this.inputName, this.messageType]) lc.idx = grow(lc.idx, cap);
   }
 
@@ -377,8 +330,8 @@ class Block {
   rollback(m: number[]): void {
     const rows = m[0];
     // The IPv6 and nullable columns rely on unwritten rows being zero.
-    this.clientV6.fill(0, rows * 4);
-    this.serverV6.fill(0, rows * 4);
+    this.fixed.ClientIPv6.fill(0, rows * 4);
+    this.fixed.ServerIPv6.fill(0, rows * 4);
     this.rt.fill(0, rows);
     this.rows = rows;
     this.answers = m[1];
@@ -392,78 +345,38 @@ class Block {
   /** The data of one column, by DNS_LOG name, as chunks. */
   data(name: string): Uint8Array[] {
     const r = this.rows;
-    const a = this.answers;
-    const ends = used(this.answerEnds, r * 2);
+    if (name in FIXED) return [used(this.fixed[name as FixedName], r * FIXED[name as FixedName][1])];
+    const ends = (): Uint8Array => used(this.answerEnds, r * 2);
     switch (name) {
-      case 'PacketTime': return [used(this.packetTime, r * 2)];
-      case 'IndexTime': return [used(this.indexTime, r)];
       case 'Server': return this.server.chunks(r);
-      case 'IPVersion': return [used(this.ipVersion, r)];
-      case 'ClientIPv4': return [used(this.clientV4, r)];
-      case 'ClientIPv6': return [used(this.clientV6, r * 4)];
-      case 'ServerIPv4': return [used(this.serverV4, r)];
-      case 'ServerIPv6': return [used(this.serverV6, r * 4)];
-      case 'ClientPort': return [used(this.clientPort, r)];
-      case 'ServerPort': return [used(this.serverPort, r)];
       case 'Protocol': return this.transport.chunks(r);
-      case 'QR': return [used(this.qr, r)];
-      case 'OpCode': return [used(this.opcode, r)];
-      case 'Class': return [used(this.qclass, r)];
-      case 'Type': return [used(this.qtype, r)];
-      case 'Edns0Present': return [used(this.edns, r)];
-      case 'DoBit': return [used(this.ednsDo, r)];
-      case 'ResponseCode': return [used(this.rcode, r)];
-      case 'Question': return [this.question.bytes()];
-      case 'Size': return [used(this.size, r)];
-      case 'ApexLength': return [used(this.apexLength, r)];
-      case 'ID': return [used(this.id, r)];
-      case 'AA': return [used(this.aa, r)];
-      case 'TC': return [used(this.tc, r)];
-      case 'RD': return [used(this.rd, r)];
-      case 'RA': return [used(this.ra, r)];
-      case 'AD': return [used(this.ad, r)];
-      case 'CD': return [used(this.cd, r)];
-      case 'QdCount': return [used(this.qdCount, r)];
-      case 'AnCount': return [used(this.anCount, r)];
-      case 'NsCount': return [used(this.nsCount, r)];
-      case 'ArCount': return [used(this.arCount, r)];
-      case 'AnswerName': return [ends, this.answerName.bytes()];
-      case 'AnswerType': return [ends, used(this.answerType, a)];
-      case 'AnswerClass': return [ends, used(this.answerClass, a)];
-      case 'AnswerTTL': return [ends, used(this.answerTtl, a)];
-      case 'AnswerData': return [ends, this.answerData.bytes()];
-      case 'EdnsUdpSize': return [used(this.ednsUdpSize, r)];
-      case 'EdnsClientSubnet': return [this.ecs.bytes()];
-      case 'ResponseTimeUs': return [used(this.rtNull, r), used(this.rt, r)];
       case 'InputKind': return this.inputKind.chunks(r);
       case 'InputName': return this.inputName.chunks(r);
-      case 'Unanswered': return [used(this.unanswered, r)];
-      case 'ClientId': return [this.clientId.bytes()];
       case 'MessageType': return this.messageType.chunks(r);
+      case 'Question': return [this.question.bytes()];
+      case 'EdnsClientSubnet': return [this.ecs.bytes()];
+      case 'ClientId': return [this.clientId.bytes()];
+      case 'AnswerName': return [ends(), this.answerName.bytes()];
+      case 'AnswerData': return [ends(), this.answerData.bytes()];
+      case 'AnswerType': return [ends(), used(this.answerType, this.answers)];
+      case 'AnswerClass': return [ends(), used(this.answerClass, this.answers)];
+      case 'AnswerTTL': return [ends(), used(this.answerTtl, this.answers)];
+      case 'ResponseTimeUs': return [used(this.rtNull, r), used(this.rt, r)];
       default: throw new Error(`the Native encoder has no column ${name}`);
     }
   }
 }
 
-// The kind each column is written as in Block.data(): checked against DNS_LOG_SCHEMA below.
-const WRITTEN_AS: Record<string, Kind> = {
-  PacketTime: 'i64', IndexTime: 'u32', Server: 'lc', IPVersion: 'u8', ClientIPv4: 'u32', ClientIPv6: 'ipv6',
-  ServerIPv4: 'u32', ServerIPv6: 'ipv6', ClientPort: 'u16', ServerPort: 'u16', Protocol: 'lc', QR: 'u8',
-  OpCode: 'u8', Class: 'u16', Type: 'u16', Edns0Present: 'u8', DoBit: 'u8', ResponseCode: 'u16',
-  Question: 'str', Size: 'u16', ApexLength: 'u16', ID: 'u16', AA: 'u8', TC: 'u8', RD: 'u8', RA: 'u8',
-  AD: 'u8', CD: 'u8', QdCount: 'u16', AnCount: 'u16', NsCount: 'u16', ArCount: 'u16',
-  AnswerName: 'arrStr', AnswerType: 'arrU16', AnswerClass: 'arrU16', AnswerTTL: 'arrU32', AnswerData: 'arrStr',
-  EdnsUdpSize: 'u16', EdnsClientSubnet: 'str', ResponseTimeUs: 'nullU32', InputKind: 'lc', InputName: 'lc',
-  Unanswered: 'u8', ClientId: 'str', MessageType: 'lc',
-};
-
+// FIXED and OTHER_TYPES must write every DNS_LOG_SCHEMA column, with its type's width or its type.
 {
   const problems: string[] = [];
   for (const [name, type] of DNS_LOG_SCHEMA) {
-    if (WRITTEN_AS[name] === undefined) problems.push(`${name} is not written`);
-    else if (KIND_OF_TYPE[type] !== WRITTEN_AS[name]) problems.push(`${name} ${type} is written as ${WRITTEN_AS[name]}`);
+    if (name in FIXED) {
+      const [Typed, perRow] = FIXED[name as FixedName];
+      if (Typed.BYTES_PER_ELEMENT * perRow !== TYPE_WIDTH[type]) problems.push(`${name} ${type} is written ${Typed.BYTES_PER_ELEMENT * perRow} bytes wide`);
+    } else if (OTHER_TYPES[name] !== type) problems.push(`${name} ${type} is written as ${OTHER_TYPES[name] ?? 'nothing'}`);
   }
-  for (const name of Object.keys(WRITTEN_AS)) if (!DNS_LOG_SCHEMA.some(([n]) => n === name)) problems.push(`${name} is not in DNS_LOG_SCHEMA`);
+  for (const name of [...FIXED_NAMES, ...Object.keys(OTHER_TYPES)]) if (!DNS_LOG_SCHEMA.some(([n]) => n === name)) problems.push(`${name} is not in DNS_LOG_SCHEMA`);
   if (problems.length) throw new Error(`src/store/native.ts disagrees with DNS_LOG_SCHEMA: ${problems.join('; ')}`);
 }
 
@@ -540,9 +453,12 @@ export class NativeEncoder {
     const indexTime = Math.max(0, Math.min(0xffffffff, Math.floor(indexTimeSec / 3600) * 3600));
     const clients = this.clients;
     const servers = this.servers;
-    const { packetTime, indexTime: indexTimes, ipVersion, clientV4, clientV6, serverV4, serverV6, clientPort, serverPort } = b;
-    const { qr, opcode, qclass, qtype, edns, ednsDo, rcode, size, apexLength, id, aa, tc, rd, ra, ad, cd } = b;
-    const { qdCount, anCount, nsCount, arCount, answerEnds, ednsUdpSize, rtNull, rt, unanswered } = b;
+    const { PacketTime: packetTime, IndexTime: indexTimes, IPVersion: ipVersion, ClientIPv4: clientV4, ClientIPv6: clientV6 } = b.fixed;
+    const { ServerIPv4: serverV4, ServerIPv6: serverV6, ClientPort: clientPort, ServerPort: serverPort, QR: qr, OpCode: opcode } = b.fixed;
+    const { Class: qclass, Type: qtype, Edns0Present: edns, DoBit: ednsDo, ResponseCode: rcode, Size: size, ApexLength: apexLength } = b.fixed;
+    const { ID: id, AA: aa, TC: tc, RD: rd, RA: ra, AD: ad, CD: cd, QdCount: qdCount, AnCount: anCount, NsCount: nsCount } = b.fixed;
+    const { ArCount: arCount, EdnsUdpSize: ednsUdpSize, Unanswered: unanswered } = b.fixed;
+    const { answerEnds, rtNull, rt } = b;
     const { question, answerName, answerData, ecs, clientId, server, transport, inputKind, inputName, messageType } = b;
     let lastQname = this.lastQname;
     let lastApexLength = this.lastApexLength;
