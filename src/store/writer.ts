@@ -15,6 +15,9 @@ import { dnsLogColumnNames, type InsertBatch, type InsertFormat, type Store } fr
 import { NativeEncoder } from './native.js';
 import type { Spool, SpoolEntry } from './spool.js';
 
+// What the encoder below writes: every batch in memory is in this format (spooled ones say theirs).
+const ENCODED: InsertFormat = 'Native';
+
 export interface WriterOptions {
   batchSize: number; // rows per insert (--clickhouseBatchSize)
   // When no insert is in flight or queued, a batch of at least this many rows goes at once
@@ -45,7 +48,6 @@ export interface WriterCounters {
 interface MemBatch {
   seq: number;
   rows: number;
-  format: InsertFormat;
   data: Uint8Array[]; // in the chunks it was encoded in (joined by the file write)
   bytes: number;
   rejections: number;
@@ -251,7 +253,7 @@ export class BatchWriter {
     const data = this.encoder.take();
     let bytes = 0;
     for (const c of data) bytes += c.byteLength;
-    const batch: MemBatch = { seq: ++this.seq, rows: this.pendingRows, format: 'Native', data, bytes, rejections: 0 };
+    const batch: MemBatch = { seq: ++this.seq, rows: this.pendingRows, data, bytes, rejections: 0 };
     this.pendingRows = 0;
 
     const route = this.route(batch.bytes);
@@ -284,7 +286,7 @@ export class BatchWriter {
 
   private toSpool(batch: MemBatch): void {
     const sp = this.spool!;
-    sp.append(batch.seq, this.columns, batch.rows, batch.data, batch.format).then(
+    sp.append(batch.seq, this.columns, batch.rows, batch.data, ENCODED).then(
       () => {
         this.counters.spooledRows += batch.rows;
         void this.pump();
@@ -321,7 +323,7 @@ export class BatchWriter {
         if (!item) break;
         const batch: InsertBatch =
           item.kind === 'mem'
-            ? { columns: this.columns, rows: item.batch.rows, format: item.batch.format, data: item.batch.data }
+            ? { columns: this.columns, rows: item.batch.rows, format: ENCODED, data: item.batch.data }
             : { columns: item.entry.columns, rows: item.entry.rows, format: item.entry.format, path: item.entry.path };
         const started = Date.now();
         try {
@@ -394,7 +396,7 @@ export class BatchWriter {
       if (item.kind === 'mem') {
         this.mem.shift();
         this.memBytes -= item.batch.bytes;
-        if (this.spool) kept = await this.spool.saveRejected(item.batch.seq, this.columns, rows, item.batch.data, item.batch.format);
+        if (this.spool) kept = await this.spool.saveRejected(item.batch.seq, this.columns, rows, item.batch.data, ENCODED);
       } else {
         kept = await this.spool!.reject(item.entry);
       }
@@ -413,7 +415,7 @@ export class BatchWriter {
     for (const b of batches) {
       if (this.spool) {
         try {
-          await this.spool.append(b.seq, this.columns, b.rows, b.data, b.format);
+          await this.spool.append(b.seq, this.columns, b.rows, b.data, ENCODED);
           this.counters.spooledRows += b.rows;
           continue;
         } catch (err) {
