@@ -4,7 +4,7 @@
 //   node dist/bench/decode-only.js FILE [--port 53]
 import { decodeFrame, type DecodeContext } from '../src/decode/packet.js';
 import type { DnsEvent } from '../src/event.js';
-import { readCapture } from '../src/inputs/pcapfile.js';
+import { readCapture } from '../src/inputs/pcap/reader.js';
 import { Stats } from '../src/stats.js';
 
 export interface DecodeReport {

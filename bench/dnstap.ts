@@ -11,7 +11,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { Ctx, Row, Step } from './run.js';
-import { encodeDnstap } from '../src/inputs/dnstap/encode.js';
+import { encodeDnstap } from '../test/dnstap-encode.js';
 import {
   CONTROL_ACCEPT,
   CONTROL_FINISH,

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Ctx, Row, Step } from './run.js';
-import { findProgram, findTcpdump } from '../src/inputs/live.js';
+import { findProgram, findTcpdump } from '../src/inputs/live/capture.js';
 
 const execFileP = promisify(execFile);
 const RATES = [60_000, 80_000, 100_000, 120_000]; // queries/s offered; packets are twice that when all are answered

@@ -15,6 +15,9 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+// The expressions that turn numbers into names are the reports' (clickhouse/reports/names.sql),
+// read through the compiled loader: run `npm run build` first.
+import { names } from '../dist/src/reports/sql-files.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const DATASOURCE = { type: 'grafana-clickhouse-datasource', uid: 'dnslens-clickhouse' };
@@ -35,10 +38,11 @@ function rollup(base, cols) {
 const RANGE_S = 'greatest(1, dateDiff(\'second\', $__fromTime, $__toTime))';
 const LOG = `DNS_LOG WHERE $__timeFilter(PacketTime) AND ${SRV}`;
 const DAYS = `dns_domain_day WHERE $__dateFilter(Day) AND ${SRV}`;
-const QTYPE = "dictGetOrDefault('dns_type', 'Name', toUInt64(Type), concat('TYPE', toString(Type)))";
-const RCODE = "dictGetOrDefault('dns_response', 'Name', toUInt64(ResponseCode), concat('RCODE', toString(ResponseCode)))";
-const CATEGORY = "dictGetOrDefault('domain_categories', 'Category', Apex, 'uncategorised')";
-const CLIENT_PREFIX = "if(ClientIPv6 = toIPv6('::'), IPv4NumToString(ClientIPv4), IPv6NumToString(ClientIPv6))";
+const NAMES = names();
+const QTYPE = NAMES.qtype;
+const RCODE = NAMES.rcode;
+const CATEGORY = NAMES.category;
+const CLIENT_PREFIX = NAMES.client;
 // The part of a name left of its apex (www.example.co.uk -> www), and its shape.
 const SUB = 'substring(Question, 1, greatest(0, toInt64(length(Question)) - ApexLength - 1))';
 // Named once per query with WITH (ClickHouse evaluates each alias once per row).
@@ -476,6 +480,14 @@ const security = dashboard('dnslens-security', 'dnslens: security signals', `Sig
 const HEALTH = `dnslens_health WHERE $__timeFilter(Time) AND ${SRV}`;
 const SENSOR = "concat(Server, ' ', Sensor)";
 
+// Component counters are <component>.<counter> (clickhouse.sent, clickhouse.queued, ...); the
+// older names written before the component registry (insertedRows, queueRows, insertLatencyUs,
+// failedInserts) are read too, so a store keeps its history across the upgrade.
+const SENT = "Counter IN ('clickhouse.sent', 'insertedRows')";
+const QUEUED = "Counter IN ('clickhouse.queued', 'queueRows')";
+const SEND_LATENCY = "Counter IN ('clickhouse.latencyUs', 'insertLatencyUs')";
+const FAILED = "Counter IN ('clickhouse.failed', 'failedInserts')";
+
 const health = dashboard('dnslens-health', 'dnslens: health', 'dnslens\' own counters (table dnslens_health, a snapshot every --metricFlushInterval): ingest rate, drops per stage and reason, malformed and unsupported input, the ClickHouse writer\'s queue and insert latency.', ['health'], 'SELECT DISTINCT Server FROM dnslens_health ORDER BY Server', [
   stat('DNS messages', 'Decoded in the range.', `
     SELECT sumIf(Value, Counter = 'dnsMessages') AS dns_messages
@@ -485,14 +497,14 @@ const health = dashboard('dnslens-health', 'dnslens: health', 'dnslens\' own cou
     FROM ${HEALTH} AND Kind = 'counter'`, 'short'),
   stat('Rows waiting', 'Rows accepted by the ClickHouse writer but not yet stored, at the last snapshot of each sensor, summed.', `
     SELECT sum(last) AS queue_rows FROM (
-        SELECT argMax(Value, Time) AS last FROM ${HEALTH} AND Counter = 'queueRows' GROUP BY Server, Sensor
+        SELECT argMax(Value, Time) AS last FROM ${HEALTH} AND ${QUEUED} GROUP BY Server, Sensor
     )`, 'short'),
   stat('Last snapshot', 'Age of the newest snapshot in the range.', `
     SELECT dateDiff('second', max(Time), $__toTime) AS last_snapshot_age
     FROM ${HEALTH}`, 's'),
   timeseries('Ingest rate', 'Packets read, DNS messages decoded and rows stored per second.', `
-    SELECT $__timeInterval(Time) AS time, Counter AS counter, sum(Value) / $__interval_s AS per_second
-    FROM ${HEALTH} AND Kind = 'counter' AND Reason = '' AND Counter IN ('packets', 'dnsMessages', 'insertedRows')
+    SELECT $__timeInterval(Time) AS time, if(${SENT}, 'clickhouse.sent', Counter) AS counter, sum(Value) / $__interval_s AS per_second
+    FROM ${HEALTH} AND Kind = 'counter' AND Reason = '' AND (Counter IN ('packets', 'dnsMessages') OR ${SENT})
     GROUP BY time, counter ORDER BY time`, 'reqps'),
   timeseries('Drops per stage and reason', 'Events dropped per second, by stage:reason.', `
     SELECT $__timeInterval(Time) AS time, Reason AS stage_reason, sum(Value) / $__interval_s AS per_second
@@ -504,11 +516,11 @@ const health = dashboard('dnslens-health', 'dnslens: health', 'dnslens\' own cou
     GROUP BY time, kind ORDER BY time`, 'reqps', { stack: true }),
   timeseries('Writer queue', 'Rows waiting in the ClickHouse writer (memory and spool), per sensor.', `
     SELECT $__timeInterval(Time) AS time, ${SENSOR} AS sensor, max(Value) AS queue_rows
-    FROM ${HEALTH} AND Counter = 'queueRows'
+    FROM ${HEALTH} AND ${QUEUED}
     GROUP BY time, sensor ORDER BY time`, 'short'),
   timeseries('Insert latency', 'Duration of the last ClickHouse insert at each snapshot, per sensor (the largest in the interval).', `
     SELECT $__timeInterval(Time) AS time, ${SENSOR} AS sensor, max(Value) AS insert_latency
-    FROM ${HEALTH} AND Counter = 'insertLatencyUs'
+    FROM ${HEALTH} AND ${SEND_LATENCY}
     GROUP BY time, sensor ORDER BY time`, 'µs'),
   table('Counts in range', 'Every counter and reason, summed over the range.', `
     SELECT Counter AS counter, Reason AS reason, sum(Value) AS total
@@ -516,7 +528,7 @@ const health = dashboard('dnslens-health', 'dnslens: health', 'dnslens\' own cou
     GROUP BY counter, reason HAVING total > 0 ORDER BY counter, total DESC, reason`, []),
   table('Sensors', 'Each dnslens process (host:pid) that reported in the range.', `
     SELECT Server AS server, Sensor AS sensor, min(Time) AS first_snapshot, max(Time) AS last_snapshot,
-           sumIf(Value, Counter = 'dnsMessages') AS dns_messages, sumIf(Value, Counter = 'dropped') AS dropped, sumIf(Value, Counter = 'failedInserts') AS failed_inserts
+           sumIf(Value, Counter = 'dnsMessages') AS dns_messages, sumIf(Value, Counter = 'dropped') AS dropped, sumIf(Value, ${FAILED}) AS failed_inserts
     FROM ${HEALTH}
     GROUP BY server, sensor ORDER BY last_snapshot DESC, server, sensor`, []),
 ]);

@@ -34,3 +34,18 @@ export const log = {
 export function setLogLevel(level: string): void {
   log.level = level;
 }
+
+/** The logging calls a component gets. */
+export type Log = Pick<typeof log, 'debug' | 'info' | 'warn' | 'error'>;
+
+/** A logger whose lines carry `bindings` (e.g. the component's name); pino is still loaded on first use. */
+export function childLog(bindings: Record<string, unknown>): Log {
+  let child: Logger | null = null;
+  const get = (): Logger => (child ??= logger().child(bindings));
+  return {
+    debug: ((...args: unknown[]) => (get().debug as AnyFn)(...args)) as LogFn,
+    info: ((...args: unknown[]) => (get().info as AnyFn)(...args)) as LogFn,
+    warn: ((...args: unknown[]) => (get().warn as AnyFn)(...args)) as LogFn,
+    error: ((...args: unknown[]) => (get().error as AnyFn)(...args)) as LogFn,
+  };
+}

@@ -19,6 +19,51 @@
 /** Counters reported even when they did not move (rates then read 0, not "no data"). */
 export const CORE_COUNTERS: readonly string[] = ['packets', 'bytes', 'dnsMessages', 'notDns', 'malformed'];
 
+/**
+ * One component's own counters (sent, failed, ...) and gauges (queued, ...). The summary, the
+ * stats log line and the health table list them without knowing the component.
+ */
+export class Counters {
+  readonly values = new Map<string, number>();
+  private readonly gauges = new Map<string, () => number | null>();
+
+  /** declared: counter name -> its label in the summary; declared counters are listed even at 0. */
+  constructor(
+    readonly component: string,
+    readonly declared: Readonly<Record<string, string>> = {},
+  ) {
+    for (const name of Object.keys(declared)) this.values.set(name, 0);
+  }
+
+  /** How the summary names a counter. */
+  label(name: string): string {
+    return this.declared[name] ?? name;
+  }
+
+  add(name: string, n = 1): void {
+    this.values.set(name, (this.values.get(name) ?? 0) + n);
+  }
+
+  get(name: string): number {
+    return this.values.get(name) ?? 0;
+  }
+
+  /** A reading that goes up and down (rows waiting, the last send's duration), read when reported; null = no reading yet. */
+  gauge(name: string, read: () => number | null): void {
+    this.gauges.set(name, read);
+  }
+
+  /** The gauges' current readings. */
+  readings(): [string, number][] {
+    const out: [string, number][] = [];
+    for (const [name, read] of this.gauges) {
+      const v = read();
+      if (v !== null) out.push([name, v]);
+    }
+    return out;
+  }
+}
+
 export class Stats {
   packets = 0; // frames read from the input
   bytes = 0;
@@ -33,15 +78,20 @@ export class Stats {
   tcpSegments = 0; // TCP segments on a DNS port handed to the stream reassembler
   tcpMessages = 0; // length-prefixed DNS messages cut out of TCP streams, decoded as units
   skippedPackets = 0; // frames left out before IP decoding by --sampleRatio / --dedup (also in droppedBy)
-  dedupEvicted = 0; // dedup keys forgotten early because the table was full (a later repeat may pass)
   damage: string | null = null; // set when the input file is truncated or corrupt
-  // Query/response matching (src/transforms/match.ts); every event still goes out.
-  matched = 0; // responses paired with their query
-  unanswered = 0; // queries released after --matchTimeout (or at end of input) without a response
-  orphanResponses = 0; // responses whose query was not seen (or already given up)
-  duplicateQueries = 0; // a query repeated while the first still waited (retransmission)
-  matchEvicted = 0; // queries released unmatched because the table of waiting queries was full
   readonly startedAt = process.hrtime.bigint();
+  /** Each component's own counters, by component name, in the order they were opened. */
+  readonly components = new Map<string, Counters>();
+
+  /** The counters of one component (made on first use, with its declared counters at 0). */
+  counters(component: string, declared: Readonly<Record<string, string>> = {}): Counters {
+    let c = this.components.get(component);
+    if (!c) {
+      c = new Counters(component, declared);
+      this.components.set(component, c);
+    }
+    return c;
+  }
 
   malformedAs(reason: string): void {
     this.malformed++;
@@ -63,8 +113,8 @@ export class Stats {
     return n;
   }
 
-  /** Every scalar counter by name (the counts by reason are the maps above): what the periodic log
-   *  line and the dnslens_health table report. */
+  /** Every scalar counter by name (the counts by reason are the maps above; each component's own
+   *  are in components): what the periodic log line and the dnslens_health table report. */
   scalars(): [string, number][] {
     return [
       ['packets', this.packets],
@@ -77,12 +127,6 @@ export class Stats {
       ['tcpSegments', this.tcpSegments],
       ['tcpMessages', this.tcpMessages],
       ['skippedPackets', this.skippedPackets],
-      ['dedupEvicted', this.dedupEvicted],
-      ['matched', this.matched],
-      ['unanswered', this.unanswered],
-      ['orphanResponses', this.orphanResponses],
-      ['duplicateQueries', this.duplicateQueries],
-      ['matchEvicted', this.matchEvicted],
     ];
   }
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { newEvent, type DnsEvent } from '../src/event.js';
 import { DEFAULT_ROLLUP_TTL, migrate, schemaRoot } from '../src/store/migrate.js';
-import { apexOf } from '../src/store/columns.js';
+import { apexOf } from '../src/outputs/clickhouse/columns.js';
 import { insertEvents, openTestDb, type TestDb } from './chdb-runner.js';
 import { describeWithPeers } from './peers.js';
 

@@ -52,7 +52,7 @@ export async function openTestDb(prefix = 'dnslens-schema-'): Promise<TestDb> {
 
 import { writeFileSync } from 'node:fs';
 import type { DnsEvent } from '../src/event.js';
-import { DNS_LOG_COLUMNS, DNS_LOG_STRUCTURE } from '../src/store/columns.js';
+import { DNS_LOG_COLUMNS, DNS_LOG_STRUCTURE } from '../src/outputs/clickhouse/columns.js';
 import { encodeRows } from './rowbinary.js';
 
 let batchNo = 0;

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { OPTIONS, envNames } from '../src/cli/options.js';
 import { END, START, cliReference, extractReference, replaceReference } from '../src/cli/reference.js';
+import { envNames, registry } from '../src/cli/registry.js';
+
+const OPTIONS = registry.options;
 
 const README = fileURLToPath(new URL('../README.md', import.meta.url));
 
@@ -13,18 +15,20 @@ describe('README CLI reference', () => {
     expect(section === cliReference(), 'README.md CLI reference is out of date: run npm run docs').toBe(true);
   });
 
-  it('has a row for every option, with its environment variable, and marks later ones', () => {
+  it('has a row for every option, with its environment variable and component, and marks later ones', () => {
     const ref = cliReference();
     for (const o of OPTIONS) {
       const row = ref.split('\n').find((l) => l.startsWith(`| \`--${o.name}\` |`));
       expect(row, o.name).toBeDefined();
       expect(row).toContain(envNames(o)[0]);
+      const owner = registry.ownerOf(o.name);
+      expect(row).toContain(owner ? `| ${owner.kind} \`${owner.name}\` |` : '| run |');
       if (o.status !== 'ready') expect(row).toContain(`later: ${o.status.later}`);
       if (o.noEffect) expect(row).toContain('no effect in dnslens');
     }
     // a "|" inside a cell is escaped, so every row has the same number of columns
     for (const l of ref.split('\n').filter((x) => x.startsWith('| `--'))) {
-      expect(l.replace(/\\\|/g, '').split('|').length, l).toBe(8);
+      expect(l.replace(/\\\|/g, '').split('|').length, l).toBe(9);
     }
   });
 

@@ -3,9 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, checkRunnable, formatIni, helpText, loadConfig, parseBytes, sourceOf, type Config } from '../src/cli/config.js';
-import { OPTIONS, findOption } from '../src/cli/options.js';
+import { registry } from '../src/cli/registry.js';
 import { formatDuration, parseDuration } from '../src/durations.js';
 import { PCAP_DIR, SEEDS_DIR } from './data.js';
+
+const OPTIONS = registry.options;
+const findOption = (name: string) => registry.findOption(name);
 
 const PCAP = `${PCAP_DIR}/dnscap__dns.pcap`;
 const SEED = `${SEEDS_DIR}/004_ecde3941d50f1d7f.txt`;
@@ -260,7 +263,7 @@ describe('writeConfig round trip', () => {
         '--serverName', '  padded name ',
         '--stdoutOutputType=2',
         '--stdoutOutputFormat=gotemplate',
-        '--stdoutOutputGoTemplate={{.Qname}} ; "quoted"',
+        '--stdoutOutputGoTemplate={{.qname}} ; "quoted"',
         '--fileOutputType=4',
         '--fileOutputPath', join(dir, 'out.csv'),
         '--fileOutputRotateSize=1GiB',

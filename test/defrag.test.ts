@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeFrame, type DecodeContext } from '../src/decode/packet.js';
 import { TransportState } from '../src/decode/transport.js';
-import type { Frame } from '../src/inputs/frame.js';
+import type { Frame } from '../src/frame.js';
 import { Stats } from '../src/stats.js';
 import { describeWithPeers } from './peers.js';
 import { rng } from './synthetic.js';

@@ -12,7 +12,7 @@ import { rcodeName, typeName } from '../src/dnsnames.js';
 import { Stats } from '../src/stats.js';
 import { readDnstapFile } from '../src/inputs/dnstap/file.js';
 import { DnstapFields, parseDnstap } from '../src/inputs/dnstap/protobuf.js';
-import { encodeDnstap, frameStreamFile, type DnstapMessageInit } from '../src/inputs/dnstap/encode.js';
+import { encodeDnstap, frameStreamFile, type DnstapMessageInit } from './dnstap-encode.js';
 import { DnstapDecoder, MESSAGE_TYPES } from '../src/inputs/dnstap/event.js';
 import { FrameReader, controlFrame, CONTROL_START, dataFrame } from '../src/inputs/dnstap/framestream.js';
 import { describeWithPeers } from './peers.js';

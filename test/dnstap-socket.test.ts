@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { DnsEvent } from '../src/event.js';
 import { Stats } from '../src/stats.js';
 import { listenDnstap, parseDnstapAddress, type DnstapListener } from '../src/inputs/dnstap/socket.js';
-import { encodeDnstap } from '../src/inputs/dnstap/encode.js';
+import { encodeDnstap } from './dnstap-encode.js';
 import {
   CONTROL_ACCEPT,
   CONTROL_FINISH,

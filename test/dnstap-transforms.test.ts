@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DnsEvent } from '../src/event.js';
-import { encodeDnstap, frameStreamFile } from '../src/inputs/dnstap/encode.js';
+import { encodeDnstap, frameStreamFile } from './dnstap-encode.js';
 import { CONTROL_START, CONTROL_STOP, controlFrame, dataFrame, DNSTAP_CONTENT_TYPE } from '../src/inputs/dnstap/framestream.js';
 import { MAIN, produce, runCli } from './dnstap-helpers.js';
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { newEvent, type DnsEvent } from '../src/event.js';
-import { filteredOutput, parseDomainList } from '../src/transforms/domainlist.js';
-import type { Output } from '../src/outputs/output.js';
+import { parseDomainList } from '../src/transforms/domainlist.js';
+import { filteredOutput } from '../src/outputs/filter.js';
+import type { Output } from '../src/component.js';
 import { Stats } from '../src/stats.js';
 
 const list = parseDomainList(

@@ -2,6 +2,7 @@
 // this process reaches the store through it (as `dnslens sql` / `report` do during a capture),
 // and opens the store itself once the holder is gone.
 import { mkdtempSync, rmSync, statSync, existsSync } from 'node:fs';
+import { insertEvents } from './store-insert.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -9,7 +10,8 @@ import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataDirLockedError, openStore, type Store } from '../src/store/connection.js';
 import { readEndpointInfo, type EndpointInfo } from '../src/store/endpoint.js';
-import { report, runSql } from '../src/store/report.js';
+import { runSql } from '../src/reports/sql.js';
+import { summaryReport as report } from '../src/reports/summary.js';
 import { startHolder, type Holder } from './holder.js';
 // @ts-expect-error: plain JS shared with the holder process
 import { syntheticEvents } from './store-fixtures.mjs';
@@ -136,7 +138,7 @@ describe('local endpoint to a held embedded store', () => {
 
   it('stores RowBinary inserts sent through it intact', async () => {
     const more = syntheticEvents(300, EVENTS);
-    await store.insertEvents(more);
+    await insertEvents(store, more);
     const rows = await store.query<{ n: string; q: string; ip: string; ans: string[] }>(
       `SELECT count() AS n, any(Question) AS q, any(SrcIP) AS ip, any(AnswerData) AS ans FROM DNS_LOG WHERE ID = ${more[7].id}`,
     );

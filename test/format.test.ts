@@ -5,7 +5,7 @@ import { isoTime, newEvent, type DnsEvent } from '../src/event.js';
 import {
   CLASSES, OPCODES, RCODES, RR_TYPES, className, classFromName, opcodeName, rcodeName, typeFromName, typeName,
 } from '../src/dnsnames.js';
-import { CSV_HEADER, encodeBatch, FORMATS, formatJson, makeFormatter, TEMPLATE_FIELDS } from '../src/outputs/format.js';
+import { CSV_HEADER, encodeLines, FORMATS, formatJson, makeFormatter, TEMPLATE_FIELDS } from '../src/outputs/format.js';
 import { describeWithPeers } from './peers.js';
 import { PCAP_DIR } from './data.js';
 
@@ -183,7 +183,7 @@ describe('json format', () => {
 
   it('encodes a batch as the same lines, as UTF-8, with line ends', () => {
     const ends: number[] = [];
-    const buf = encodeBatch(fmt, ALL, ends);
+    const buf = encodeLines(fmt, ALL, ends);
     const text = buf.toString('utf8');
     expect(text).toBe(ALL.map((e) => fmt.format(e) + '\n').join(''));
     expect(ends).toHaveLength(ALL.length);
@@ -197,7 +197,7 @@ describe('json format', () => {
       ev.id = i;
       return ev;
     });
-    const lines = encodeBatch(fmt, many).toString('utf8').trimEnd().split('\n');
+    const lines = encodeLines(fmt, many).toString('utf8').trimEnd().split('\n');
     expect(lines).toHaveLength(2000);
     expect(lines.map((l) => (JSON.parse(l) as { id: number }).id)).toEqual(many.map((e) => e.id));
   });
@@ -506,14 +506,14 @@ describeWithPeers('formats on a real capture', ['tshark', 'python3'], () => {
   });
 
   it("json lines load in Python's json module", () => {
-    const text = encodeBatch(makeFormatter('json'), events).toString('utf8');
+    const text = encodeLines(makeFormatter('json'), events).toString('utf8');
     const back = JSON.parse(python('import sys,json\nprint(json.dumps([json.loads(l) for l in sys.stdin]))', text)) as Record<string, unknown>[];
     expect(back).toEqual(events.map(expectedJson));
   });
 
   it("csv rows load in Python's csv module", () => {
     const fmt = makeFormatter('csv');
-    const text = fmt.header + '\n' + encodeBatch(fmt, events).toString('utf8');
+    const text = fmt.header + '\n' + encodeLines(fmt, events).toString('utf8');
     const rows = JSON.parse(python('import sys,csv,json\nprint(json.dumps(list(csv.reader(sys.stdin))))', text)) as string[][];
     expect(rows).toHaveLength(83);
     expect(rows).toEqual(parseCsv(text));
@@ -522,7 +522,7 @@ describeWithPeers('formats on a real capture', ['tshark', 'python3'], () => {
   });
 
   it('ocsf lines carry the same names and answers', () => {
-    const lines = encodeBatch(makeFormatter('json-ocsf'), events).toString('utf8').trimEnd().split('\n');
+    const lines = encodeLines(makeFormatter('json-ocsf'), events).toString('utf8').trimEnd().split('\n');
     const back = lines.map((l) => JSON.parse(l) as Record<string, any>);
     expect(back.map((o) => o.query.hostname)).toEqual(events.map((e) => e.qname));
     expect(back.filter((o) => o.activity_id === 2)).toHaveLength(41);

@@ -10,7 +10,7 @@ import { decodeDnsInto } from '../src/decode/dns.js';
 import { useNameCache } from '../src/decode/names.js';
 import { decodeFrame, finishDecode, type DecodeContext } from '../src/decode/packet.js';
 import { newEvent, type DnsEvent } from '../src/event.js';
-import type { Frame } from '../src/inputs/frame.js';
+import type { Frame } from '../src/frame.js';
 import { Stats } from '../src/stats.js';
 import { dnsPayloads, PCAP_DIR, readPcap } from './dnsPayloads.js';
 import { rng as prng } from './synthetic.js';

@@ -12,13 +12,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import type { DnsEvent } from '../src/event.js';
-import { readCapture } from '../src/inputs/pcapfile.js';
-import { createClickHouseOutput } from '../src/outputs/clickhouse.js';
-import { runPipeline, type EventTransform } from '../src/pipeline.js';
+import { readCapture } from '../src/inputs/pcap/reader.js';
+import { createClickHouseOutput } from '../src/outputs/clickhouse/output.js';
+import { runPipeline } from '../src/cli/pipeline.js';
+import type { EventTransform } from '../src/component.js';
 import { Stats } from '../src/stats.js';
 import { openStore, type Store } from '../src/store/connection.js';
-import { ALWAYS, HealthReporter, counterTotals, type WriterGauges } from '../src/store/health.js';
-import { filteredOutput, parseDomainList } from '../src/transforms/domainlist.js';
+import { ALWAYS, HealthReporter, counterTotals } from '../src/outputs/clickhouse/health.js';
+import { parseDomainList } from '../src/transforms/domainlist.js';
+import { filteredOutput } from '../src/outputs/filter.js';
 import { Matcher } from '../src/transforms/match.js';
 import { PCAP_DIR } from './data.js';
 import { expand, panelIntervalMs, type Selection } from './grafana-expand.js';
@@ -285,7 +287,6 @@ describe('dashboards over the embedded store', () => {
   let store: Store;
   const stats = new Stats();
   const healthTimes: number[] = [];
-  let writerCounters: WriterGauges | null = null;
 
   beforeAll(async () => {
     store = await openStore({ dataDir: join(root, 'data'), database: 'dnslens' });
@@ -299,7 +300,7 @@ describe('dashboards over the embedded store', () => {
     // The captures through the CLI's path: decode, match, a skip list (drops to count), the writer.
     const ch = await createClickHouseOutput(store, { stats, batchSize: 2000, delayMs: 60_000, spool: false });
     const out = filteredOutput(ch, 2, { skip: parseDomainList('in-addr.arpa,suffix\n', 'test') }, stats);
-    const health = new HealthReporter(store, { server: 'ns-lab', intervalMs: 0, stats, writer: ch.writer, sensor: 'test:1', now: () => healthTimes[healthTimes.length - 1] });
+    const health = new HealthReporter(store, { server: 'ns-lab', intervalMs: 0, stats, sensor: 'test:1', now: () => healthTimes[healthTimes.length - 1] });
     for (let i = 0; i < CAPTURES.length; i++) {
       const [file, server] = CAPTURES[i];
       const at = START + i * 900;
@@ -315,7 +316,6 @@ describe('dashboards over the embedded store', () => {
       await health.snapshot();
     }
     await ch.close();
-    writerCounters = ch.writer;
     healthTimes.push((START + CAPTURES.length * 900) * 1000);
     await health.close();
     expect(health.failures).toBe(0);
@@ -425,14 +425,14 @@ describe('dashboards over the embedded store', () => {
     );
     const stored = new Map(rows.map((r) => [`${r.Counter}\t${r.Reason}`, Number(r.total)]));
     // every counter of the run, by reason, and nothing else
-    expect(stored).toEqual(new Map([...counterTotals(stats, writerCounters)].filter(([k, v]) => v > 0 || ALWAYS.some((c) => k === `${c}\t`))));
+    expect(stored).toEqual(new Map([...counterTotals(stats)].filter(([k, v]) => v > 0 || ALWAYS.some((c) => k === `${c}\t`))));
     expect(stats.droppedBy.get('filter:clickhouse:skip-list')).toBeGreaterThan(0);
     expect(stats.malformed).toBeGreaterThan(0);
     // the gauges: rows waited while a capture was being written, none at the end
-    const [q] = await store.query<{ peak: string; last: string }>("SELECT max(Value) AS peak, argMax(Value, Time) AS last FROM dnslens_health WHERE Counter = 'queueRows'");
+    const [q] = await store.query<{ peak: string; last: string }>("SELECT max(Value) AS peak, argMax(Value, Time) AS last FROM dnslens_health WHERE Counter = 'clickhouse.queued'");
     expect(Number(q.peak)).toBeGreaterThan(0);
     expect(Number(q.last)).toBe(0);
-    const [l] = await store.query<{ n: string }>("SELECT count() AS n FROM dnslens_health WHERE Counter = 'insertLatencyUs'");
+    const [l] = await store.query<{ n: string }>("SELECT count() AS n FROM dnslens_health WHERE Counter = 'clickhouse.latencyUs'");
     expect(Number(l.n)).toBeGreaterThan(0);
   });
 

@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeDnsInto } from '../src/decode/dns.js';
-import { ipv4Text, ipv6Text, ipv6TextCached } from '../src/decode/ip.js';
+import { ipv4Text, ipv6Text, ipv6TextCached } from '../src/addr.js';
 import { newEvent } from '../src/event.js';
-import { readCapture } from '../src/inputs/pcapfile.js';
+import { readCapture } from '../src/inputs/pcap/reader.js';
 import { Stats } from '../src/stats.js';
 
 const require = createRequire(import.meta.url);

@@ -9,14 +9,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DnsEvent } from '../src/event.js';
-import { readCapture } from '../src/inputs/pcapfile.js';
-import { createClickHouseOutput } from '../src/outputs/clickhouse.js';
-import type { Output } from '../src/outputs/output.js';
-import { runPipeline } from '../src/pipeline.js';
+import { readCapture } from '../src/inputs/pcap/reader.js';
+import { createClickHouseOutput } from '../src/outputs/clickhouse/output.js';
+import type { Output } from '../src/component.js';
+import { runPipeline } from '../src/cli/pipeline.js';
 import { Stats } from '../src/stats.js';
 import { openStore, type Store } from '../src/store/connection.js';
 import { schemaRoot } from '../src/store/migrate.js';
-import { report } from '../src/store/report.js';
+import { summaryReport as report } from '../src/reports/summary.js';
 import { Matcher } from '../src/transforms/match.js';
 import { PCAP_DIR } from './data.js';
 import { describeWithPeers } from './peers.js';
@@ -116,8 +116,8 @@ describeWithPeers('matching on shared captures, against tshark, stored and repor
       // TCP messages (if the decoder reassembles them) pair too: the counters cover both transports
       const udpUnanswered = events.get(name)!.filter((e) => e.transport === 'udp' && e.unanswered).length;
       expect(udpUnanswered).toBe(unanswered);
-      expect(s.matched).toBe(events.get(name)!.filter((e) => e.qr && e.responseTimeUs !== null).length);
-      expect(s.unanswered).toBe(events.get(name)!.filter((e) => e.unanswered).length);
+      expect(s.counters('match').get('answered')).toBe(events.get(name)!.filter((e) => e.qr && e.responseTimeUs !== null).length);
+      expect(s.counters('match').get('unanswered')).toBe(events.get(name)!.filter((e) => e.unanswered).length);
     }, 120_000);
   }
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultFilter, missingCapabilities, tcpdumpArgs } from '../src/inputs/live.js';
+import { defaultFilter, missingCapabilities, tcpdumpArgs } from '../src/inputs/live/capture.js';
 import { describeWithPeers, which } from './peers.js';
 import { UNBOUND_ZONE, startUnbound, type Resolver } from './resolvers.js';
 

@@ -50,7 +50,7 @@ function setup(timeoutMs = 5000, maxPending?: number): { m: Matcher; stats: Stat
   return { m: new Matcher({ timeoutMs, stats, maxPending }), stats };
 }
 
-const counts = (s: Stats) => ({ matched: s.matched, unanswered: s.unanswered, orphans: s.orphanResponses, duplicates: s.duplicateQueries, evicted: s.matchEvicted });
+const counts = (s: Stats) => { const c = s.counters('match'); return { matched: c.get('answered'), unanswered: c.get('unanswered'), orphans: c.get('orphans'), duplicates: c.get('duplicates'), evicted: c.get('evicted') }; };
 
 describe('matcher', () => {
   it('pairs a response with its query: both carry the response time, the query goes out with it', () => {
@@ -101,7 +101,7 @@ describe('matcher', () => {
     // the end of input releases the rest as unanswered
     expect(m.flush()).toEqual([other, third]);
     expect(other.unanswered && third.unanswered).toBe(true);
-    expect(stats.unanswered).toBe(3);
+    expect(stats.counters('match').get('unanswered')).toBe(3);
   });
 
   it('counts a retransmitted query as a duplicate and times the response from the first one', () => {

@@ -2,12 +2,12 @@
 // filter (dedup) serves every interface of a run.
 import { describe, expect, it } from 'vitest';
 import { newEvent, type DnsEvent } from '../src/event.js';
-import { runPipeline } from '../src/pipeline.js';
+import { runPipeline } from '../src/cli/pipeline.js';
 import { Matcher } from '../src/transforms/match.js';
 import { Stats } from '../src/stats.js';
 import { loadConfig } from '../src/cli/config.js';
-import { decodeContext, decodeContexts } from '../src/cli/sources.js';
-import type { Output } from '../src/outputs/output.js';
+import { decodeContext, decodeContexts } from '../src/cli/open.js';
+import type { Output } from '../src/component.js';
 
 function queryNow(id: number): DnsEvent {
   const ev = newEvent();
@@ -62,7 +62,7 @@ describe('pipeline ticks for live inputs', () => {
     await run;
     expect(seenWhileOpen).toBe(1);
     expect(got[0].unanswered).toBe(true);
-    expect(stats.unanswered).toBe(1);
+    expect(stats.counters('match').get('unanswered')).toBe(1);
   });
 
   it('moves the clock by elapsed wall time, not to it: old traffic replayed live still pairs', async () => {

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DnsAnswer, DnsEvent } from '../src/event.js';
 import { decodeFrame } from '../src/decode/packet.js';
-import { readCapture } from '../src/inputs/pcapfile.js';
+import { readCapture } from '../src/inputs/pcap/reader.js';
 import { Stats } from '../src/stats.js';
 import { describeWithPeers } from './peers.js';
 import { DNSMASQ_ZONE, NAMED_ZONE, UNBOUND_AUTH_ZONE, UNBOUND_ZONE, startDnsmasq, startNamed, startUnbound, type Resolver } from './resolvers.js';

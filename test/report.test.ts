@@ -4,12 +4,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readCapture } from '../src/inputs/pcapfile.js';
-import { createClickHouseOutput } from '../src/outputs/clickhouse.js';
-import { runPipeline } from '../src/pipeline.js';
+import { readCapture } from '../src/inputs/pcap/reader.js';
+import { createClickHouseOutput } from '../src/outputs/clickhouse/output.js';
+import { runPipeline } from '../src/cli/pipeline.js';
 import { Stats } from '../src/stats.js';
 import { openStore, type Store } from '../src/store/connection.js';
-import { formatTable, report, runSql } from '../src/store/report.js';
+import { runSql } from '../src/reports/sql.js';
+import { summaryReport as report } from '../src/reports/summary.js';
+import { formatTable } from '../src/reports/table.js';
 import { describeWithPeers } from './peers.js';
 import { tsharkDns, normName } from './tshark.js';
 // @ts-expect-error: plain JS shared with the holder process

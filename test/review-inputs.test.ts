@@ -8,7 +8,7 @@ import { runInNewContext } from 'node:vm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Stats } from '../src/stats.js';
 import { CONTROL_START, CONTROL_STOP, controlFrame, dataFrame, DNSTAP_CONTENT_TYPE, FrameReader } from '../src/inputs/dnstap/framestream.js';
-import { encodeDnstap } from '../src/inputs/dnstap/encode.js';
+import { encodeDnstap } from './dnstap-encode.js';
 import { listenDnstap } from '../src/inputs/dnstap/socket.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'dnslens-review-'));

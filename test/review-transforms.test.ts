@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/cli/config.js';
-import { openPrivacy } from '../src/cli/transforms.js';
+import { openTransforms } from '../src/cli/open.js';
 import { newEvent, type DnsEvent } from '../src/event.js';
 import { Stats } from '../src/stats.js';
 import { parseDomainList, ReloadingList } from '../src/transforms/domainlist.js';
@@ -46,7 +46,7 @@ describe('matcher memory when capture time stands still', () => {
       const q = query(i & 0xffff, 2000 + (i % 20_000), 0);
       out.push(...m.apply([q, response(q)]));
     }
-    expect(stats.matched).toBe(50_000);
+    expect(stats.counters('match').get('answered')).toBe(50_000);
     expect(m.pending).toBe(1);
     expect(out).toHaveLength(100_000);
     // What the matcher still references: one waiting query (and a bounded amount of bookkeeping).
@@ -55,7 +55,7 @@ describe('matcher memory when capture time stands still', () => {
     expect(queue.length - head).toBeLessThan(10_000);
     out.push(...m.flush());
     expect(out).toHaveLength(100_001);
-    expect(stats.unanswered).toBe(1);
+    expect(stats.counters('match').get('unanswered')).toBe(1);
   });
 });
 
@@ -91,7 +91,7 @@ describe('masks on IPv4-mapped IPv6 addresses', () => {
 describe('client ids with a mask set for one address family only', () => {
   it('--maskSize4 alone keeps masked IPv4 clients but does not keep IPv6 clients whole', () => {
     const cfg = loadConfig(['--pcapFile', join(PCAP_DIR, 'arkime__dns-wiresharkrepo.pcap'), '--stdoutOutputType', '1', '--clientIdKey', KEY, '--maskSize4', '24'], {});
-    const privacy = openPrivacy(cfg)!;
+    const privacy = openTransforms(cfg, new Stats()).find((t) => t.name === 'privacy')!;
     const [v4, v6] = privacy.apply([query(1, 1000, 0, '192.0.2.10'), query(2, 1000, 0, '2001:db8:1:2::10')]);
     expect(v4.srcIp).toBe('192.0.2.0');
     expect(v4.clientId).toMatch(/^[0-9a-f]{16}$/);

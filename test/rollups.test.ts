@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEvent, type DnsEvent } from '../src/event.js';
 import { DEFAULT_ROLLUP_TTL, migrate } from '../src/store/migrate.js';
 import { typeName } from '../src/dnsnames.js';
-import { apexOf } from '../src/store/columns.js';
+import { apexOf } from '../src/outputs/clickhouse/columns.js';
 import { insertEvents, openTestDb, type TestDb } from './chdb-runner.js';
 import { clientPairs, domainPairs, expectPairsEqual, latencyPairs, namesPairs, optimizeAll, rollupTables, shuffledBatches, trafficPairs } from './rollup-pairs.js';
 import { traffic } from './synthetic.js';

@@ -4,7 +4,7 @@
 // writes bytes by hand into large buffers that are filled in turn and never copied to grow
 // (RowEncoder hands them out as chunks).
 import type { DnsEvent } from '../src/event.js';
-import { apexLengthOf, parseIpv4, parseIpv6 } from '../src/store/columns.js';
+import { apexLengthOf, parseIpv4, parseIpv6 } from '../src/outputs/clickhouse/columns.js';
 
 const ZERO16 = new Uint8Array(16);
 // Parsing IPv6 text allocates; the same client and server addresses recur, so keep the results.

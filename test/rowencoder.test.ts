@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeFrame, type DecodeContext } from '../src/decode/packet.js';
 import type { DnsEvent } from '../src/event.js';
-import { readCapture } from '../src/inputs/pcapfile.js';
+import { readCapture } from '../src/inputs/pcap/reader.js';
 import { Stats } from '../src/stats.js';
-import { dnsLogColumnNames, openStore, type Store } from '../src/store/connection.js';
+import { openStore, type Store } from '../src/store/connection.js';
+import { dnsLogColumnNames } from './store-insert.js';
 import { encodeRows, RowEncoder } from './rowbinary.js';
 import { PCAP_DIR } from './data.js';
 // @ts-expect-error: plain JS shared with the holder process

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEvent, type DnsEvent } from '../src/event.js';
 import { DEFAULT_ROLLUP_TTL, migrate, schemaRoot } from '../src/store/migrate.js';
 import { generatedDictionaries } from '../src/store/gen-dictionaries.js';
-import { DNS_LOG_COLUMNS, DNS_LOG_SCHEMA, DNS_LOG_STRUCTURE, apexLengthOf, apexOf, parseIpv4, parseIpv6 } from '../src/store/columns.js';
+import { DNS_LOG_COLUMNS, DNS_LOG_SCHEMA, DNS_LOG_STRUCTURE, apexLengthOf, apexOf, parseIpv4, parseIpv6 } from '../src/outputs/clickhouse/columns.js';
 import { insertEvents, openTestDb, type TestDb } from './chdb-runner.js';
 
 const DB = 'dnslens_test';

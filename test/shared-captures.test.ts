@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import type { DnsEvent } from '../src/event.js';
 import { decodeFrame, finishDecode, type DecodeContext } from '../src/decode/packet.js';
-import { readCapture } from '../src/inputs/pcapfile.js';
+import { readCapture } from '../src/inputs/pcap/reader.js';
 import { Stats } from '../src/stats.js';
 import { describeWithPeers } from './peers.js';
 import { tsharkDns, type TsharkMsg } from './tshark.js';

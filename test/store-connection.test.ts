@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DnsEvent } from '../src/event.js';
-import { addressToUrl, dnsLogColumnNames, isConnectionError, openStore, type Store } from '../src/store/connection.js';
+import { addressToUrl, isConnectionError, openStore, type Store } from '../src/store/connection.js';
+import { dnsLogColumnNames, insertEvents } from './store-insert.js';
 import { encodeRows } from './rowbinary.js';
 import { readEndpointInfo } from '../src/store/endpoint.js';
 import { startHolder, type Holder } from './holder.js';
@@ -59,7 +60,7 @@ describe('embedded store and HTTP store', () => {
   it('opens chdb in the data dir and stores events through FROM INFILE', async () => {
     expect(embedded.kind).toBe('embedded');
     const evs = events(2000, 0).map((e) => ({ ...e, server: 'embedded-path' }));
-    await embedded.insertEvents(evs);
+    await insertEvents(embedded, evs);
     const rows = await embedded.query<{ n: string | number; q: number }>(
       "SELECT count() AS n, countIf(QR = 0) AS q FROM DNS_LOG WHERE Server = 'embedded-path'",
     );
@@ -90,8 +91,8 @@ describe('embedded store and HTTP store', () => {
       expect(await server.query('SELECT currentDatabase() AS db')).toEqual([{ db: 'on_server' }]);
       // the same events through both insert paths read back identically
       const evs = events(500, 0);
-      await server.insertEvents(evs.map((e) => ({ ...e, server: 'http-path' })));
-      await embedded.insertEvents(evs.map((e) => ({ ...e, server: 'http-path' })));
+      await insertEvents(server, evs.map((e) => ({ ...e, server: 'http-path' })));
+      await insertEvents(embedded, evs.map((e) => ({ ...e, server: 'http-path' })));
       const viaHttp = await server.client
         .query({ query: ROW_SQL.replace('{server}', "'http-path'").replace(' FORMAT TSV', ''), format: 'TabSeparated' })
         .then((r) => r.text());
@@ -115,10 +116,10 @@ describe('embedded store and HTTP store', () => {
     try {
       await prepareSchema(server);
       const evs = events(600, 0).map((e) => ({ ...e, server: 'gzip-path' }));
-      await server.insertEvents(evs.slice(0, 300)); // Native
+      await insertEvents(server, evs.slice(0, 300)); // Native
       const rows = encodeRows(evs.slice(300), Math.floor(Date.now() / 1000));
       await server.insertBatch({ columns: dnsLogColumnNames(), rows: 300, format: 'RowBinary', data: rows });
-      await embedded.insertEvents(evs);
+      await insertEvents(embedded, evs);
       const viaHttp = await server.queryText(ROW_SQL.replace('{server}', "'gzip-path'"), 'TSV');
       const local = await embedded.queryText(ROW_SQL.replace('{server}', "'gzip-path'"), 'TSV');
       expect(viaHttp.split('\n').length).toBe(601);
@@ -143,7 +144,7 @@ describe('embedded store and HTTP store', () => {
     const other = await openStore({ dataDir: join(root, 'mine'), database: 'dnslens_other' });
     try {
       await prepareSchema(other);
-      await other.insertEvents(events(7, 0));
+      await insertEvents(other, events(7, 0));
       const rows = await other.query<{ n: string | number; db: string }>('SELECT count() AS n, currentDatabase() AS db FROM DNS_LOG');
       expect([Number(rows[0].n), rows[0].db]).toEqual([7, 'dnslens_other']);
     } finally {

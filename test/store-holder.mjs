@@ -5,6 +5,8 @@
 //   node test/store-holder.mjs <dataDir> [--events N] [--port P] [--token T] [--no-endpoint]
 import { openStore } from '../dist/src/store/connection.js';
 import { startEndpoint } from '../dist/src/store/endpoint.js';
+import { DNS_LOG_COLUMNS } from '../dist/src/outputs/clickhouse/columns.js';
+import { encodeNative } from '../dist/src/outputs/clickhouse/native.js';
 import { prepareSchema, syntheticEvents } from './store-fixtures.mjs';
 
 const args = process.argv.slice(2);
@@ -23,7 +25,10 @@ if (store.kind !== 'embedded') {
   process.exit(3);
 }
 await prepareSchema(store);
-if (events > 0) await store.insertEvents(syntheticEvents(events, 0));
+if (events > 0) {
+  const evs = syntheticEvents(events, 0);
+  await store.insertBatch({ columns: [...DNS_LOG_COLUMNS], rows: evs.length, format: 'Native', data: encodeNative(evs, Math.floor(Date.now() / 1000)) });
+}
 const endpoint = args.includes('--no-endpoint') ? null : await startEndpoint(store, { port, token });
 
 let closing = false;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DnsEvent } from '../src/event.js';
 import { Stats } from '../src/stats.js';
 import { openStore, type Store } from '../src/store/connection.js';
-import { BatchWriter } from '../src/store/writer.js';
+import { clickhouseWriter } from '../src/outputs/clickhouse/output.js';
 import type { TestDb } from './chdb-runner.js';
 import { clientPairs, domainPairs, expectPairsEqual, latencyPairs, namesPairs, optimizeAll, shuffledBatches, trafficPairs } from './rollup-pairs.js';
 import { traffic } from './synthetic.js';
@@ -42,7 +42,7 @@ describe('rollups filled through the embedded store write path', () => {
     store = await openStore({ dataDir: join(root, 'data') });
     await prepareSchema(store);
     events = traffic({ seed: 5, queries: 20_000, names: 4_000, clients: 300, startSec: MONDAY - 2 * 86400, spanSec: 40 * 86400, servers: ['ns1', 'ns2'] });
-    const w = new BatchWriter(store, { batchSize: 6_000, delayMs: 60_000, stats: new Stats() });
+    const w = clickhouseWriter(store, { batchSize: 6_000, delayMs: 60_000, stats: new Stats() });
     for (const batch of shuffledBatches(events, 4, 3)) {
       for (let i = 0; i < batch.length; i += 1000) await w.write(batch.slice(i, i + 1000));
     }

@@ -7,13 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { newEvent, type DnsEvent } from '../src/event.js';
-import { openingClickHouseOutput } from '../src/outputs/clickhouse.js';
-import { runPipeline } from '../src/pipeline.js';
+import { openingClickHouseOutput } from '../src/outputs/clickhouse/output.js';
+import { runPipeline } from '../src/cli/pipeline.js';
 import { Stats } from '../src/stats.js';
 import { type InsertBatch, type Store } from '../src/store/connection.js';
 import { DEFAULT_ROLLUP_TTL, migrate, type MigrateOptions, type SqlRunner } from '../src/store/migrate.js';
-import { Spool } from '../src/store/spool.js';
-import { BatchWriter } from '../src/store/writer.js';
+import { clickhouseWriter, openClickHouseSpool } from '../src/outputs/clickhouse/output.js';
 import { openTestDb, type TestDb } from './chdb-runner.js';
 // @ts-expect-error: plain JS shared with the holder process
 import { syntheticEvents } from './store-fixtures.mjs';
@@ -51,10 +50,10 @@ describe('writer and output while the store opens', () => {
 
   it('starts a batch at minBatchRows when nothing is in flight, and fills the next one meanwhile', async () => {
     const g = gated(store);
-    const w = new BatchWriter(g.sink, { batchSize: 1000, minBatchRows: 300, delayMs: 60_000, stats: new Stats() });
+    const w = clickhouseWriter(g.sink, { batchSize: 1000, minBatchRows: 300, delayMs: 60_000, stats: new Stats() });
     for (let i = 0; i < 900; i += 100) await w.write(events(100, i));
     // 300 went at once (the store was idle); the other 600 wait while that insert is in flight
-    expect(w.counters.insertedBatches).toBe(0);
+    expect(w.counters.get('batches')).toBe(0);
     g.open();
     await w.flush();
     expect(g.rows).toEqual([300, 600]);
@@ -65,7 +64,7 @@ describe('writer and output while the store opens', () => {
   it('keeps filling up to batchSize by default', async () => {
     const g = gated(store);
     g.open();
-    const w = new BatchWriter(g.sink, { batchSize: 1000, delayMs: 60_000, stats: new Stats() });
+    const w = clickhouseWriter(g.sink, { batchSize: 1000, delayMs: 60_000, stats: new Stats() });
     for (let i = 0; i < 900; i += 100) await w.write(events(100, i));
     await w.flush();
     expect(g.rows).toEqual([900]); // sealed by flush, not early
@@ -75,25 +74,25 @@ describe('writer and output while the store opens', () => {
   it('attach() sets batch sizes and a spool whose leftovers, as at start-up, go in first', async () => {
     // a spool left by an earlier run: 200 rows the store never got
     const dir = join(root, 'spool-attach');
-    const earlier = await Spool.open(dir, { maxBytes: 1 << 30 });
+    const earlier = await openClickHouseSpool(dir, { maxBytes: 1 << 30 });
     const down = { where: 'down', insertBatch: () => Promise.reject(new Error('down')) };
-    const w0 = new BatchWriter(down, { batchSize: 100, delayMs: 60_000, stats: new Stats(), spool: earlier, closeTimeoutMs: 50, retryInitialMs: 10 });
+    const w0 = clickhouseWriter(down, { batchSize: 100, delayMs: 60_000, stats: new Stats(), spool: earlier, closeTimeoutMs: 50, retryInitialMs: 10 });
     await w0.write(events(200, 10_000));
     await w0.close();
     await earlier.release();
 
     const g = gated(store);
     g.open();
-    const w = new BatchWriter(g.sink, { batchSize: 100_000, delayMs: 60_000, stats: new Stats() });
+    const w = clickhouseWriter(g.sink, { batchSize: 100_000, delayMs: 60_000, stats: new Stats() });
     await w.write(events(250, 0));
-    const spool = await Spool.open(dir, { maxBytes: 1 << 30 });
+    const spool = await openClickHouseSpool(dir, { maxBytes: 1 << 30 });
     expect(spool.rows).toBe(200);
     w.attach(spool, 100, 100); // the 250 waiting are sealed now, as one batch, behind the leftovers
     await w.write(events(150, 1000));
     await w.flush();
     expect(g.rows.slice(0, 3)).toEqual([100, 100, 250]);
     expect(g.rows.reduce((a, b) => a + b, 0)).toBe(600);
-    expect(w.counters.replayedRows).toBe(600); // once the spool holds anything, new batches queue there
+    expect(w.counters.get('replayed')).toBe(600); // once the spool holds anything, new batches queue there
     expect(await count(store)).toBe(600);
     await w.close();
     await spool.release();
@@ -115,7 +114,7 @@ describe('writer and output while the store opens', () => {
     await output.write(events(100, 5000));
     await output.close();
     expect(await count(store)).toBe(1100);
-    expect(out.counters.insertedBatches).toBeGreaterThanOrEqual(2); // the 1000 held, then the rest
+    expect(out.counters.get('batches')).toBeGreaterThanOrEqual(2); // the 1000 held, then the rest
   });
 
   it('the opening output fails the next write and the close when the store cannot be opened', async () => {

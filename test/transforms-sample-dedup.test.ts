@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/cli/config.js';
-import { decodeContext } from '../src/cli/sources.js';
-import { openTransforms } from '../src/cli/transforms.js';
+import { decodeContext } from '../src/cli/open.js';
+import { openTransforms } from '../src/cli/open.js';
 import { newEvent, type DnsEvent } from '../src/event.js';
-import { readCapture } from '../src/inputs/pcapfile.js';
-import { runPipeline } from '../src/pipeline.js';
+import { readCapture } from '../src/inputs/pcap/reader.js';
+import { runPipeline } from '../src/cli/pipeline.js';
 import { Stats } from '../src/stats.js';
 import { DedupWindow, dedupMessages, PacketWindow, packetDeduper, packetKey } from '../src/transforms/dedup.js';
 import { rng } from './synthetic.js';
@@ -243,7 +243,7 @@ describe('--dedup', () => {
       if (keep2(r.data, 14, r.data.length, { tsSec: r.sec, tsNsec: r.usec * 1000, linkType: 1, data: r.data, origLen: r.data.length })) kept2++;
     }
     expect(kept2).toBe(84); // the table holds 10 of 42: every repeat comes after its key was evicted
-    expect(small.dedupEvicted).toBe(74);
+    expect(small.counters('dedup').get('evicted')).toBe(74);
   });
 
   it('deduplicates dnstap and log messages on their identity within the window', () => {

@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { readCapture } from '../src/inputs/pcapfile.js';
+import { readCapture } from '../src/inputs/pcap/reader.js';
 import { describeWithPeers } from './peers.js';
 import { startUnbound, UNBOUND_ZONE, type Resolver } from './resolvers.js';
 import { dnsPortArgs, tsharkDns } from './tshark.js';
 import { decodeFrames, droppedOf, messageView, REASSEMBLY_PREFS } from './wire.js';
-import type { Frame } from '../src/inputs/frame.js';
+import type { Frame } from '../src/frame.js';
 import { Stats } from '../src/stats.js';
 
 const execFileP = promisify(execFile);

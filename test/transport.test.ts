@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Frame } from '../src/inputs/frame.js';
+import type { Frame } from '../src/frame.js';
 import { decodeFrame } from '../src/decode/packet.js';
 import { plausible } from '../src/decode/tcp.js';
 import { TransportState } from '../src/decode/transport.js';

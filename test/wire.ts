@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { decodeFrame, finishDecode, type DecodeContext } from '../src/decode/packet.js';
 import { TransportState, type TransportOptions } from '../src/decode/transport.js';
 import type { DnsEvent } from '../src/event.js';
-import type { Frame } from '../src/inputs/frame.js';
+import type { Frame } from '../src/frame.js';
 import { Stats } from '../src/stats.js';
 import { tsharkDns, type TsharkMsg } from './tshark.js';
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { DnsEvent } from '../src/event.js';
 import { Stats } from '../src/stats.js';
 import { type InsertBatch, type Store } from '../src/store/connection.js';
-import { BatchWriter } from '../src/store/writer.js';
+import { clickhouseWriter } from '../src/outputs/clickhouse/output.js';
 // @ts-expect-error: plain JS shared with the holder process
 import { syntheticEvents } from './store-fixtures.mjs';
 import { embeddedStore } from './embedded-store.js';
@@ -35,7 +35,7 @@ describe('BatchWriter age rule with an insert in flight', () => {
         await store.insertBatch(b);
       },
     };
-    const w = new BatchWriter(sink, { batchSize: 1_000_000, delayMs: 30, stats: new Stats() });
+    const w = clickhouseWriter(sink, { batchSize: 1_000_000, delayMs: 30, stats: new Stats() });
     await w.write(events(10, 0));
     expect(await waitFor(() => sent.length === 1)).toBe(true); // sealed by age, insert held
     await w.write(events(20, 10));
@@ -43,7 +43,7 @@ describe('BatchWriter age rule with an insert in flight', () => {
     expect(sent).toEqual([10]);
     await w.write(events(5, 30)); // still the same batch
     release();
-    expect(await waitFor(() => w.counters.insertedBatches === 2)).toBe(true);
+    expect(await waitFor(() => w.counters.get('batches') === 2)).toBe(true);
     expect(sent).toEqual([10, 25]);
     const [r] = await store.query<{ n: string }>('SELECT count() AS n FROM DNS_LOG');
     expect(Number(r.n)).toBe(35);

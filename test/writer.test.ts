@@ -9,8 +9,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { DnsEvent } from '../src/event.js';
 import { Stats } from '../src/stats.js';
 import { openStore, type InsertBatch, type Store } from '../src/store/connection.js';
-import { Spool } from '../src/store/spool.js';
-import { BatchWriter } from '../src/store/writer.js';
+import { clickhouseWriter, openClickHouseSpool } from '../src/outputs/clickhouse/output.js';
 import { embeddedStore } from './embedded-store.js';
 import { batchBytes, firstPacketTime } from './batch-bytes.js';
 import { startHolder } from './holder.js';
@@ -70,27 +69,27 @@ describe('BatchWriter on the embedded store', () => {
   let spoolN = 0;
   const takeDown = () => store.exec('RENAME TABLE DNS_LOG TO DNS_LOG_away');
   const bringBack = () => store.exec('RENAME TABLE DNS_LOG_away TO DNS_LOG');
-  const newSpool = () => Spool.open(join(root, `spool-${++spoolN}`), { maxBytes: 1 << 30 });
+  const newSpool = () => openClickHouseSpool(join(root, `spool-${++spoolN}`), { maxBytes: 1 << 30 });
   beforeEach(async () => {
     await store.exec('TRUNCATE TABLE DNS_LOG');
   });
 
   it('batches by size, in order, one insert at a time', async () => {
     const rec = recording(store);
-    const w = new BatchWriter(rec.sink, { batchSize: 1000, delayMs: 60_000, stats: new Stats() });
+    const w = clickhouseWriter(rec.sink, { batchSize: 1000, delayMs: 60_000, stats: new Stats() });
     for (let i = 0; i < 2500; i += 100) await w.write(events(100, i));
     await w.flush();
     expect(await count(store)).toBe(2500);
     expect(await count(store, 'WHERE QR = 1')).toBe(1250);
-    expect(w.counters.insertedBatches).toBe(3); // 1000 + 1000 + the 500 flush sealed
+    expect(w.counters.get('batches')).toBe(3); // 1000 + 1000 + the 500 flush sealed
     expect(increasing(rec.firsts)).toBe(true);
     await w.close();
   });
 
   it('seals a partial batch when it is clickhouseDelay old', async () => {
-    const w = new BatchWriter(store, { batchSize: 1_000_000, delayMs: 100, stats: new Stats() });
+    const w = clickhouseWriter(store, { batchSize: 1_000_000, delayMs: 100, stats: new Stats() });
     await w.write(events(10, 0));
-    expect(await waitFor(async () => w.counters.insertedBatches === 1)).toBe(true);
+    expect(await waitFor(async () => w.counters.get('batches') === 1)).toBe(true);
     expect(await count(store)).toBe(10);
     await w.close();
   });
@@ -99,7 +98,7 @@ describe('BatchWriter on the embedded store', () => {
     const stats = new Stats();
     const spool = await newSpool();
     const rec = recording(store);
-    const w = new BatchWriter(rec.sink, {
+    const w = clickhouseWriter(rec.sink, {
       batchSize: 500,
       delayMs: 60_000,
       stats,
@@ -111,15 +110,15 @@ describe('BatchWriter on the embedded store', () => {
     await takeDown();
     for (let i = 0; i < 5000; i += 250) await w.write(events(250, i));
     await spool.settled();
-    expect(w.counters.failedInserts).toBeGreaterThan(0);
+    expect(w.counters.get('failed')).toBeGreaterThan(0);
     expect(spool.entries).toBeGreaterThan(0);
     expect(readdirSync(spool.dir).some((f) => f.endsWith('.native'))).toBe(true);
     await bringBack();
     await w.flush();
     expect(await count(store)).toBe(5000);
     expect(await distinctTimes(store)).toBe(5000); // nothing twice
-    expect(w.counters.replayedRows).toBe(w.counters.spooledRows);
-    expect(w.counters.spooledRows).toBeGreaterThan(0);
+    expect(w.counters.get('replayed')).toBe(w.counters.get('spooled'));
+    expect(w.counters.get('spooled')).toBeGreaterThan(0);
     expect(increasing(rec.firsts)).toBe(true);
     expect(rec.firsts.length).toBe(10);
     expect([...stats.droppedBy]).toEqual([]);
@@ -129,38 +128,38 @@ describe('BatchWriter on the embedded store', () => {
 
   it('keeps what it could not insert at exit in the spool and replays it at the next start', async () => {
     const dir = join(root, 'spool-restart');
-    let spool = await Spool.open(dir, { maxBytes: 1 << 30 });
-    const w1 = new BatchWriter(store, { batchSize: 500, delayMs: 60_000, stats: new Stats(), spool, retryInitialMs: 20, closeTimeoutMs: 300 });
+    let spool = await openClickHouseSpool(dir, { maxBytes: 1 << 30 });
+    const w1 = clickhouseWriter(store, { batchSize: 500, delayMs: 60_000, stats: new Stats(), spool, retryInitialMs: 20, closeTimeoutMs: 300 });
     await takeDown();
     await w1.write(events(1200, 0));
     await w1.close();
     await spool.release();
-    expect(w1.counters.spooledRows).toBe(1200);
+    expect(w1.counters.get('spooled')).toBe(1200);
     expect(readdirSync(dir).filter((f) => f.endsWith('.native')).length).toBe(3);
     await bringBack();
     expect(await count(store)).toBe(0);
 
-    spool = await Spool.open(dir, { maxBytes: 1 << 30 });
+    spool = await openClickHouseSpool(dir, { maxBytes: 1 << 30 });
     expect(spool.entries).toBe(3);
-    const w2 = new BatchWriter(store, { batchSize: 500, delayMs: 60_000, stats: new Stats(), spool });
+    const w2 = clickhouseWriter(store, { batchSize: 500, delayMs: 60_000, stats: new Stats(), spool });
     await w2.flush(); // the replay started with the writer
     expect(await count(store)).toBe(1200);
     expect(await distinctTimes(store)).toBe(1200);
-    expect(w2.counters.replayedRows).toBe(1200);
+    expect(w2.counters.get('replayed')).toBe(1200);
     expect(readdirSync(dir).filter((f) => f.endsWith('.native'))).toEqual([]);
     await w2.close();
     await spool.release();
   });
 
   it('makes the caller wait while the store is down and the queue is full', async () => {
-    const w = new BatchWriter(store, { batchSize: 100, delayMs: 60_000, stats: new Stats(), maxQueueBytes: 1, retryInitialMs: 20, retryMaxMs: 100 });
+    const w = clickhouseWriter(store, { batchSize: 100, delayMs: 60_000, stats: new Stats(), maxQueueBytes: 1, retryInitialMs: 20, retryMaxMs: 100 });
     await takeDown();
     const p = w.write(events(100, 0));
     expect(p).toBeInstanceOf(Promise);
     let resolved = false;
     void (p as Promise<void>).then(() => (resolved = true));
     // several failed attempts later it still waits: the store is down and there is no room
-    expect(await waitFor(async () => w.counters.failedInserts >= 3)).toBe(true);
+    expect(await waitFor(async () => w.counters.get('failed') >= 3)).toBe(true);
     expect(resolved).toBe(false);
     await bringBack();
     await p;
@@ -171,7 +170,7 @@ describe('BatchWriter on the embedded store', () => {
 
   it("counts what whenFull='drop' drops", async () => {
     const stats = new Stats();
-    const w = new BatchWriter(store, {
+    const w = clickhouseWriter(store, {
       batchSize: 100,
       delayMs: 60_000,
       stats,
@@ -188,18 +187,18 @@ describe('BatchWriter on the embedded store', () => {
     await bringBack();
     await w.flush();
     expect(await count(store)).toBe(100);
-    expect(w.counters.droppedRows).toBe(200);
+    expect(w.counters.get('dropped')).toBe(200);
     await w.close();
   });
 
   it('without a spool, counts what a store still down at exit loses', async () => {
     const stats = new Stats();
-    const w = new BatchWriter(store, { batchSize: 1000, delayMs: 60_000, stats, retryInitialMs: 20, closeTimeoutMs: 200 });
+    const w = clickhouseWriter(store, { batchSize: 1000, delayMs: 60_000, stats, retryInitialMs: 20, closeTimeoutMs: 200 });
     await takeDown();
     await w.write(events(50, 0));
     await w.close();
     await bringBack();
-    expect(stats.droppedBy.get('clickhouse:store-down-at-exit')).toBe(50);
+    expect(stats.droppedBy.get('clickhouse:down-at-exit')).toBe(50);
     expect(await count(store)).toBe(0);
   });
 
@@ -207,10 +206,10 @@ describe('BatchWriter on the embedded store', () => {
     const stats = new Stats();
     const spool = await newSpool();
     const rec = recording(store, 1); // the second batch arrives cut short
-    const w = new BatchWriter(rec.sink, { batchSize: 100, delayMs: 60_000, stats, spool, retryInitialMs: 10, rejectAfter: 2 });
+    const w = clickhouseWriter(rec.sink, { batchSize: 100, delayMs: 60_000, stats, spool, retryInitialMs: 10, rejectAfter: 2 });
     for (let i = 0; i < 300; i += 100) await w.write(events(100, i));
     await w.flush();
-    expect(stats.droppedBy.get('clickhouse:rejected-by-store')).toBe(100);
+    expect(stats.droppedBy.get('clickhouse:rejected-by-receiver')).toBe(100);
     expect(await count(store)).toBe(200);
     const rejected = join(spool.dir, 'rejected');
     expect(existsSync(rejected) && readdirSync(rejected).some((f) => f.endsWith('.native'))).toBe(true);
@@ -239,11 +238,11 @@ describe('BatchWriter across a restart of the store process', () => {
     let holder = await startHolder(dataDir, ['--port', String(port), '--token', token]);
     const store = await openStore({ dataDir, requestTimeoutMs: 10_000 });
     const stats = new Stats();
-    const spool = await Spool.open(join(root, 'spool'), { maxBytes: 1 << 30 });
+    const spool = await openClickHouseSpool(join(root, 'spool'), { maxBytes: 1 << 30 });
     try {
       expect(store.kind).toBe('endpoint');
       const rec = recording(store);
-      const w = new BatchWriter(rec.sink, { batchSize: 500, delayMs: 60_000, stats, spool, maxQueueBytes: 150_000, retryInitialMs: 50, retryMaxMs: 500 });
+      const w = clickhouseWriter(rec.sink, { batchSize: 500, delayMs: 60_000, stats, spool, maxQueueBytes: 150_000, retryInitialMs: 50, retryMaxMs: 500 });
       for (let i = 0; i < 3000; i += 100) {
         if (i === 1000) expect(await holder.stop()).toBe(0);
         if (i === 2000) holder = await startHolder(dataDir, ['--port', String(port), '--token', token]);
@@ -253,7 +252,7 @@ describe('BatchWriter across a restart of the store process', () => {
       expect(await count(store)).toBe(3000);
       expect(await distinctTimes(store)).toBe(3000);
       expect(increasing(rec.firsts)).toBe(true);
-      expect(w.counters.failedInserts).toBeGreaterThan(0);
+      expect(w.counters.get('failed')).toBeGreaterThan(0);
       expect([...stats.droppedBy]).toEqual([]);
       await w.close();
     } finally {

@@ -4,102 +4,27 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import yargs from 'yargs';
 import { formatDuration, parseDuration } from '../durations.js';
-import {
-  OPTIONS,
-  SECTIONS,
-  NO_EFFECT_NOTE,
-  closestOption,
-  envNames,
-  findOption,
-  type OptionSpec,
-  type Section,
-} from './options.js';
+import { ConfigError, NO_EFFECT_NOTE, type OptionSpec, type Ratio } from '../options.js';
+import type { Component } from '../component.js';
+import type { CoreSettings } from './core.js';
+import { envNames, registry as defaultRegistry, type Registry } from './registry.js';
 
-export type OutputFormat = 'json' | 'csv' | 'csv_no_header' | 'gotemplate' | 'json-ocsf';
-export interface Ratio {
-  a: number;
-  b: number;
-}
+export { ConfigError };
 
-/** Typed view of the options other modules use most; every option in OPTIONS is present by name. */
-export interface CommonOptions {
-  config: string;
-  writeConfig: string;
-  checkConfig: boolean;
-  version: boolean;
-  help: boolean;
-  serverName: string;
-  logLevel: '0' | '1' | '2' | '3' | '4';
-  maskSize4: number;
-  maskSize6: number;
-  packetLimit: number; // stop after this many packets, 0 = no limit
-  skipDomainsFile: string;
-  skipDomainsRefreshInterval: number; // ms
-  allowDomainsFile: string;
-  allowDomainsRefreshInterval: number; // ms
-  skipTLSVerification: boolean;
-  pcapFile: string;
-  port: number[];
-  sampleRatio: Ratio;
-  noEtherframe: boolean;
-  dataDir: string;
-  matchTimeout: number; // ms
-  stdoutOutputType: number;
-  stdoutOutputFormat: OutputFormat;
-  stdoutOutputGoTemplate: string;
-  fileOutputType: number;
-  fileOutputPath: string;
-  fileOutputFormat: OutputFormat;
-  fileOutputGoTemplate: string;
-  fileOutputRotateSize: number; // bytes, 0 = off
-  fileOutputRotateInterval: number; // ms, 0 = off
-  fileOutputRetain: number;
-  clickhouseAddress: string;
-  clickhouseUsername: string;
-  clickhousePassword: string;
-  clickhouseDatabase: string;
-  clickhouseCluster: string;
-  clickhouseDelay: number; // ms
-  clickhouseDebug: boolean;
-  clickhouseCompress: boolean;
-  clickhouseSecure: boolean;
-  clickhouseSaveFullQuery: boolean;
-  clickhouseOutputType: number;
-  clickhouseBatchSize: number;
-  clickhouseWorkers: number;
-  clickhouseTTL: number; // days, 0 = forever
-  clickhouseRollupTTLMinute: number;
-  clickhouseRollupTTLHour: number;
-  clickhouseRollupTTLDay: number;
-  clickhouseRollupTTLWeek: number;
-  clickhouseRollupTTLMonth: number;
-  metricEndpointType: 'stderr' | 'statsd' | 'prometheus';
-  metricFlushInterval: number; // ms
-}
-
-export type Config = { [name: string]: unknown } & CommonOptions;
-
-export class ConfigError extends Error {
-  constructor(
-    public option: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+/** The effective configuration: the run's own options typed, every component's by name. */
+export type Config = CoreSettings & Record<string, unknown>;
 
 /** Where an option's effective value came from. */
-export type Source =
+export type Origin =
   | { kind: 'default' }
   | { kind: 'cli' }
   | { kind: 'env'; name: string }
   | { kind: 'ini'; file: string; line: number };
 
-const sources = new WeakMap<object, Map<string, Source>>();
+const sources = new WeakMap<object, Map<string, Origin>>();
 
 /** The source of each option of a config returned by loadConfig. */
-export function sourceOf(config: Config, name: string): Source {
+export function sourceOf(config: Config, name: string): Origin {
   return sources.get(config)?.get(name) ?? { kind: 'default' };
 }
 
@@ -232,7 +157,7 @@ interface IniValue {
 }
 
 /** Read an INI file into option name -> values, rejecting syntax errors and unknown keys. */
-function readIni(file: string): Map<string, IniValue> {
+function readIni(file: string, registry: Registry): Map<string, IniValue> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -240,7 +165,7 @@ function readIni(file: string): Map<string, IniValue> {
     throw new ConfigError('config', `--config: cannot read ${file}: ${(err as Error).message}`);
   }
   const out = new Map<string, IniValue>();
-  let section: Section | undefined; // undefined before the first [section]: any key is accepted there
+  let section: string | undefined; // undefined before the first [section]: any key is accepted there
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const at = `${file}:${i + 1}`;
@@ -249,16 +174,16 @@ function readIni(file: string): Map<string, IniValue> {
     const head = /^\[([^\]]*)\]$/.exec(line);
     if (head) {
       const name = head[1].trim().toLowerCase();
-      section = SECTIONS.find((s) => s === name);
-      if (!section) throw new ConfigError('config', `--config: ${at}: unknown section [${head[1]}] (known: ${SECTIONS.join(', ')})`);
+      section = registry.sections.find((s) => s === name);
+      if (!section) throw new ConfigError('config', `--config: ${at}: unknown section [${head[1]}] (known: ${registry.sections.join(', ')})`);
       continue;
     }
     const eq = line.indexOf('=');
     if (eq <= 0) throw new ConfigError('config', `--config: ${at}: cannot parse ${JSON.stringify(line)} (expected [section], key = value or ; comment)`);
     const key = line.slice(0, eq).trim();
-    const spec = findOption(key);
+    const spec = registry.findOption(key);
     if (!spec) {
-      const near = closestOption(key);
+      const near = registry.closestOption(key);
       throw new ConfigError(key, `--config: ${at}: unknown option ${JSON.stringify(key)}${near ? ` (did you mean ${near}?)` : ''}`);
     }
     if (spec.cliOnly) throw new ConfigError(spec.name, `--config: ${at}: ${spec.name} can only be given on the command line`);
@@ -299,7 +224,7 @@ function quoteIfNeeded(text: string): string {
 
 // Rewrite argv into canonical "--name=value" tokens: flag names are matched without case,
 // "--flag value" is joined, and a lone boolean flag becomes "--flag=true".
-function normaliseArgv(argv: readonly string[]): string[] {
+function normaliseArgv(argv: readonly string[], registry: Registry): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const tok = argv[i];
@@ -312,14 +237,14 @@ function normaliseArgv(argv: readonly string[]): string[] {
       break;
     }
     if (!tok.startsWith('--')) {
-      const hint = tok.startsWith('-') && findOption(tok.replace(/^-+/, '').split('=')[0]) ? ` (flags start with --)` : '';
+      const hint = tok.startsWith('-') && registry.findOption(tok.replace(/^-+/, '').split('=')[0]) ? ` (flags start with --)` : '';
       throw new ConfigError(tok, `unexpected argument ${JSON.stringify(tok)}${hint}`);
     }
     const eq = tok.indexOf('=');
     const typed = tok.slice(2, eq < 0 ? undefined : eq);
-    const spec = findOption(typed);
+    const spec = registry.findOption(typed);
     if (!spec) {
-      const near = closestOption(typed);
+      const near = registry.closestOption(typed);
       throw new ConfigError(typed, `unknown flag --${typed}${near ? ` (did you mean --${near}?)` : ''}`);
     }
     let value: string;
@@ -330,7 +255,7 @@ function normaliseArgv(argv: readonly string[]): string[] {
       value = next === 'true' || next === 'false' ? argv[++i] : 'true';
     } else {
       const next = argv[i + 1];
-      const nextIsFlag = next?.startsWith('--') && findOption(next.slice(2).split('=')[0]) !== undefined;
+      const nextIsFlag = next?.startsWith('--') && registry.findOption(next.slice(2).split('=')[0]) !== undefined;
       if (next === undefined || nextIsFlag) throw new ConfigError(spec.name, `--${spec.name}: expects a value`);
       value = next;
       i++;
@@ -355,7 +280,7 @@ function describe(spec: OptionSpec): string {
   return `${d} [env: ${envNames(spec)[0]}]`;
 }
 
-function parser() {
+function parser(registry: Registry) {
   let y = yargs()
     .scriptName('dnslens')
     .usage('$0 [options]\n\nPassive DNS analytics. Flags are case-insensitive and keep dnsmonster\'s names.')
@@ -380,32 +305,32 @@ function parser() {
     .fail((msg, err) => {
       throw new ConfigError('argv', msg || String(err));
     });
-  for (const spec of OPTIONS) {
+  for (const spec of registry.options) {
     y = y.option(spec.name, {
       type: spec.kind === 'bool' ? 'boolean' : 'string',
       description: describe(spec),
       defaultDescription: spec.default === '' ? undefined : spec.default,
     });
   }
-  for (const section of SECTIONS) {
-    y = y.group(OPTIONS.filter((o) => o.section === section).map((o) => o.name), `${section}:`);
+  for (const section of registry.sections) {
+    y = y.group(registry.options.filter((o) => o.section === section).map((o) => o.name), `${section}:`);
   }
   return y;
 }
 
 /** The --help text. */
-export function helpText(): string {
+export function helpText(registry: Registry = defaultRegistry): string {
   let text = '';
-  parser().showHelp((s: string) => {
+  parser(registry).showHelp((s: string) => {
     text = s;
   });
   return text;
 }
 
-function readArgv(argv: readonly string[]): Map<string, string[]> {
-  const parsed = parser().parseSync(normaliseArgv(argv)) as Record<string, unknown>;
+function readArgv(argv: readonly string[], registry: Registry): Map<string, string[]> {
+  const parsed = parser(registry).parseSync(normaliseArgv(argv, registry)) as Record<string, unknown>;
   const out = new Map<string, string[]>();
-  for (const spec of OPTIONS) {
+  for (const spec of registry.options) {
     const v = parsed[spec.name];
     if (v === undefined) continue;
     out.set(spec.name, (Array.isArray(v) ? v : [v]).map(String));
@@ -415,7 +340,7 @@ function readArgv(argv: readonly string[]): Map<string, string[]> {
 
 // ---------------------------------------------------------------- loading
 
-function where(source: Source): string {
+function where(source: Origin): string {
   switch (source.kind) {
     case 'cli':
       return '';
@@ -436,9 +361,9 @@ function envValue(spec: OptionSpec, env: NodeJS.ProcessEnv): { name: string; val
   return undefined;
 }
 
-function checkFile(spec: OptionSpec, path: string, source: Source): void {
+function checkFile(spec: OptionSpec, path: string, source: Origin): void {
   if (path === '' || !spec.file) return;
-  if ((spec.name === 'pcapFile' || spec.name === 'dnstapFile') && path === '-') return;
+  if (spec.stdin && path === '-') return;
   if (spec.file === 'inputOrUrl' && /^https?:\/\//i.test(path)) return;
   let problem: string | undefined;
   try {
@@ -455,31 +380,31 @@ function checkFile(spec: OptionSpec, path: string, source: Source): void {
  * Build the effective configuration. `argv` is the arguments after the program name
  * (process.argv.slice(2)). Throws ConfigError naming the option on the first bad value.
  */
-export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Config {
-  const cli = readArgv(argv);
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, registry: Registry = defaultRegistry): Config {
+  const cli = readArgv(argv, registry);
   const config: Record<string, unknown> = {};
-  const from = new Map<string, Source>();
+  const from = new Map<string, Origin>();
 
   // --help and --version need nothing else to be valid.
   const wantsHelp = cli.get('help')?.some((v) => v === 'true');
   const wantsVersion = cli.get('version')?.some((v) => v === 'true');
   if (wantsHelp || wantsVersion) {
-    for (const spec of OPTIONS) config[spec.name] = parseValue(spec, spec.default);
+    for (const spec of registry.options) config[spec.name] = parseValue(spec, spec.default);
     config.help = Boolean(wantsHelp);
     config.version = Boolean(wantsVersion);
     sources.set(config, from);
     return config as Config;
   }
 
-  const configSpec = findOption('config')!;
+  const configSpec = registry.findOption('config')!;
   const configEnv = envValue(configSpec, env);
   const configFile = cli.get('config')?.at(-1) ?? configEnv?.value ?? '';
   if (configFile !== '') checkFile(configSpec, configFile, cli.has('config') ? { kind: 'cli' } : { kind: 'env', name: configEnv!.name });
-  const ini = configFile !== '' ? readIni(configFile) : new Map<string, IniValue>();
+  const ini = configFile !== '' ? readIni(configFile, registry) : new Map<string, IniValue>();
 
-  for (const spec of OPTIONS) {
+  for (const spec of registry.options) {
     let raw: string | string[] = spec.default;
-    let source: Source = { kind: 'default' };
+    let source: Origin = { kind: 'default' };
     const fromCli = cli.get(spec.name);
     const fromEnv = envValue(spec, env);
     const fromIni = ini.get(spec.name);
@@ -504,13 +429,13 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     config[spec.name] = value;
     from.set(spec.name, source);
   }
-  checkTogether(config as Config, from);
   sources.set(config, from);
+  for (const c of registry.components) checkComponent(c, config as Config, from);
   return config as Config;
 }
 
 // A `later` option must stay at its default; so must an enum value that is not implemented yet.
-function checkSettable(spec: OptionSpec, value: unknown, source: Source): void {
+function checkSettable(spec: OptionSpec, value: unknown, source: Origin): void {
   const text = formatValue(spec, value);
   if (spec.status !== 'ready' && text !== formatValue(spec, parseValue(spec, spec.default))) {
     throw new ConfigError(spec.name, `--${spec.name}: not implemented yet (${spec.status.later})${where(source)}`);
@@ -519,10 +444,23 @@ function checkSettable(spec: OptionSpec, value: unknown, source: Source): void {
   if (what) throw new ConfigError(spec.name, `--${spec.name}: ${text}: not implemented yet (${what})${where(source)}`);
 }
 
-// Rules that involve more than one option.
-function checkTogether(config: Config, from: Map<string, Source>): void {
-  if (config.fileOutputType > 0 && config.fileOutputPath === '') {
-    throw new ConfigError('fileOutputPath', `--fileOutputPath: required when --fileOutputType is ${config.fileOutputType}${where(from.get('fileOutputType')!)}`);
+/** A component's own settings: its options' values, by name. */
+export function settingsOf<C extends Component>(config: Config, component: C): Parameters<C['open']>[0]['settings'] {
+  const out: Record<string, unknown> = {};
+  for (const o of component.options) out[o.name] = config[o.name];
+  return out as Parameters<C['open']>[0]['settings'];
+}
+
+// A component's own checks (several options together, files it reads); the error names where the value came from.
+function checkComponent(c: Component, config: Config, from: Map<string, Origin>): void {
+  if (!c.check) return;
+  const isSet = (name: string) => (from.get(name)?.kind ?? 'default') !== 'default';
+  try {
+    (c.check as (s: unknown, isSet: (n: string) => boolean) => void)(settingsOf(config, c), isSet);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    const origin = from.get(e.option);
+    throw new ConfigError(e.option, origin && origin.kind !== 'cli' && origin.kind !== 'default' ? `${e.message}${where(origin)}` : e.message);
   }
 }
 
@@ -530,14 +468,14 @@ function checkTogether(config: Config, from: Map<string, Source>): void {
  * For a real run (not --help, --version, --writeConfig or --checkConfig): exactly one input
  * and at least one enabled output.
  */
-export function checkRunnable(config: Config): void {
-  const given = (v: unknown): boolean => (Array.isArray(v) ? v.length > 0 : v !== ''); // devName is a list
-  const inputs = ['pcapFile', 'devName', 'dnstapSocket', 'dnstapFile'].filter((n) => given(config[n]));
-  if (inputs.length === 0) throw new ConfigError('pcapFile', '--pcapFile: no input given (set --pcapFile, or "-" for stdin)');
-  if (inputs.length > 1) throw new ConfigError(inputs[1], `--${inputs[1]}: only one input at a time (also given: --${inputs[0]})`);
-  const outputs = OPTIONS.filter((o) => o.kind === 'outputType' && (config[o.name] as number) > 0);
-  if (outputs.length === 0) {
-    throw new ConfigError('stdoutOutputType', '--stdoutOutputType: no output enabled (set --stdoutOutputType, --fileOutputType or --clickhouseOutputType to 1..4)');
+export function checkRunnable(config: Config, registry: Registry = defaultRegistry): void {
+  const given = registry.inputs.map((c) => c.given(settingsOf(config, c))).filter((n): n is string => n !== undefined);
+  if (given.length === 0) throw new ConfigError('pcapFile', '--pcapFile: no input given (set --pcapFile, or "-" for stdin)');
+  if (given.length > 1) throw new ConfigError(given[1], `--${given[1]}: only one input at a time (also given: --${given[0]})`);
+  if (!registry.outputs.some((o) => (config[o.typeOption] as number) > 0)) {
+    const ready = registry.outputs.filter((o) => registry.findOption(o.typeOption)?.status === 'ready').map((o) => `--${o.typeOption}`);
+    const list = ready.length > 1 ? `${ready.slice(0, -1).join(', ')} or ${ready.at(-1)}` : ready.join('');
+    throw new ConfigError(ready[0].slice(2), `--${ready[0].slice(2)}: no output enabled (set ${list} to 1..4)`);
   }
 }
 
@@ -545,15 +483,15 @@ export function checkRunnable(config: Config): void {
  * The effective config as a commented INI file that loadConfig reads back to the same values.
  * With `redact`, secrets (passwords, tokens) are replaced by "<redacted>".
  */
-export function formatIni(config: Config, opts: { redact?: boolean } = {}): string {
+export function formatIni(config: Config, opts: { redact?: boolean } = {}, registry: Registry = defaultRegistry): string {
   const lines = [
     '; dnslens configuration',
     '; Precedence: command line > environment (DNSLENS_<FLAG>, DNSMONSTER_<FLAG>) > this file > defaults.',
-    `; Command line only: ${OPTIONS.filter((o) => o.cliOnly).map((o) => `--${o.name}`).join(', ')}.`,
+    `; Command line only: ${registry.options.filter((o) => o.cliOnly).map((o) => `--${o.name}`).join(', ')}.`,
   ];
-  for (const section of SECTIONS) {
+  for (const section of registry.sections) {
     lines.push('', `[${section}]`);
-    for (const spec of OPTIONS) {
+    for (const spec of registry.options) {
       if (spec.section !== section || spec.cliOnly) continue;
       const value = formatValue(spec, config[spec.name]);
       lines.push(`; ${spec.description}`);

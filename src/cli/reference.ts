@@ -1,6 +1,7 @@
-// The README's CLI reference, rendered from the options table.
+// The README's CLI reference, rendered from the registry's options.
 
-import { NO_EFFECT_NOTE, OPTIONS, OUTPUT_TYPE_HELP, SECTIONS, envNames, type OptionSpec } from './options.js';
+import { NO_EFFECT_NOTE, OUTPUT_TYPE_HELP, type OptionSpec } from '../options.js';
+import { envNames, registry as defaultRegistry, type Registry } from './registry.js';
 
 export const START = '<!-- cli-reference:start -->';
 export const END = '<!-- cli-reference:end -->';
@@ -48,7 +49,7 @@ function descriptionOf(spec: OptionSpec): string {
 }
 
 /** Markdown reference of every option: one table per INI section. */
-export function cliReference(): string {
+export function cliReference(registry: Registry = defaultRegistry): string {
   const out = [
     'Flags keep dnsmonster\'s names and are case-insensitive (`--pcapFile`, `--pcapfile=x`, `--PCAPFILE x`). ' +
       'Booleans are `--flag`, `--flag=true` or `--flag=false`. ' +
@@ -59,14 +60,17 @@ export function cliReference(): string {
     'Types: a *duration* is Go style (`500ms`, `5s`, `1h30m`); a *size* is bytes with an optional unit (`100MB` = 10^6, `1GiB` = 2^30); ' +
       `a *list* or *port list* is comma separated or repeated; an *output type* is ${OUTPUT_TYPE_HELP}.`,
     '',
-    'Status *later* means not implemented yet: setting such a flag (or value) to anything but its default stops dnslens with exit code 2. ' +
+    'Component is the input, transform or output that declares the flag (src/cli/registry.ts lists them; docs/architecture.md); *run* flags belong to the run itself. ' +
+      'Status *later* means not implemented yet: setting such a flag (or value) to anything but its default stops dnslens with exit code 2. ' +
       `Go runtime tuning flags are type-checked and otherwise ${NO_EFFECT_NOTE}.`,
   ];
-  for (const section of SECTIONS) {
-    out.push('', `### [${section}]`, '', '| Flag | Environment | Type | Default | Description | Status |', '|---|---|---|---|---|---|');
-    for (const spec of OPTIONS) {
+  for (const section of registry.sections) {
+    out.push('', `### [${section}]`, '', '| Flag | Environment | Type | Default | Description | Component | Status |', '|---|---|---|---|---|---|---|');
+    for (const spec of registry.options) {
       if (spec.section !== section) continue;
-      const row = [code(`--${spec.name}`), code(envNames(spec)[0]), typeOf(spec), code(spec.default), descriptionOf(spec), statusOf(spec)];
+      const owner = registry.ownerOf(spec.name);
+      const component = owner ? `${owner.kind} ${code(owner.name)}` : 'run';
+      const row = [code(`--${spec.name}`), code(envNames(spec)[0]), typeOf(spec), code(spec.default), descriptionOf(spec), component, statusOf(spec)];
       out.push(`| ${row.map(cell).join(' | ')} |`);
     }
   }

@@ -28,14 +28,12 @@ export function summaryText(stats: Stats): string {
     lines.push('  dropped or filtered');
     for (const [key, n] of [...stats.droppedBy].sort()) lines.push(`    ${key.padEnd(28)} ${fmt.format(n)}`);
   }
-  if (stats.dedupEvicted > 0) lines.push(`  dedup table full ${fmt.format(stats.dedupEvicted)} keys forgotten early (a later repeat may pass)`);
-  if (stats.matched + stats.unanswered + stats.orphanResponses + stats.duplicateQueries + stats.matchEvicted > 0) {
-    lines.push('  matching');
-    lines.push(`    ${'answered queries'.padEnd(28)} ${fmt.format(stats.matched)}`);
-    lines.push(`    ${'unanswered queries'.padEnd(28)} ${fmt.format(stats.unanswered)}`);
-    lines.push(`    ${'orphan responses'.padEnd(28)} ${fmt.format(stats.orphanResponses)}`);
-    lines.push(`    ${'duplicate queries'.padEnd(28)} ${fmt.format(stats.duplicateQueries)}`);
-    if (stats.matchEvicted > 0) lines.push(`    ${'released, table full'.padEnd(28)} ${fmt.format(stats.matchEvicted)}`);
+  // Each component's own counters (an output's sent, failed, ...), whatever the component.
+  // A component that counted anything shows all its declared counters (0 included), then any other.
+  for (const c of stats.components.values()) {
+    if (![...c.values.values()].some((n) => n !== 0)) continue;
+    lines.push(`  ${c.component}`);
+    for (const [name, n] of c.values) if (n !== 0 || name in c.declared) lines.push(`    ${c.label(name).padEnd(28)} ${fmt.format(n)}`);
   }
   lines.push(`  elapsed          ${secs.toFixed(2)} s, ${rate(stats.packets, secs)} packets/s, ${rate(stats.dnsMessages, secs)} messages/s`);
   if (stats.damage) lines.push(`  INPUT DAMAGED    ${stats.damage}`);
@@ -53,6 +51,11 @@ export function statsRecord(stats: Stats): Record<string, unknown> {
   for (const [name, n] of stats.scalars()) if (n > 0 || CORE_COUNTERS.includes(name)) record[name] = n;
   const maps = { malformedBy: stats.malformedBy, unsupportedBy: stats.unsupportedBy, droppedBy: stats.droppedBy };
   for (const [name, map] of Object.entries(maps)) if (map.size > 0) record[name] = Object.fromEntries(map);
+  // Each component's counters and gauges under its name: {"clickhouse": {"sent": 1000, "queued": 0, ...}}.
+  for (const c of stats.components.values()) {
+    const entries = [...c.values, ...c.readings()];
+    if (entries.length > 0) record[c.component] = Object.fromEntries(entries);
+  }
   return record;
 }
 

@@ -1,10 +1,12 @@
 // Frame -> DNS events. Every unit (a frame, a datagram rebuilt from IP fragments, a message cut
 // from a TCP stream) lands in exactly one counter; src/stats.ts states the equation.
 import { newEvent, type DnsEvent, type InputKind, type Transport } from '../event.js';
-import { BufferFrame, type Frame } from '../inputs/frame.js';
+import type { PacketFilter } from '../component.js';
+import { BufferFrame, type Frame } from '../frame.js';
 import type { Stats } from '../stats.js';
 import { decodeCounted } from './dns.js';
-import { decodeIp, ipv4Text, ipv6TextCached, PROTO_FRAGMENT, PROTO_TCP, type Transport4 } from './ip.js';
+import { ipv4Text, ipv6TextCached } from '../addr.js';
+import { decodeIp, PROTO_FRAGMENT, PROTO_TCP, type Transport4 } from './ip.js';
 import { findIp, type IpStart } from './link.js';
 import { msOf, TransportState } from './transport.js';
 
@@ -14,8 +16,8 @@ export interface DecodeContext {
   server: string; // --serverName
   inputKind: InputKind;
   inputName: string;
-  /** Packet-level transforms (sampling, dedup): false drops the packet. ipOffset is where the IP header starts. */
-  keepPacket?: (data: Uint8Array, ipOffset: number, end: number, frame: Frame) => boolean;
+  /** Packet-level transforms (sampling, dedup): false drops the packet. */
+  keepPacket?: PacketFilter;
   /** IP fragments and TCP streams held between packets; made on first need when absent. */
   transport?: TransportState;
 }

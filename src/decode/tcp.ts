@@ -9,7 +9,8 @@
 import type { DnsEvent } from '../event.js';
 import type { Stats } from '../stats.js';
 import { decodeCounted } from './dns.js';
-import { ipv4Text, ipv6TextCached, type Transport4 } from './ip.js';
+import { ipv4Text, ipv6TextCached } from '../addr.js';
+import type { Transport4 } from './ip.js';
 import { messageEvent, type DecodeContext } from './packet.js';
 
 export interface TcpOptions {

@@ -14,8 +14,9 @@ import { makeDirs } from '../mkdirs.js';
 import { basename, dirname, join } from 'node:path';
 import type { DnsEvent } from '../event.js';
 import { log } from '../log.js';
-import { encodeBatch, encodeHeader, type TextFormat } from './format.js';
-import type { Output } from './output.js';
+import { encodeLines, encodeHeader, formatOptions, textFormat, type TextFormat } from './format.js';
+import { defineOutput, type Output } from '../component.js';
+import { ConfigError, dur, int, outputType, str } from '../options.js';
 
 export interface FileOutputOptions {
   path: string;
@@ -195,7 +196,7 @@ export async function fileOutput(opts: FileOutputOptions): Promise<Output> {
         periodEvents += events.length;
       }
       const ends = rotating && rotateSize > 0 ? [] : undefined;
-      const buf = encodeBatch(format, events, ends);
+      const buf = encodeLines(format, events, ends);
       queue.push({ buf, ends, rotateFirst });
       queued += buf.length;
       pumping ??= pump();
@@ -218,3 +219,44 @@ export async function fileOutput(opts: FileOutputOptions): Promise<Output> {
     },
   };
 }
+
+const S = 'file_output';
+
+export const file = defineOutput({
+  kind: 'output',
+  name: 'file',
+  section: S,
+  options: [
+    outputType('file', S, 'the file'),
+    str('fileOutputPath', S, '', 'Path of the output file (required when fileOutputType is not 0)'),
+    ...formatOptions('file', S, 'the file'),
+    { name: 'fileOutputRotateSize', section: S, kind: 'bytes', default: '0', description: 'Rotate the file when it reaches this size (e.g. 100MB, 1GiB); 0 = never', status: 'ready' },
+    dur('fileOutputRotateInterval', S, '0', 'Rotate the file this often; 0 = never'),
+    int('fileOutputRetain', S, 7, 'Number of rotated files kept'),
+  ],
+  typeOption: 'fileOutputType',
+  counters: { written: 'events written' },
+  check(s) {
+    if (s.fileOutputType > 0 && s.fileOutputPath === '') throw new ConfigError('fileOutputPath', `--fileOutputPath: required when --fileOutputType is ${s.fileOutputType}`);
+    if (s.fileOutputType > 0) textFormat(s.fileOutputFormat, s.fileOutputGoTemplate, 'fileOutputGoTemplate');
+  },
+  async open({ settings, counters }) {
+    const out = await fileOutput({
+      path: settings.fileOutputPath,
+      format: textFormat(settings.fileOutputFormat, settings.fileOutputGoTemplate, 'fileOutputGoTemplate'),
+      rotateSize: settings.fileOutputRotateSize,
+      rotateIntervalMs: settings.fileOutputRotateInterval,
+      retain: settings.fileOutputRetain,
+    });
+    return {
+      output: {
+        name: out.name,
+        write(events) {
+          counters.add('written', events.length);
+          return out.write(events);
+        },
+        close: () => out.close(),
+      },
+    };
+  },
+});

@@ -1,17 +1,38 @@
 // Text formats for the line outputs (stdout, file, ...): one event -> one line.
 // The formats themselves live in ./format/; docs/event.md describes each.
 import type { DnsEvent } from '../event.js';
+import { ConfigError } from '../options.js';
 import { CSV_HEADER, formatCsv } from './format/csv.js';
 import { ByteWriter } from './format/bytes.js';
 import { encodeJson, formatJson } from './format/json.js';
 import { formatOcsf } from './format/ocsf.js';
 import { compileTemplate } from './format/template.js';
 
-/** One event as one line of text, without the newline. */
-export type Formatter = (ev: DnsEvent) => string;
+import type { Formatter } from './format/text.js';
+
+export type { Formatter };
 
 export const FORMATS = ['json', 'csv', 'csv_no_header', 'gotemplate', 'json-ocsf'] as const;
 export type FormatName = (typeof FORMATS)[number];
+/** Other spellings accepted for a format name. */
+export const FORMAT_ALIASES: Readonly<Record<string, FormatName>> = { csv_no_headers: 'csv_no_header' };
+
+/** A line output's format and template options (`<prefix>OutputFormat`, `<prefix>OutputGoTemplate`). */
+export function formatOptions<const P extends string>(prefix: P, section: string, what: string) {
+  return [
+    { name: `${prefix}OutputFormat` as `${P}OutputFormat`, section, kind: 'enum' as const, default: 'json', choices: FORMATS, aliases: FORMAT_ALIASES, description: `Output format for ${what}`, status: 'ready' as const },
+    { name: `${prefix}OutputGoTemplate` as `${P}OutputGoTemplate`, section, kind: 'string' as const, default: DEFAULT_TEMPLATE, description: 'Go-style template for the gotemplate format', status: 'ready' as const },
+  ];
+}
+
+/** makeFormatter, with a bad template reported against its option. */
+export function textFormat(format: string, template: string, templateOption: string): TextFormat {
+  try {
+    return makeFormatter(format as FormatName, template);
+  } catch (e) {
+    throw new ConfigError(templateOption, `--${templateOption}: ${(e as Error).message}`);
+  }
+}
 
 /** A format ready to use: an optional header line (csv) and the per-event formatter. */
 export interface TextFormat {
@@ -54,7 +75,7 @@ const batchWriter = new ByteWriter(1 << 16);
  * A batch as UTF-8 bytes, each line ending in "\n": one buffer, so a sink makes one write per
  * batch. When `ends` is given it receives the end offset of every line (for size rotation).
  */
-export function encodeBatch(fmt: TextFormat, events: readonly DnsEvent[], ends?: number[]): Buffer {
+export function encodeLines(fmt: TextFormat, events: readonly DnsEvent[], ends?: number[]): Buffer {
   const w = batchWriter;
   w.pos = 0;
   const encode = fmt.encode;

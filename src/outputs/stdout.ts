@@ -4,8 +4,9 @@
 import type { Writable } from 'node:stream';
 import type { DnsEvent } from '../event.js';
 import { log } from '../log.js';
-import { encodeBatch, encodeHeader, type TextFormat } from './format.js';
-import type { Output } from './output.js';
+import { encodeLines, encodeHeader, formatOptions, textFormat, type TextFormat } from './format.js';
+import { defineOutput, type Output } from '../component.js';
+import { int, outputType, tuning } from '../options.js';
 
 export interface StdoutOutput extends Output {
   /** True once the reader has gone (EPIPE): later batches are discarded. */
@@ -65,7 +66,7 @@ export function stdoutOutput(fmt: TextFormat, stream: Writable = process.stdout)
         return;
       }
       if (events.length === 0) return;
-      let bytes = encodeBatch(fmt, events);
+      let bytes = encodeLines(fmt, events);
       if (header) {
         bytes = Buffer.concat([header, bytes]);
         header = null;
@@ -97,3 +98,45 @@ export function stdoutOutput(fmt: TextFormat, stream: Writable = process.stdout)
     },
   };
 }
+
+const S = 'stdout_output';
+
+export const stdout = defineOutput({
+  kind: 'output',
+  name: 'stdout',
+  section: S,
+  options: [
+    outputType('stdout', S, 'stdout'),
+    ...formatOptions('stdout', S, 'stdout'),
+    tuning(int('stdoutOutputWorkerCount', S, 8, 'Number of stdout workers', 'ready', 1)),
+  ],
+  typeOption: 'stdoutOutputType',
+  counters: { written: 'events written', discarded: 'events discarded, reader gone' },
+  check: (s) => void (s.stdoutOutputType > 0 && textFormat(s.stdoutOutputFormat, s.stdoutOutputGoTemplate, 'stdoutOutputGoTemplate')),
+  async open({ settings, counters, stats }) {
+    const out = stdoutOutput(textFormat(settings.stdoutOutputFormat, settings.stdoutOutputGoTemplate, 'stdoutOutputGoTemplate'));
+    const output: Output = {
+      name: out.name,
+      get ended() {
+        return out.ended;
+      },
+      write(events) {
+        counters.add('written', events.length);
+        return out.write(events);
+      },
+      async close() {
+        try {
+          await out.close();
+        } finally {
+          // `dnslens ... | head`: what the reader did not take is counted, not lost silently.
+          if (out.discarded) {
+            counters.add('written', -out.discarded);
+            counters.add('discarded', out.discarded);
+            stats.dropped('stdout', 'reader-gone', out.discarded);
+          }
+        }
+      },
+    };
+    return { output };
+  },
+});

@@ -8,16 +8,14 @@
 // so there a batch (ClickHouse Native, or RowBinary from an old spool) goes to a temp file and
 // chdb's own Session reads it with FROM INFILE.
 import { createReadStream } from 'node:fs';
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
-import type { DnsEvent } from '../event.js';
 import { log } from '../log.js';
 import { makeDirs } from '../mkdirs.js';
-import { encodeNative } from './native.js';
-import { DNS_LOG_COLUMNS } from './columns.js';
+import { chunksOf, writeChunks } from '../chunks.js';
 import { readEndpointInfo, type EndpointInfo } from './endpoint.js';
 
 export interface StoreOptions {
@@ -54,32 +52,6 @@ function formatOf(batch: InsertBatch): InsertFormat {
   return batch.format;
 }
 
-/** A batch's bytes as chunks (no copy). */
-export function chunksOf(data: Uint8Array | readonly Uint8Array[] | undefined): readonly Uint8Array[] {
-  if (data === undefined) return [];
-  return data instanceof Uint8Array ? [data] : data;
-}
-
-/** Write chunks to a new file in one writev, without joining them first. */
-export async function writeChunks(path: string, chunks: readonly Uint8Array[]): Promise<void> {
-  const fh = await open(path, 'w');
-  try {
-    let left = chunks.reduce((n, c) => n + c.byteLength, 0);
-    let list = [...chunks];
-    while (left > 0) {
-      const { bytesWritten } = await fh.writev(list);
-      left -= bytesWritten;
-      if (left === 0) break;
-      // a short write: drop what went out and go on with the rest
-      let skip = bytesWritten;
-      while (skip >= list[0].byteLength) skip -= list.shift()!.byteLength;
-      list[0] = list[0].subarray(skip);
-    }
-  } finally {
-    await fh.close();
-  }
-}
-
 /** What chdb's Session offers that we use (typed here so chdb stays an optional dependency). */
 export interface ChdbResult {
   bytes(): Uint8Array;
@@ -103,26 +75,15 @@ export interface Store {
   /** Run a statement, discard any result. ClickHouse errors are thrown with its message. */
   exec(sql: string): Promise<void>;
   /** Run a query and parse its rows (JSONEachRow; 64-bit integers come back as strings). */
-  query<T = Record<string, unknown>>(sql: string): Promise<T[]>;
+  query<T = Record<string, unknown>>(sql: string, params?: QueryParams): Promise<T[]>;
   /** Run a query and return its output in a ClickHouse format (unless the SQL names its own). */
   queryText(sql: string, format: string): Promise<string>;
-  insertEvents(events: readonly DnsEvent[]): Promise<void>;
   insertBatch(batch: InsertBatch): Promise<void>;
   ping(): Promise<void>; // throws when the store does not answer
   close(): Promise<void>;
 }
 
 export const DNS_LOG_TABLE = 'DNS_LOG';
-
-/** DNS_LOG's column names, in the order the encoders write them. */
-export function dnsLogColumnNames(): string[] {
-  return [...DNS_LOG_COLUMNS];
-}
-
-/** Encode events for DNS_LOG, as one Native block; IndexTime is now (retention counts from ingestion). */
-export function encodeBatch(events: readonly DnsEvent[]): InsertBatch {
-  return { columns: dnsLogColumnNames(), rows: events.length, format: 'Native', data: encodeNative(events, Math.floor(Date.now() / 1000)) };
-}
 
 function quoteIdent(name: string): string {
   return '`' + name.replace(/\\/g, '\\\\').replace(/`/g, '\\`') + '`';
@@ -148,8 +109,11 @@ async function clientExec(client: ClickHouseClient, sql: string): Promise<void> 
   await client.command({ query: trimStatement(sql) });
 }
 
-async function clientQuery<T>(client: ClickHouseClient, sql: string): Promise<T[]> {
-  const rs = await client.query({ query: trimStatement(sql), format: 'JSONEachRow' });
+/** Values for ClickHouse query parameters ({name:Type} in the SQL): sent apart from the SQL, never pasted into it. */
+export type QueryParams = Record<string, unknown>;
+
+async function clientQuery<T>(client: ClickHouseClient, sql: string, params?: QueryParams): Promise<T[]> {
+  const rs = await client.query({ query: trimStatement(sql), format: 'JSONEachRow', query_params: params });
   return (await rs.json()) as T[];
 }
 
@@ -291,17 +255,12 @@ export class EmbeddedStore implements Store {
     await this.session.queryAsync(statements.join('\n;\n'));
   }
 
-  query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
-    return clientQuery<T>(this.client, sql);
+  query<T = Record<string, unknown>>(sql: string, params?: QueryParams): Promise<T[]> {
+    return clientQuery<T>(this.client, sql, params);
   }
 
   queryText(sql: string, format: string): Promise<string> {
     return clientQueryText(this.client, sql, format);
-  }
-
-  insertEvents(events: readonly DnsEvent[]): Promise<void> {
-    if (events.length === 0) return Promise.resolve();
-    return this.insertBatch(encodeBatch(events));
   }
 
   async insertBatch(batch: InsertBatch): Promise<void> {
@@ -448,17 +407,12 @@ export class HttpStore implements Store {
     return this.withFailover((c) => clientExec(c, sql));
   }
 
-  query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
-    return this.withFailover((c) => clientQuery<T>(c, sql));
+  query<T = Record<string, unknown>>(sql: string, params?: QueryParams): Promise<T[]> {
+    return this.withFailover((c) => clientQuery<T>(c, sql, params));
   }
 
   queryText(sql: string, format: string): Promise<string> {
     return this.withFailover((c) => clientQueryText(c, sql, format));
-  }
-
-  insertEvents(events: readonly DnsEvent[]): Promise<void> {
-    if (events.length === 0) return Promise.resolve();
-    return this.insertBatch(encodeBatch(events));
   }
 
   insertBatch(batch: InsertBatch): Promise<void> {

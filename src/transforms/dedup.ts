@@ -4,12 +4,16 @@
 // Time is capture time, so a file replays the same way every run.
 import { randomBytes } from 'node:crypto';
 import type { DnsEvent } from '../event.js';
-import type { Frame } from '../inputs/frame.js';
-import type { EventTransform } from '../pipeline.js';
+import type { Frame } from '../frame.js';
+import { defineTransform, type EventTransform } from '../component.js';
+import { bool, dur } from '../options.js';
 import type { Stats } from '../stats.js';
 import { isMessageInput } from './sample.js';
 
-/** Largest number of keys remembered; beyond it the oldest is forgotten early (counted in stats.dedupEvicted). */
+/** Largest number of keys remembered; beyond it the oldest is forgotten early (counted as dedup's "evicted"). */
+/** Keys forgotten early because the table was full: a later repeat of those may pass. */
+export const DEDUP_COUNTERS = { evicted: 'forgotten early, table full' } as const;
+
 export const DEDUP_MAX_ENTRIES = 500_000;
 
 /**
@@ -263,7 +267,7 @@ export function packetDeduper(windowMs: number, stats: Stats, maxEntries = DEDUP
     if (packetKey(data, ip, end) < 0) return true;
     const evicted = window.evicted;
     const dup = window.seen(h1, h2, frameMs(frame));
-    if (window.evicted !== evicted) stats.dedupEvicted++;
+    if (window.evicted !== evicted) stats.counters('dedup', DEDUP_COUNTERS).add('evicted');
     if (!dup) return true;
     stats.dropped('dedup', 'duplicate');
     stats.skippedPackets++;
@@ -294,10 +298,25 @@ export function dedupMessages(windowMs: number, stats: Stats, maxEntries = DEDUP
         kept ??= events.slice(0, i);
       }
       if (window.evicted !== evicted) {
-        stats.dedupEvicted += window.evicted - evicted;
+        stats.counters('dedup', DEDUP_COUNTERS).add('evicted', window.evicted - evicted);
         evicted = window.evicted;
       }
       return kept ?? events;
     },
   };
 }
+
+export const dedup = defineTransform({
+  kind: 'transform',
+  name: 'dedup',
+  section: 'capture',
+  counters: DEDUP_COUNTERS,
+  options: [
+    dur('dedupCleanupInterval', 'capture', '60s', 'Dedup window: a packet seen again within this long (capture time) is a duplicate'),
+    bool('dedup', 'capture', 'Drop (and count) repeated packets: same IP packet, whatever the link layer, TTL or checksum (dnstap: same message)'),
+  ],
+  open({ settings, stats }) {
+    if (!settings.dedup) return null;
+    return { packet: packetDeduper(settings.dedupCleanupInterval, stats), event: dedupMessages(settings.dedupCleanupInterval, stats) };
+  },
+});

@@ -4,9 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { log } from '../log.js';
-import type { DnsEvent } from '../event.js';
-import type { Output } from '../outputs/output.js';
-import type { Stats } from '../stats.js';
+import type { NameMatcher } from '../component.js';
 
 export class DomainList {
   readonly fqdn = new Set<string>();
@@ -65,15 +63,6 @@ export function parseDomainList(text: string, source: string): DomainList {
 export function loadDomainList(path: string): DomainList {
   if (isUrl(path)) throw new Error(`${path}: a URL is read with ReloadingList.open`);
   return parseDomainList(readFileSync(path, 'utf8'), path);
-}
-
-export interface NameMatcher {
-  matches(qname: string): boolean;
-}
-
-export interface Lists {
-  skip?: NameMatcher;
-  allow?: NameMatcher;
 }
 
 export function isUrl(location: string): boolean {
@@ -211,28 +200,4 @@ async function fetchText(url: string, timeoutMs: number, maxBytes: number): Prom
 function causeOf(e: unknown): string {
   const cause = (e as { cause?: { message?: string } }).cause;
   return cause?.message ? ` (${cause.message})` : '';
-}
-
-/** Wraps an output with dnsmonster's output type 1–4 logic; filtered events are counted per output. */
-export function filteredOutput(out: Output, type: number, lists: Lists, stats: Stats): Output {
-  const skip = type === 2 || type === 4 ? lists.skip : undefined;
-  const allow = type === 3 || type === 4 ? lists.allow : undefined;
-  if (!skip && !allow) return out;
-  return {
-    name: out.name,
-    write(events: readonly DnsEvent[]) {
-      const kept: DnsEvent[] = [];
-      let skipped = 0;
-      let notAllowed = 0;
-      for (const ev of events) {
-        if (skip?.matches(ev.qname)) skipped++;
-        else if (allow && !allow.matches(ev.qname)) notAllowed++;
-        else kept.push(ev);
-      }
-      if (skipped) stats.dropped(`filter:${out.name}`, 'skip-list', skipped);
-      if (notAllowed) stats.dropped(`filter:${out.name}`, 'not-in-allow-list', notAllowed);
-      return kept.length ? out.write(kept) : undefined;
-    },
-    close: () => out.close(),
-  };
 }

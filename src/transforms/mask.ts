@@ -1,7 +1,7 @@
 // --maskSize4 / --maskSize6: keep only the leading bits of IP addresses, on every event from every
 // input, as the last step before the outputs. Addresses arrive as text (what the decoder, dnstap
 // and log readers produce) and leave as text in the decoder's format (RFC 5952 for IPv6).
-import { ipv6Text } from '../decode/ip.js';
+import { ipv6Text } from '../addr.js';
 
 const CACHE_MAX = 65_536; // distinct addresses remembered; the same clients and servers recur
 

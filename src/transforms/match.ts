@@ -7,14 +7,26 @@
 // repeated query with the same key while the first waits is a duplicate (a retransmission): it
 // passes at once, unmatched, and the response time counts from the first one, as tshark does.
 import type { DnsEvent } from '../event.js';
-import type { EventTransform } from '../pipeline.js';
-import type { Stats } from '../stats.js';
+import { defineTransform, type EventTransform } from '../component.js';
+import { dur } from '../options.js';
+import type { Counters, Stats } from '../stats.js';
 
 export const DEFAULT_MAX_PENDING = 200_000;
 
+/** The matcher's counters (in the summary under "match"); every event still goes out. */
+export const MATCH_COUNTERS = {
+  answered: 'answered queries', // responses paired with their query
+  unanswered: 'unanswered queries', // released after --matchTimeout (or at end of input) without a response
+  orphans: 'orphan responses', // whose query was not seen (or already given up)
+  duplicates: 'duplicate queries', // repeated while the first still waited (retransmission)
+  evicted: 'released, table full', // released unmatched: the table of waiting queries was full
+} as const;
+
+type Count = keyof typeof MATCH_COUNTERS;
+
 export interface MatchOptions {
   timeoutMs: number; // > 0
-  stats: Stats;
+  stats: Stats; // the counters go to stats.counters('match')
   maxPending?: number; // queries held at most; beyond it the oldest goes out unmatched
 }
 
@@ -48,7 +60,9 @@ export class Matcher implements EventTransform {
   readonly name = 'match';
   private readonly timeoutUs: number;
   private readonly maxPending: number;
-  private readonly stats: Stats;
+  private readonly counters: Counters;
+  // Counted here per event, added to the shared counters once per batch (a Map update per event costs).
+  private readonly n: Record<Count, number> = { answered: 0, unanswered: 0, orphans: 0, duplicates: 0, evicted: 0 };
   private readonly bySlot = new Map<number, Pending>(); // first query of each slot; the others chain on
   private size = 0;
   // Held queries in arrival order; answered ones stay as `done` until they reach the head.
@@ -62,7 +76,16 @@ export class Matcher implements EventTransform {
     if (!(opts.timeoutMs > 0)) throw new Error('match: timeoutMs must be > 0 (0 turns matching off: do not create the transform)');
     this.timeoutUs = Math.round(opts.timeoutMs * 1000);
     this.maxPending = Math.max(1, opts.maxPending ?? DEFAULT_MAX_PENDING);
-    this.stats = opts.stats;
+    this.counters = opts.stats.counters('match', MATCH_COUNTERS);
+  }
+
+  private settle(): void {
+    for (const k of Object.keys(this.n) as Count[]) {
+      if (this.n[k] !== 0) {
+        this.counters.add(k, this.n[k]);
+        this.n[k] = 0;
+      }
+    }
   }
 
   /** Queries held right now. */
@@ -89,6 +112,7 @@ export class Matcher implements EventTransform {
     }
     this.clockAtBatchUs = this.clockUs;
     this.wallAtBatchMs = Date.now();
+    this.settle();
     return out;
   }
 
@@ -101,6 +125,7 @@ export class Matcher implements EventTransform {
       this.clockUs = at;
       this.expire(out);
     }
+    this.settle();
     return out;
   }
 
@@ -113,6 +138,7 @@ export class Matcher implements EventTransform {
     }
     this.queue = [];
     this.head = 0;
+    this.settle();
     return out;
   }
 
@@ -120,7 +146,7 @@ export class Matcher implements EventTransform {
     const slot = slotOf(ev.srcPort, ev.id);
     for (let p: Pending | null = this.bySlot.get(slot) ?? null; p !== null; p = p.next) {
       if (sameExchange(p.ev, ev, false)) {
-        this.stats.duplicateQueries++;
+        this.n.duplicates++;
         out.push(ev);
         return;
       }
@@ -137,7 +163,7 @@ export class Matcher implements EventTransform {
     let p = this.bySlot.get(slotOf(ev.dstPort, ev.id)) ?? null;
     while (p !== null && !sameExchange(p.ev, ev, true)) p = p.next;
     if (p === null) {
-      this.stats.orphanResponses++;
+      this.n.orphans++;
       out.push(ev);
       return;
     }
@@ -147,7 +173,7 @@ export class Matcher implements EventTransform {
     p.ev.responseTimeUs = rt;
     ev.responseTimeUs = rt;
     this.remove(p);
-    this.stats.matched++;
+    this.n.answered++;
     out.push(p.ev, ev);
   }
 
@@ -190,7 +216,7 @@ export class Matcher implements EventTransform {
       const p = q[this.head++];
       if (!p.done) {
         this.release(p, false, out);
-        this.stats.matchEvicted++;
+        this.n.evicted++;
         break;
       }
     }
@@ -201,7 +227,7 @@ export class Matcher implements EventTransform {
     this.remove(p);
     if (unanswered) {
       p.ev.unanswered = true;
-      this.stats.unanswered++;
+      this.n.unanswered++;
     }
     out.push(p.ev);
   }
@@ -220,3 +246,15 @@ export class Matcher implements EventTransform {
     }
   }
 }
+
+export const match = defineTransform({
+  kind: 'transform',
+  name: 'match',
+  section: 'match',
+  options: [
+    dur('matchTimeout', 'match', '5s', 'Pair each response with its query; a query without a response after this long (capture time) is marked unanswered; 0 turns matching off'),
+  ],
+  // Masks must come after it (registry order): it keys on whole addresses.
+  counters: MATCH_COUNTERS,
+  open: ({ settings, stats }) => (settings.matchTimeout > 0 ? { event: new Matcher({ timeoutMs: settings.matchTimeout, stats }) } : null),
+});

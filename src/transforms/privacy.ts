@@ -1,9 +1,10 @@
 // The last transform before the outputs: address masks and keyed client ids. It runs after
 // matching, which pairs queries and responses on whole addresses.
+import { defineTransform, type EventTransform } from '../component.js';
 import type { DnsEvent } from '../event.js';
-import type { EventTransform } from '../pipeline.js';
-import type { ClientIds } from './clientid.js';
-import type { AddressMasker } from './mask.js';
+import { ConfigError, int, secret, str, type Settings } from '../options.js';
+import { ClientIds, readClientIdKey } from './clientid.js';
+import { AddressMasker } from './mask.js';
 
 export interface PrivacyOptions {
   masker?: AddressMasker; // --maskSize4 / --maskSize6
@@ -44,3 +45,40 @@ export function privacyTransform(opts: PrivacyOptions): EventTransform {
     },
   };
 }
+
+const OPTIONS = [
+  int('maskSize4', 'general', 32, 'Keep this many leading bits of IPv4 addresses (32 = whole address), on every input, before any output', 'ready', 0, 32),
+  int('maskSize6', 'general', 128, 'Keep this many leading bits of IPv6 addresses (128 = whole address), on every input, before any output', 'ready', 0, 128),
+  secret(str('clientIdKey', 'general', '', 'Secret key (at least 16 bytes) for keyed client ids: clientId = HMAC-SHA256(key, client address), 16 hex digits; the client address is then left out unless maskSize4/maskSize6 are set')),
+  { ...str('clientIdKeyFile', 'general', '', 'File holding the client id key (instead of clientIdKey; a final line break is ignored)'), file: 'input' as const },
+] as const;
+
+function keyOf(s: Settings<typeof OPTIONS>): Buffer | null {
+  try {
+    return readClientIdKey(s.clientIdKey, s.clientIdKeyFile);
+  } catch (e) {
+    const option = s.clientIdKeyFile ? 'clientIdKeyFile' : 'clientIdKey';
+    throw new ConfigError(option, `--${option}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Masks and client ids, the last transform: nothing after it sees a real address. With client
+ * ids, the client address is left out of the event unless --maskSize4 or --maskSize6 is set
+ * explicitly: then the masked address is kept next to the id.
+ */
+export const privacy = defineTransform({
+  kind: 'transform',
+  name: 'privacy',
+  section: 'general',
+  options: OPTIONS,
+  check: (s) => void keyOf(s),
+  open({ settings, isSet }) {
+    const key = keyOf(settings);
+    const masker = new AddressMasker(settings.maskSize4, settings.maskSize6);
+    if (!key && !masker.active) return null;
+    // Per family: --maskSize4 alone does not keep IPv6 clients (unmasked) next to their ids.
+    const keepClientAddress = { v4: isSet('maskSize4'), v6: isSet('maskSize6') };
+    return { event: privacyTransform({ masker: masker.active ? masker : undefined, ids: key ? new ClientIds(key) : undefined, keepClientAddress }) };
+  },
+});

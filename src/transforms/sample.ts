@@ -1,14 +1,10 @@
 // --sampleRatio a:b: keep exactly a of every b packets (or, for dnstap and log inputs, messages).
 // A counter, not a random draw, so a run is repeatable and a test can state the count: of every
 // run of b the first a are kept.
+import { defineTransform, type EventTransform } from '../component.js';
 import type { DnsEvent } from '../event.js';
-import type { EventTransform } from '../pipeline.js';
+import type { Ratio } from '../options.js';
 import type { Stats } from '../stats.js';
-
-export interface Ratio {
-  a: number;
-  b: number;
-}
 
 /** True when the ratio drops anything (1:1, or a >= b, keeps all). */
 export function isSampling(r: Ratio): boolean {
@@ -68,3 +64,16 @@ export function sampleMessages(ratio: Ratio, stats: Stats): EventTransform {
     },
   };
 }
+
+export const sample = defineTransform({
+  kind: 'transform',
+  name: 'sample',
+  section: 'capture',
+  options: [{ name: 'sampleRatio', section: 'capture', kind: 'ratio', default: '1:1', description: 'Keep exactly a of every b packets (dnstap: messages), counted; 1:1 keeps all', status: 'ready' }],
+  open({ settings, stats }) {
+    const ratio = settings.sampleRatio;
+    if (!isSampling(ratio)) return null;
+    const keep = packetSampler(ratio, stats);
+    return { packet: () => keep(), event: sampleMessages(ratio, stats) };
+  },
+});

@@ -2,7 +2,7 @@
 // the dnstap fields. Every frame ends in one Stats bucket: dnsMessages, malformed or unsupported.
 import { newEvent, type DnsEvent, type Transport } from '../../event.js';
 import { decodeCounted } from '../../decode/dns.js';
-import { ipv4Text, ipv6TextCached } from '../../decode/ip.js';
+import { ipv4Text, ipv6TextCached } from '../../addr.js';
 import type { Stats } from '../../stats.js';
 import { DnstapFields, parseDnstap } from './protobuf.js';
 

@@ -5,7 +5,7 @@
 // Everything else is copied as is. Whitespace inside the braces is allowed. A template is
 // compiled once; an unknown field or action is an Error at start-up, never at run time.
 import { className, opcodeName, rcodeName, typeName } from '../../dnsnames.js';
-import type { Formatter } from '../format.js';
+import type { Formatter } from './text.js';
 import { formatJson } from './json.js';
 import { answersText, rfc3339 } from './text.js';
 

@@ -3,6 +3,9 @@
 import type { DnsAnswer, DnsEvent } from '../../event.js';
 import { typeName } from '../../dnsnames.js';
 
+/** One event as one line of text, without the newline. */
+export type Formatter = (ev: DnsEvent) => string;
+
 const CSV_UNSAFE = /[",\r\n]/;
 const QUOTE = /"/g;
 

@@ -15,7 +15,7 @@
 //                 the keys (key 0 the default ''), UInt64 row count, rows × index
 
 import { endianness } from 'node:os';
-import type { DnsEvent } from '../event.js';
+import type { DnsEvent } from '../../event.js';
 import { DNS_LOG_SCHEMA, apexLengthOf, parseIpv4, parseIpv6 } from './columns.js';
 
 type Fixed = Uint8Array | Uint16Array | Uint32Array;

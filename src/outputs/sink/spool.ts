@@ -1,53 +1,43 @@
-// On-disk overflow for the ClickHouse writer: batches that cannot reach the store wait here
-// (under <dataDir>/spool/) and are replayed in order when it is back, also after a restart.
-// Each batch is two files: <seq>.json (format, columns, rows) written first, then the data,
-// written under a temporary name and renamed, so a crash never leaves a half batch that looks whole.
-// Meta version 2 (this one) keeps ClickHouse Native in <seq>.native; version 1, what dnslens wrote
-// before, RowBinary in <seq>.rb. Both replay.
+// The sink toolkit's on-disk overflow: batches that cannot reach their receiver wait here and
+// are replayed in order when it is back, also after a restart. Each batch is two files:
+// <seq>.json (the sink's description of the batch: format, columns, ...) written first, then the
+// data, written under a temporary name and renamed, so a crash never leaves a half batch that
+// looks whole. What the description holds, and which versions replay, is the sink's codec.
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { log } from '../log.js';
-import { INSERT_FORMATS, writeChunks, type InsertFormat } from './connection.js';
+import { writeChunks } from '../../chunks.js';
+import { log } from '../../log.js';
 
-export interface SpoolEntry {
+export interface SpoolEntry<M> {
   readonly seq: number;
   readonly rows: number;
   readonly bytes: number;
-  readonly columns: readonly string[];
-  readonly format: InsertFormat;
+  readonly meta: M; // the sink's description (format, columns, ...)
   readonly path: string; // the data file
-  rejections: number; // inserts the store refused for bad data (see writer.ts)
+  rejections: number; // sends the receiver refused for bad data (see writer.ts)
 }
 
-interface Meta {
-  version: 1 | 2; // 1: RowBinary in <seq>.rb, no format field; 2: the format named, data in <seq>.<ext>
-  format?: InsertFormat;
-  columns: string[];
-  rows: number;
-  createdAt: string;
+/** How one sink describes its batches on disk. */
+export interface SpoolCodec<M> {
+  /** The JSON written beside a batch. */
+  describe(meta: M, rows: number): object;
+  /** The data file's extension for a batch (no dot). */
+  extension(meta: M): string;
+  /** Every extension a data file of this sink may have (for clean-up). */
+  readonly extensions: readonly string[];
+  /** A description read back. Throws UnknownSpoolFormat for one this version cannot replay
+   *  (written by a newer dnslens: set aside, never deleted), any other error for a broken one. */
+  read(json: unknown): { meta: M; rows: number };
 }
 
-const META_VERSION = 2;
+export class UnknownSpoolFormat extends Error {}
+
 const SEQ_WIDTH = 16;
 const name = (seq: number): string => String(seq).padStart(SEQ_WIDTH, '0');
-const EXTENSION: Record<InsertFormat, string> = { Native: 'native', RowBinary: 'rb' };
 const metaPathOf = (dataPath: string): string => dataPath.replace(/\.[a-z]+$/, '.json');
 
-/** A meta file's format and data file name, or an error saying why it cannot be replayed. */
-function readMeta(text: string, base: string): { meta: Meta; format: InsertFormat; dataName: string } {
-  const meta = JSON.parse(text) as Meta;
-  if (!Array.isArray(meta.columns) || typeof meta.rows !== 'number') throw new Error('bad meta');
-  if (meta.version === 1) return { meta, format: 'RowBinary', dataName: `${base}.rb` };
-  if (meta.version === 2 && meta.format !== undefined && INSERT_FORMATS.includes(meta.format)) {
-    return { meta, format: meta.format, dataName: `${base}.${EXTENSION[meta.format]}` };
-  }
-  throw new UnknownMetaError(`version ${String(meta.version)}, format ${String(meta.format)}`);
-}
-
-class UnknownMetaError extends Error {}
-
-export class Spool {
-  private readonly list: SpoolEntry[] = []; // committed, in seq order
+export class Spool<M> {
+  private readonly list: SpoolEntry<M>[] = []; // committed, in seq order
   private committedBytes = 0;
   private pendingCount = 0; // appends still being written
   private pendingBytes = 0;
@@ -57,7 +47,8 @@ export class Spool {
   private constructor(
     readonly dir: string,
     readonly maxBytes: number,
-    entries: SpoolEntry[],
+    private readonly codec: SpoolCodec<M>,
+    entries: SpoolEntry<M>[],
   ) {
     this.list = entries;
     for (const e of entries) this.committedBytes += e.bytes;
@@ -68,11 +59,12 @@ export class Spool {
    * Open (creating) a spool directory and pick up the batches a previous run left.
    * One writer per directory: throws SpoolBusyError while another live process has it.
    */
-  static async open(dir: string, opts: { maxBytes: number }): Promise<Spool> {
+  static async open<M>(dir: string, opts: { maxBytes: number; codec: SpoolCodec<M> }): Promise<Spool<M>> {
+    const { codec } = opts;
     await mkdir(dir, { recursive: true });
     await lock(dir);
     const names = await readdir(dir);
-    const entries: SpoolEntry[] = [];
+    const entries: SpoolEntry<M>[] = [];
     let broken = 0;
     for (const n of names) {
       if (n.endsWith('.tmp')) {
@@ -84,12 +76,12 @@ export class Spool {
       const seq = Number(m[1]);
       let data: string | null = null;
       try {
-        const { meta, format, dataName } = readMeta(await readFile(join(dir, n), 'utf8'), m[1]);
-        data = join(dir, dataName);
+        const { meta, rows } = codec.read(JSON.parse(await readFile(join(dir, n), 'utf8')));
+        data = join(dir, `${m[1]}.${codec.extension(meta)}`);
         const st = await stat(data);
-        entries.push({ seq, rows: meta.rows, bytes: st.size, columns: meta.columns, format, path: data, rejections: 0 });
+        entries.push({ seq, rows, bytes: st.size, meta, path: data, rejections: 0 });
       } catch (err) {
-        if (err instanceof UnknownMetaError) {
+        if (err instanceof UnknownSpoolFormat) {
           // Written by a newer dnslens: not ours to replay or delete; set aside with its files.
           const target = join(dir, 'rejected');
           await mkdir(target, { recursive: true });
@@ -100,17 +92,17 @@ export class Spool {
         // meta without data: the crash came before the data file was complete
         broken++;
         await rm(join(dir, n), { force: true });
-        for (const ext of Object.values(EXTENSION)) await rm(join(dir, `${m[1]}.${ext}`), { force: true });
+        for (const ext of codec.extensions) await rm(join(dir, `${m[1]}.${ext}`), { force: true });
       }
     }
     entries.sort((a, b) => a.seq - b.seq);
     if (entries.length > 0 || broken > 0) {
       log.info(
         { dir, batches: entries.length, rows: entries.reduce((s, e) => s + e.rows, 0), incomplete: broken },
-        'spooled ClickHouse batches found; they will be replayed',
+        'spooled batches found; they will be replayed',
       );
     }
-    return new Spool(dir, opts.maxBytes, entries);
+    return new Spool(dir, opts.maxBytes, codec, entries);
   }
 
   /** Batches held, including those still being written. */
@@ -138,7 +130,7 @@ export class Spool {
   }
 
   /** The oldest committed batch. */
-  oldest(): SpoolEntry | undefined {
+  oldest(): SpoolEntry<M> | undefined {
     return this.list[0];
   }
 
@@ -146,16 +138,16 @@ export class Spool {
    * Write a batch. Space is reserved at once (so callers can decide synchronously);
    * writes happen one after another. Rejects when the disk write fails.
    */
-  append(seq: number, columns: readonly string[], rows: number, data: readonly Uint8Array[], format: InsertFormat = 'Native'): Promise<void> {
+  append(seq: number, rows: number, meta: M, data: readonly Uint8Array[]): Promise<void> {
     const bytes = data.reduce((n, c) => n + c.byteLength, 0);
     this.pendingCount++;
     this.pendingBytes += bytes;
     if (seq > this.highestSeq) this.highestSeq = seq;
     const run = async (): Promise<void> => {
       const base = join(this.dir, name(seq));
-      const path = `${base}.${EXTENSION[format]}`;
+      const path = `${base}.${this.codec.extension(meta)}`;
       try {
-        await writeFile(`${base}.json`, JSON.stringify(newMeta(format, columns, rows)));
+        await writeFile(`${base}.json`, JSON.stringify(this.codec.describe(meta, rows)));
         await writeChunks(`${path}.tmp`, data);
         await rename(`${path}.tmp`, path);
       } catch (err) {
@@ -166,7 +158,7 @@ export class Spool {
         this.pendingCount--;
         this.pendingBytes -= bytes;
       }
-      const entry: SpoolEntry = { seq, rows, bytes, columns: [...columns], format, path, rejections: 0 };
+      const entry: SpoolEntry<M> = { seq, rows, bytes, meta, path, rejections: 0 };
       // Keep seq order (a batch spilled from memory at close is older than later spool batches).
       let i = this.list.length;
       while (i > 0 && this.list[i - 1].seq > seq) i--;
@@ -192,7 +184,7 @@ export class Spool {
   }
 
   /** Forget a batch that is now in the store. */
-  async remove(entry: SpoolEntry): Promise<void> {
+  async remove(entry: SpoolEntry<M>): Promise<void> {
     const i = this.list.indexOf(entry);
     if (i < 0) return;
     this.list.splice(i, 1);
@@ -201,18 +193,18 @@ export class Spool {
     await rm(metaPathOf(entry.path), { force: true });
   }
 
-  /** Keep an in-memory batch the store refused in <dir>/rejected/ (for a look, never replayed). */
-  async saveRejected(seq: number, columns: readonly string[], rows: number, data: readonly Uint8Array[], format: InsertFormat = 'Native'): Promise<string> {
+  /** Keep an in-memory batch the receiver refused in <dir>/rejected/ (for a look, never replayed). */
+  async saveRejected(seq: number, rows: number, meta: M, data: readonly Uint8Array[]): Promise<string> {
     const target = join(this.dir, 'rejected');
     await mkdir(target, { recursive: true });
     const base = join(target, name(seq));
-    await writeFile(`${base}.json`, JSON.stringify(newMeta(format, columns, rows)));
-    await writeChunks(`${base}.${EXTENSION[format]}`, data);
+    await writeFile(`${base}.json`, JSON.stringify(this.codec.describe(meta, rows)));
+    await writeChunks(`${base}.${this.codec.extension(meta)}`, data);
     return target;
   }
 
   /** Move a batch the store keeps refusing to <dir>/rejected/, out of the replay order. */
-  async reject(entry: SpoolEntry): Promise<string> {
+  async reject(entry: SpoolEntry<M>): Promise<string> {
     const i = this.list.indexOf(entry);
     if (i >= 0) {
       this.list.splice(i, 1);
@@ -221,14 +213,10 @@ export class Spool {
     const target = join(this.dir, 'rejected');
     await mkdir(target, { recursive: true });
     const base = name(entry.seq);
-    await rename(entry.path, join(target, `${base}.${EXTENSION[entry.format]}`)).catch(() => undefined);
+    await rename(entry.path, join(target, `${base}.${this.codec.extension(entry.meta)}`)).catch(() => undefined);
     await rename(metaPathOf(entry.path), join(target, `${base}.json`)).catch(() => undefined);
     return target;
   }
-}
-
-function newMeta(format: InsertFormat, columns: readonly string[], rows: number): Meta {
-  return { version: META_VERSION, format, columns: [...columns], rows, createdAt: new Date().toISOString() };
 }
 
 const LOCK_FILE = 'lock';

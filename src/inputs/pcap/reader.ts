@@ -4,8 +4,8 @@
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { BufferFrame, type Frame } from './frame.js';
-import type { Stats } from '../stats.js';
+import { BufferFrame, type Frame } from '../../frame.js';
+import type { Stats } from '../../stats.js';
 
 export interface ReadOptions {
   noEtherframe?: boolean; // dnsmonster --noEtherframe: frames are raw IP whatever the header says

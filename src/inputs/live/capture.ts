@@ -7,10 +7,10 @@ import { accessSync, closeSync, constants, mkdtempSync, openSync, readFileSync, 
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import type { Frame } from './frame.js';
-import { readCapture } from './pcapfile.js';
-import type { Stats } from '../stats.js';
-import { log } from '../log.js';
+import type { Frame } from '../../frame.js';
+import { readCapture } from '../pcap/reader.js';
+import type { Stats } from '../../stats.js';
+import { log } from '../../log.js';
 
 export interface LiveOptions {
   interfaces: string[];

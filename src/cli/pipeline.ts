@@ -1,25 +1,14 @@
 // sources → decode (packets only) → transforms → outputs. Data flows one way; each output sees
 // every batch once.
-import type { DnsEvent } from './event.js';
-import type { Frame } from './inputs/frame.js';
-import { decodeFrame, finishDecode, type DecodeContext } from './decode/packet.js';
-import type { Output } from './outputs/output.js';
+import type { EventTransform, Output } from '../component.js';
+import type { DnsEvent } from '../event.js';
+import type { Frame } from '../frame.js';
+import { decodeFrame, finishDecode, type DecodeContext } from '../decode/packet.js';
 
-/** Where events come from: captured frames (files, interfaces) or ready-made events (dnstap, logs). */
+/** An input's feed as the pipeline reads it: frames with the context they are decoded in, or ready-made events. */
 export type Source =
   | { kind: 'frames'; frames: AsyncIterable<Frame[]>; ctx: DecodeContext }
   | { kind: 'events'; events: AsyncIterable<DnsEvent[]> };
-
-/** A stage between decoding and the outputs (masks, matching, ...). Transforms run in list order. */
-export interface EventTransform {
-  readonly name: string;
-  /** The events to pass on: the same array, a filtered one, or one that adds events held before. */
-  apply(events: DnsEvent[]): DnsEvent[];
-  /** At the end of input: whatever is still held (queries waiting for a response, say). */
-  flush?(): DnsEvent[];
-  /** Live inputs only: time has passed without events; release what waited too long by nowMs. */
-  tick?(nowMs: number): DnsEvent[];
-}
 
 export interface PipelineOptions {
   sources: Source[];

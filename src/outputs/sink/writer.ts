@@ -1,48 +1,74 @@
-// Batching writer for DNS_LOG. Events are encoded as they arrive into ClickHouse Native columns
-// (compact, cheap for the store to parse, and the event objects can be collected at once); one
-// Native block per batch (fewer, larger blocks cost chdb less to parse), sealed by size (clickhouseBatchSize) and
-// age (clickhouseDelay), and inserted one batch at a time (one insert in flight measured best on
-// chdb). A batch that comes of age while an insert is in flight keeps filling until that insert
-// ends: it could not go in sooner, and fewer, larger inserts cost the store less. A failed
-// insert is retried with exponential backoff. While the store is down, batches wait in a
-// bounded in-memory queue and beyond it in the on-disk spool, replayed in order.
-// When both are full the caller waits (back-pressure); with whenFull='drop' the batch is
-// dropped instead and counted in Stats.dropped('clickhouse', ...).
-import type { DnsEvent } from '../event.js';
-import { log } from '../log.js';
-import type { Stats } from '../stats.js';
-import { dnsLogColumnNames, type InsertBatch, type InsertFormat, type Store } from './connection.js';
-import { NativeEncoder } from './native.js';
+// The sink toolkit: what every output that sends batches somewhere shares. Events are encoded
+// as they arrive by the sink's encoder (so the event objects can be collected at once), sealed
+// into a batch by size (batchSize) and age (delayMs), and sent one batch at a time. A batch
+// that comes of age while a send is in flight keeps filling until that send ends: it could not
+// go sooner, and fewer, larger batches cost the receiver less. A failed send is retried with
+// exponential backoff and jitter. While the receiver is down, batches wait in a bounded
+// in-memory queue and beyond it in the optional on-disk spool, replayed in order (also after a
+// restart). When both are full the caller waits (back-pressure); with whenFull='drop' the
+// batch is dropped instead. Every row is counted: sent, spooled, replayed, rejected or dropped
+// by reason (Stats.dropped(<sink>, reason)); close() flushes (SIGTERM ends in close()).
+import type { DnsEvent } from '../../event.js';
+import type { Log } from '../../log.js';
+import type { Counters, Stats } from '../../stats.js';
 import type { Spool, SpoolEntry } from './spool.js';
 
-// What the encoder below writes: every batch in memory is in this format (spooled ones say theirs).
-const ENCODED: InsertFormat = 'Native';
+/** Turns events into the sink's wire format, batch by batch. */
+export interface SinkEncoder {
+  /** Append events to the batch being filled; nowSec is the time they are taken in. */
+  encode(events: readonly DnsEvent[], nowSec: number): void;
+  /** The filled batch's bytes (the encoder starts a new batch). */
+  take(): Uint8Array[];
+}
 
-export interface WriterOptions {
-  batchSize: number; // rows per insert (--clickhouseBatchSize)
-  // When no insert is in flight or queued, a batch of at least this many rows goes at once
-  // instead of filling up to batchSize: the store starts sooner and the last insert of a file
+/** One batch as the receiver gets it: in memory (chunks) or already in a spool file. */
+export interface SinkBatch<M> {
+  rows: number;
+  meta: M;
+  data?: readonly Uint8Array[];
+  path?: string;
+}
+
+/** Where batches go. */
+export interface SinkTarget<M> {
+  readonly where: string; // for logs
+  send(batch: SinkBatch<M>): Promise<void>;
+}
+
+/** The counters every sink reports (Context.counters), with their labels in the summary. */
+export const SINK_COUNTERS: Readonly<Record<string, string>> = {
+  sent: 'rows sent', // the receiver took them
+  batches: 'batches sent',
+  failed: 'failed sends', // each is retried
+  retried: 'retries',
+  spooled: 'rows spooled', // written to the on-disk spool while the receiver was down
+  replayed: 'rows replayed', // sent from the spool
+  rejected: 'rows rejected', // refused by the receiver for their content, set aside
+  dropped: 'rows dropped', // by reason under "dropped or filtered"
+};
+
+export interface WriterOptions<M> {
+  name: string; // the sink: drop reasons are counted as <name>:<reason>
+  encoder: SinkEncoder;
+  meta: M; // what a batch the encoder makes is (kept beside spooled batches)
+  stats: Stats;
+  counters?: Counters; // the sink's own (default: stats.counters(name))
+  log: Log;
+  batchSize: number; // rows per batch
+  // When nothing is in flight or queued, a batch of at least this many rows goes at once
+  // instead of filling up to batchSize: the receiver starts sooner and the last batch of a file
   // is smaller. Default batchSize (never early).
   minBatchRows?: number;
-  delayMs: number; // longest a partial batch waits (--clickhouseDelay)
-  stats: Stats;
-  spool?: Spool | null; // on-disk overflow; none = memory only
+  delayMs: number; // longest a partial batch waits
+  spool?: Spool<M> | null; // on-disk overflow; none = memory only
   maxQueueBytes?: number; // in-memory bound for sealed batches, default 256 MiB
   whenFull?: 'wait' | 'drop'; // default 'wait' (a file input can wait; a live one may prefer to drop)
   retryInitialMs?: number; // first backoff, default 250 ms
   retryMaxMs?: number; // backoff ceiling, default 30 s
-  closeTimeoutMs?: number; // at close, how long a down store is waited for, default 30 s
+  closeTimeoutMs?: number; // at close, how long a down receiver is waited for, default 30 s
   rejectAfter?: number; // refusals of the same batch for bad data before it is set aside, default 3
-}
-
-export interface WriterCounters {
-  insertedRows: number;
-  insertedBatches: number;
-  failedInserts: number;
-  spooledRows: number; // written to the spool
-  replayedRows: number; // inserted from the spool
-  rejectedRows: number;
-  droppedRows: number;
+  /** True when the receiver refused the batch for its content (it will never go in). */
+  isBadData?: (err: unknown) => boolean;
 }
 
 interface MemBatch {
@@ -53,53 +79,17 @@ interface MemBatch {
   rejections: number;
 }
 
-type Item = { kind: 'mem'; batch: MemBatch } | { kind: 'spool'; entry: SpoolEntry };
-
-// ClickHouse error codes that mean "this data will never go in", not "try again later".
-const BAD_DATA_CODES = new Set([
-  6, // CANNOT_PARSE_TEXT
-  10, // NOT_FOUND_COLUMN_IN_BLOCK
-  16, // NO_SUCH_COLUMN_IN_TABLE
-  20, // NUMBER_OF_COLUMNS_DOESNT_MATCH
-  27, // CANNOT_PARSE_INPUT_ASSERTION_FAILED
-  32, // ATTEMPT_TO_READ_AFTER_EOF
-  33, // CANNOT_READ_ALL_DATA
-  53, // TYPE_MISMATCH
-  62, // SYNTAX_ERROR
-  69, // ARGUMENT_OUT_OF_BOUND
-  70, // CANNOT_CONVERT_TYPE
-  117, // INCORRECT_DATA
-  131, // TOO_LARGE_STRING_SIZE
-]);
-
-/** ClickHouse's error code from a client or chdb error, or null for other failures. */
-export function clickhouseCode(err: unknown): number | null {
-  const e = err as { clickhouseCode?: unknown; code?: unknown; message?: unknown };
-  if (typeof e?.clickhouseCode === 'number') return e.clickhouseCode;
-  if (typeof e?.code === 'string' && /^\d+$/.test(e.code)) return Number(e.code);
-  const m = typeof e?.message === 'string' ? /Code:\s*(\d+)\./.exec(e.message) : null;
-  return m ? Number(m[1]) : null;
-}
+type Item<M> = { kind: 'mem'; batch: MemBatch } | { kind: 'spool'; entry: SpoolEntry<M> };
 
 /** Batch size and early-start size, checked; the early size defaults to (and is capped at) the batch size. */
 function sizes(batchSize: number, minBatchRows = batchSize): [number, number] {
-  if (!(batchSize >= 1)) throw new Error(`clickhouseBatchSize must be at least 1 (got ${batchSize})`);
+  if (!(batchSize >= 1)) throw new Error(`batch size must be at least 1 (got ${batchSize})`);
   return [batchSize, Math.min(minBatchRows, batchSize)];
 }
 
-export class BatchWriter {
-  readonly counters: WriterCounters = {
-    insertedRows: 0,
-    insertedBatches: 0,
-    failedInserts: 0,
-    spooledRows: 0,
-    replayedRows: 0,
-    rejectedRows: 0,
-    droppedRows: 0,
-  };
-
-  private readonly columns = dnsLogColumnNames();
-  private spool: Spool | null;
+export class BatchWriter<M> {
+  readonly counters: Counters;
+  private spool: Spool<M> | null;
   private batchSize: number;
   private minBatchRows: number;
   private readonly maxQueueBytes: number;
@@ -109,9 +99,7 @@ export class BatchWriter {
   private readonly closeTimeoutMs: number;
   private readonly rejectAfter: number;
 
-  // Rows of the batch being filled, encoded as they arrive into one Native block's columns;
-  // seal() takes the block as the batch's chunks.
-  private readonly encoder = new NativeEncoder();
+  private readonly encoder: SinkEncoder; // holds the batch being filled; seal() takes it
   private pendingRows = 0;
   private timer: NodeJS.Timeout | null = null;
   // The partial batch came of age while an insert was in flight: sealing it then would only
@@ -122,7 +110,7 @@ export class BatchWriter {
   private readonly mem: MemBatch[] = [];
   private memBytes = 0;
   private pumping = false;
-  private storeDown = false;
+  private receiverDown = false;
   private downSince = 0;
   private failures = 0;
   private wake: (() => void) | null = null; // cuts a backoff sleep short
@@ -134,10 +122,14 @@ export class BatchWriter {
   private lastInsertUs: number | null = null;
 
   constructor(
-    private readonly store: Pick<Store, 'insertBatch' | 'where'>,
-    private readonly opts: WriterOptions,
+    private readonly target: SinkTarget<M>,
+    private readonly opts: WriterOptions<M>,
   ) {
-    if (!(opts.delayMs >= 0)) throw new Error(`clickhouseDelay must not be negative (got ${opts.delayMs})`);
+    if (!(opts.delayMs >= 0)) throw new Error(`batch delay must not be negative (got ${opts.delayMs})`);
+    this.encoder = opts.encoder;
+    this.counters = opts.counters ?? opts.stats.counters(opts.name, SINK_COUNTERS);
+    this.counters.gauge('queued', () => this.backlogRows);
+    this.counters.gauge('latencyUs', () => this.lastInsertUs);
     this.spool = opts.spool ?? null;
     [this.batchSize, this.minBatchRows] = sizes(opts.batchSize, opts.minBatchRows);
     this.maxQueueBytes = opts.maxQueueBytes ?? 256 * 1024 * 1024;
@@ -150,9 +142,9 @@ export class BatchWriter {
     if (this.spool && this.spool.entries > 0) void this.pump(); // replay what the last run left
   }
 
-  /** For a store that opened after this writer began (file inputs encode while it opens): its
+  /** For a receiver that opened after this writer began (file inputs encode while it opens): its
    *  spool, whose leftovers go after the batches sealed so far, and its batch sizes. */
-  attach(spool: Spool | null, batchSize: number, minBatchRows?: number): void {
+  attach(spool: Spool<M> | null, batchSize: number, minBatchRows?: number): void {
     [this.batchSize, this.minBatchRows] = sizes(batchSize, minBatchRows);
     if (spool) {
       this.spool = spool;
@@ -162,12 +154,12 @@ export class BatchWriter {
     else if (spool && spool.entries > 0) void this.pump();
   }
 
-  /** How long the last successful insert took, in microseconds (ms resolution); null before the first. */
+  /** How long the last successful send took, in microseconds (ms resolution); null before the first. */
   get lastInsertLatencyUs(): number | null {
     return this.lastInsertUs;
   }
 
-  /** Rows accepted but not yet in the store (being filled, queued in memory, or spooled). */
+  /** Rows accepted but not yet sent (being filled, queued in memory, or spooled). */
   get backlogRows(): number {
     let n = this.pendingRows;
     for (const b of this.mem) n += b.rows;
@@ -176,7 +168,7 @@ export class BatchWriter {
 
   /** Take events. The promise (when one is returned) resolves once there is room for more. */
   write(events: readonly DnsEvent[]): void | Promise<void> {
-    if (this.closing) throw new Error('ClickHouse writer is closed');
+    if (this.closing) throw new Error(`${this.opts.name} output is closed`);
     const n = events.length;
     if (n === 0) return;
     const now = Math.floor(Date.now() / 1000);
@@ -203,16 +195,16 @@ export class BatchWriter {
     return new Promise<void>((resolve) => this.roomWaiters.push(resolve));
   }
 
-  /** Insert everything accepted so far; resolves when the store has it (waits out outages). */
+  /** Send everything accepted so far; resolves when the receiver has it (waits out outages). */
   async flush(): Promise<void> {
     this.seal();
     await this.whenIdle();
   }
 
   /**
-   * Flush everything and stop. If the store stays down for closeTimeoutMs, what is still in
+   * Flush everything and stop. If the receiver stays down for closeTimeoutMs, what is still in
    * memory goes to the spool (replayed at the next start), or without a spool is dropped
-   * and counted as dropped('clickhouse', 'store-down-at-exit').
+   * and counted as dropped(<name>, 'down-at-exit').
    */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -221,7 +213,7 @@ export class BatchWriter {
     this.wake?.(); // retry now rather than after the current backoff
     const started = Date.now();
     while (!this.isIdle()) {
-      const downFor = this.storeDown ? Date.now() - Math.max(this.downSince, started) : 0;
+      const downFor = this.receiverDown ? Date.now() - Math.max(this.downSince, started) : 0;
       if (downFor >= this.closeTimeoutMs) break;
       await Promise.race([this.whenIdle(), sleep(Math.min(250, this.closeTimeoutMs))]);
     }
@@ -238,7 +230,7 @@ export class BatchWriter {
 
   // -------------------------------------------------------------------------------------------
 
-  // The store has nothing to do and enough rows wait: give them now (see minBatchRows).
+  // The receiver has nothing to do and enough rows wait: give them now (see minBatchRows).
   private startsEarly(): boolean {
     return this.pendingRows >= this.minBatchRows && !this.pumping && this.mem.length === 0 && !(this.spool && this.spool.entries > 0);
   }
@@ -271,12 +263,12 @@ export class BatchWriter {
   }
 
   // Where the next sealed batch goes. Once the spool holds anything, new batches queue behind
-  // it there, so the store receives batches in the order they were sealed.
+  // it there, so the receiver gets batches in the order they were sealed.
   private route(bytes: number): 'memory' | 'spool' | 'full' {
     const sp = this.spool;
     if (sp && sp.entries > 0) return sp.hasRoom(bytes) ? 'spool' : 'full';
     if (this.memBytes < this.maxQueueBytes) return 'memory';
-    if (sp && this.storeDown) return sp.hasRoom(bytes) ? 'spool' : 'full';
+    if (sp && this.receiverDown) return sp.hasRoom(bytes) ? 'spool' : 'full';
     return 'full';
   }
 
@@ -286,13 +278,13 @@ export class BatchWriter {
 
   private toSpool(batch: MemBatch): void {
     const sp = this.spool!;
-    sp.append(batch.seq, this.columns, batch.rows, batch.data, ENCODED).then(
+    sp.append(batch.seq, batch.rows, this.opts.meta, batch.data).then(
       () => {
-        this.counters.spooledRows += batch.rows;
+        this.counters.add('spooled', batch.rows);
         void this.pump();
       },
       (err: unknown) => {
-        log.error({ err: (err as Error).message, dir: sp.dir }, 'cannot write the ClickHouse spool');
+        this.opts.log.error({ err: (err as Error).message, dir: sp.dir }, 'cannot write the spool');
         this.drop(batch.rows, 'spool-write-failed');
         this.checkIdle();
       },
@@ -300,11 +292,11 @@ export class BatchWriter {
   }
 
   private drop(rows: number, reason: string): void {
-    this.counters.droppedRows += rows;
-    this.opts.stats.dropped('clickhouse', reason, rows);
+    this.counters.add('dropped', rows);
+    this.opts.stats.dropped(this.opts.name, reason, rows);
   }
 
-  private nextItem(): Item | null {
+  private nextItem(): Item<M> | null {
     if (this.mem.length > 0) return { kind: 'mem', batch: this.mem[0] };
     const e = this.spool?.oldest();
     return e ? { kind: 'spool', entry: e } : null;
@@ -321,29 +313,30 @@ export class BatchWriter {
           item = this.nextItem();
         }
         if (!item) break;
-        const batch: InsertBatch =
+        const batch: SinkBatch<M> =
           item.kind === 'mem'
-            ? { columns: this.columns, rows: item.batch.rows, format: ENCODED, data: item.batch.data }
-            : { columns: item.entry.columns, rows: item.entry.rows, format: item.entry.format, path: item.entry.path };
+            ? { rows: item.batch.rows, meta: this.opts.meta, data: item.batch.data }
+            : { rows: item.entry.rows, meta: item.entry.meta, path: item.entry.path };
         const started = Date.now();
+        if (this.failures > 0) this.counters.add('retried');
         try {
-          await this.store.insertBatch(batch);
-          log.debug({ rows: batch.rows, ms: Date.now() - started, queued: this.mem.length - 1 }, 'ClickHouse insert');
+          await this.target.send(batch);
+          this.opts.log.debug({ rows: batch.rows, ms: Date.now() - started, queued: this.mem.length - 1 }, 'batch sent');
         } catch (err) {
           await this.onFailure(item, err);
           continue;
         }
-        if (this.storeDown) log.info({ store: this.store.where, downMs: Date.now() - this.downSince }, 'ClickHouse store is back');
-        this.storeDown = false;
+        if (this.receiverDown) this.opts.log.info({ to: this.target.where, downMs: Date.now() - this.downSince }, 'receiver is back');
+        this.receiverDown = false;
         this.failures = 0;
-        this.counters.insertedRows += batch.rows;
-        this.counters.insertedBatches++;
+        this.counters.add('sent', batch.rows);
+        this.counters.add('batches');
         this.lastInsertUs = (Date.now() - started) * 1000;
         if (item.kind === 'mem') {
           this.mem.shift();
           this.memBytes -= item.batch.bytes;
         } else {
-          this.counters.replayedRows += item.entry.rows;
+          this.counters.add('replayed', item.entry.rows);
           await this.spool!.remove(item.entry);
         }
         this.releaseRoomWaiters(false);
@@ -355,27 +348,29 @@ export class BatchWriter {
     }
   }
 
-  private async onFailure(item: Item, err: unknown): Promise<void> {
-    this.counters.failedInserts++;
+  private async onFailure(item: Item<M>, err: unknown): Promise<void> {
+    this.counters.add('failed');
     this.failures++;
-    const code = clickhouseCode(err);
     const message = (err as Error)?.message ?? String(err);
-    if (code !== null && BAD_DATA_CODES.has(code)) {
+    if (this.opts.isBadData?.(err)) {
       const holder = item.kind === 'mem' ? item.batch : item.entry;
       holder.rejections++;
       if (holder.rejections >= this.rejectAfter) {
         await this.reject(item, message);
         return;
       }
-    } else if (!this.storeDown) {
-      this.storeDown = true;
+    } else if (!this.receiverDown) {
+      this.receiverDown = true;
       this.downSince = Date.now();
-      log.warn({ store: this.store.where, err: message }, 'ClickHouse insert failed; retrying with backoff, queueing meanwhile');
+      this.opts.log.warn({ to: this.target.where, err: message }, 'send failed; retrying with backoff, queueing meanwhile');
     } else {
-      log.debug({ err: message, attempt: this.failures }, 'ClickHouse insert failed again');
+      this.opts.log.debug({ err: message, attempt: this.failures }, 'send failed again');
     }
-    this.releaseRoomWaiters(false); // a down store may open the spool route
-    const delay = Math.min(this.retryMaxMs, this.retryInitialMs * 2 ** Math.min(this.failures - 1, 20));
+    this.releaseRoomWaiters(false); // a down receiver may open the spool route
+    // Exponential backoff with jitter (between half and all of the step), so many sensors
+    // that lost one receiver do not all come back at the same instant.
+    const step = Math.min(this.retryMaxMs, this.retryInitialMs * 2 ** Math.min(this.failures - 1, 20));
+    const delay = step / 2 + Math.random() * (step / 2);
     await new Promise<void>((resolve) => {
       const t = setTimeout(done, delay);
       function done(): void {
@@ -387,25 +382,25 @@ export class BatchWriter {
     this.wake = null;
   }
 
-  // A batch the store refuses for its content: set aside (kept in the spool's rejected/ when
+  // A batch the receiver refuses for its content: set aside (kept in the spool's rejected/ when
   // there is a spool) and counted, so one bad batch cannot stop the pipeline.
-  private async reject(item: Item, message: string): Promise<void> {
+  private async reject(item: Item<M>, message: string): Promise<void> {
     const rows = item.kind === 'mem' ? item.batch.rows : item.entry.rows;
     let kept: string | null = null;
     try {
       if (item.kind === 'mem') {
         this.mem.shift();
         this.memBytes -= item.batch.bytes;
-        if (this.spool) kept = await this.spool.saveRejected(item.batch.seq, this.columns, rows, item.batch.data, ENCODED);
+        if (this.spool) kept = await this.spool.saveRejected(item.batch.seq, rows, this.opts.meta, item.batch.data);
       } else {
         kept = await this.spool!.reject(item.entry);
       }
     } catch (err) {
-      log.warn({ err: (err as Error).message }, 'cannot keep the rejected batch');
+      this.opts.log.warn({ err: (err as Error).message }, 'cannot keep the rejected batch');
     }
-    this.counters.rejectedRows += rows;
-    this.opts.stats.dropped('clickhouse', 'rejected-by-store', rows);
-    log.error({ rows, err: message, keptIn: kept }, 'ClickHouse refused a batch for its content; set aside');
+    this.counters.add('rejected', rows);
+    this.opts.stats.dropped(this.opts.name, 'rejected-by-receiver', rows);
+    this.opts.log.error({ rows, err: message, keptIn: kept }, 'the receiver refused a batch for its content; set aside');
     this.releaseRoomWaiters(false);
   }
 
@@ -415,17 +410,17 @@ export class BatchWriter {
     for (const b of batches) {
       if (this.spool) {
         try {
-          await this.spool.append(b.seq, this.columns, b.rows, b.data, ENCODED);
-          this.counters.spooledRows += b.rows;
+          await this.spool.append(b.seq, b.rows, this.opts.meta, b.data);
+          this.counters.add('spooled', b.rows);
           continue;
         } catch (err) {
-          log.error({ err: (err as Error).message }, 'cannot write the ClickHouse spool at exit');
+          this.opts.log.error({ err: (err as Error).message }, 'cannot write the spool at exit');
         }
       }
-      this.drop(b.rows, 'store-down-at-exit');
+      this.drop(b.rows, 'down-at-exit');
     }
     const left = this.spool ? this.spool.rows : 0;
-    if (left > 0) log.warn({ rows: left, dir: this.spool!.dir }, 'ClickHouse store unavailable at exit; rows kept in the spool for the next start');
+    if (left > 0) this.opts.log.warn({ rows: left, dir: this.spool!.dir }, 'receiver unavailable at exit; rows kept in the spool for the next start');
   }
 
   private isIdle(): boolean {

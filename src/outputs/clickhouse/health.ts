@@ -1,19 +1,13 @@
 // dnslens' own health in the store it writes to (table dnslens_health, migration 0010), so one
 // Grafana datasource shows the DNS data and the state of what collects it. Every interval a
 // snapshot goes in: for each counter the increase since the last snapshot that was stored (a
-// failed insert loses nothing: the next one carries the increase), and two gauges of the
-// ClickHouse writer (rows waiting, duration of the last insert).
+// failed insert loses nothing: the next one carries the increase), and each component's gauges
+// (an output's rows waiting, the duration of its last send). Component counters are named
+// <component>.<counter> (clickhouse.sent), so a new component shows up with no edit here.
 import { hostname } from 'node:os';
-import { log } from '../log.js';
-import { CORE_COUNTERS, type Stats } from '../stats.js';
-import type { Store } from './connection.js';
-
-/** What the ClickHouse writer shows (BatchWriter has all of it). */
-export interface WriterGauges {
-  readonly backlogRows: number;
-  readonly lastInsertLatencyUs: number | null;
-  readonly counters: { insertedRows: number; failedInserts: number; spooledRows: number; replayedRows: number };
-}
+import { log } from '../../log.js';
+import { CORE_COUNTERS, type Stats } from '../../stats.js';
+import type { Store } from '../../store/connection.js';
 
 export interface HealthRow {
   kind: 'counter' | 'gauge';
@@ -26,7 +20,6 @@ export interface HealthOptions {
   server: string; // --serverName
   intervalMs: number; // --metricFlushInterval; 0 = only the final snapshot at close()
   stats: Stats;
-  writer?: WriterGauges | null;
   sensor?: string; // default host:pid
   now?: () => number; // ms since the epoch; tests pin it
 }
@@ -34,25 +27,19 @@ export interface HealthOptions {
 // Counters written at every snapshot even when they did not move, so rates read 0, not "no data".
 export const ALWAYS = CORE_COUNTERS;
 
-/** Every counter of the stats and writer, by "counter\treason" (cumulative since start). */
-export function counterTotals(stats: Stats, writer?: WriterGauges | null): Map<string, number> {
+/** Every counter of the stats and of each component, by "counter\treason" (cumulative since start). */
+export function counterTotals(stats: Stats): Map<string, number> {
   const m = new Map<string, number>();
   for (const [name, n] of stats.scalars()) m.set(`${name}\t`, n);
   for (const [reason, n] of stats.malformedBy) m.set(`malformed\t${reason}`, n);
   for (const [reason, n] of stats.unsupportedBy) m.set(`unsupported\t${reason}`, n);
   for (const [key, n] of stats.droppedBy) m.set(`dropped\t${key}`, n);
-  if (writer) {
-    const c = writer.counters;
-    m.set('insertedRows\t', c.insertedRows);
-    m.set('failedInserts\t', c.failedInserts);
-    m.set('spooledRows\t', c.spooledRows);
-    m.set('replayedRows\t', c.replayedRows);
-  }
+  for (const c of stats.components.values()) for (const [name, n] of c.values) m.set(`${c.component}.${name}\t`, n);
   return m;
 }
 
-/** The rows of one snapshot: counter increases over `last` (non-zero ones, plus ALWAYS), then gauges. */
-export function snapshotRows(totals: ReadonlyMap<string, number>, last: ReadonlyMap<string, number>, writer?: WriterGauges | null): HealthRow[] {
+/** The rows of one snapshot: counter increases over `last` (non-zero ones, plus ALWAYS), then the components' gauges. */
+export function snapshotRows(totals: ReadonlyMap<string, number>, last: ReadonlyMap<string, number>, stats?: Stats): HealthRow[] {
   const rows: HealthRow[] = [];
   for (const [key, total] of totals) {
     const tab = key.indexOf('\t');
@@ -61,9 +48,8 @@ export function snapshotRows(totals: ReadonlyMap<string, number>, last: Readonly
     const delta = Math.max(0, total - (last.get(key) ?? 0));
     if (delta > 0 || (reason === '' && ALWAYS.includes(counter))) rows.push({ kind: 'counter', counter, reason, value: delta });
   }
-  if (writer) {
-    rows.push({ kind: 'gauge', counter: 'queueRows', reason: '', value: writer.backlogRows });
-    if (writer.lastInsertLatencyUs !== null) rows.push({ kind: 'gauge', counter: 'insertLatencyUs', reason: '', value: Math.round(writer.lastInsertLatencyUs) });
+  for (const c of stats?.components.values() ?? []) {
+    for (const [name, value] of c.readings()) rows.push({ kind: 'gauge', counter: `${c.component}.${name}`, reason: '', value: Math.round(value) });
   }
   return rows;
 }
@@ -125,8 +111,8 @@ export class HealthReporter {
   }
 
   private async write(): Promise<void> {
-    const totals = counterTotals(this.opts.stats, this.opts.writer);
-    const rows = snapshotRows(totals, this.last, this.opts.writer);
+    const totals = counterTotals(this.opts.stats);
+    const rows = snapshotRows(totals, this.last, this.opts.stats);
     const now = (this.opts.now ?? Date.now)();
     try {
       await this.store.exec(insertSql(this.store.database, this.opts.server, this.sensor, now, rows));

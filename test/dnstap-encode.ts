@@ -1,7 +1,7 @@
 // Writes dnstap protobuf frames and Frame Streams files: for the benchmark's generated input and
 // for tests that need frames no producer sends (every type, odd transports, broken bytes).
 // Field numbers as in protobuf.ts.
-import { CONTROL_START, CONTROL_STOP, controlFrame, dataFrame, DNSTAP_CONTENT_TYPE } from './framestream.js';
+import { CONTROL_START, CONTROL_STOP, controlFrame, dataFrame, DNSTAP_CONTENT_TYPE } from '../src/inputs/dnstap/framestream.js';
 
 export interface DnstapMessageInit {
   identity?: string;

@@ -1,0 +1,158 @@
+// `dnslens [flags]`: one capture run, from the configuration to the summary, looping over the
+// registry (inputs -> transforms -> outputs). main.ts is the process around it.
+import { statSync, writeFileSync } from 'node:fs';
+import { log, setLogLevel } from '../log.js';
+import { summaryReport } from '../reports/summary.js';
+import { Stats } from '../stats.js';
+import { checkRunnable, formatIni, helpText, loadConfig, sourceOf, type Config } from './config.js';
+import { fileInputs, openInputs, openLists, openOutputs, openStages, runInfo, sourcesOf, type OpenLists } from './open.js';
+import { runPipeline } from './pipeline.js';
+import { registry as defaultRegistry, type Registry } from './registry.js';
+import { progressLine, statsRecord, summaryText } from './summary.js';
+
+export const EXIT_OK = 0;
+export const EXIT_RUNTIME = 1;
+export const EXIT_CONFIG = 2;
+export const EXIT_DAMAGED_INPUT = 3;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug'];
+
+/** With no output flag at all, events go to this output (the embedded store) and a report follows. */
+export const DEFAULT_OUTPUT = 'clickhouse';
+
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  registry?: Registry;
+  stdout?: (text: string) => void;
+  stderr?: (text: string) => void;
+  /** Stops the run (main.ts aborts it on SIGINT/SIGTERM). */
+  signal?: AbortSignal;
+  /** SIGHUP: main.ts calls what it is given here to reload the domain lists. */
+  onReload?: (reload: () => Promise<void>) => () => void;
+  version?: () => Promise<string>;
+}
+
+/** One `dnslens [flags]` run; returns the exit code. Throws ConfigError (exit 2) or other errors (exit 1). */
+export async function runCapture(argv: string[], opts: RunOptions = {}): Promise<number> {
+  const registry = opts.registry ?? defaultRegistry;
+  const out = opts.stdout ?? ((t: string) => void process.stdout.write(t));
+  const err = opts.stderr ?? ((t: string) => void process.stderr.write(t));
+  const cfg = loadConfig(argv, opts.env ?? process.env, registry);
+  if (cfg.help) {
+    out(helpText(registry));
+    return EXIT_OK;
+  }
+  if (cfg.version) {
+    out(`dnslens ${(await opts.version?.()) ?? 'unknown'}\n`);
+    return EXIT_OK;
+  }
+  setLogLevel(LOG_LEVELS[Number(cfg.logLevel)] ?? 'info');
+  if (cfg.writeConfig) {
+    writeFileSync(cfg.writeConfig, formatIni(cfg, {}, registry));
+    err(`dnslens: wrote the effective configuration to ${cfg.writeConfig}\n`);
+    return EXIT_OK;
+  }
+  const defaultOutput = registry.outputs.find((o) => o.name === DEFAULT_OUTPUT);
+  const defaultStore = defaultOutput !== undefined && !registry.outputs.some((o) => sourceOf(cfg, o.typeOption).kind !== 'default');
+  if (defaultStore) cfg[defaultOutput.typeOption] = 1;
+  checkRunnable(cfg, registry);
+  const lists = await openLists(cfg, registry);
+  if (cfg.checkConfig) {
+    await lists.close();
+    out(formatIni(cfg, { redact: true }, registry));
+    return EXIT_OK;
+  }
+  return capture(cfg, registry, lists, defaultStore, { out, err, signal: opts.signal, onReload: opts.onReload });
+}
+
+interface Io {
+  out: (t: string) => void;
+  err: (t: string) => void;
+  signal?: AbortSignal;
+  onReload?: RunOptions['onReload'];
+}
+
+async function capture(cfg: Config, registry: Registry, lists: OpenLists, defaultStore: boolean, io: Io): Promise<number> {
+  const stats = new Stats();
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  io.signal?.addEventListener('abort', onAbort);
+  if (io.signal?.aborted) stop.abort();
+  const run = runInfo(cfg, { fileInput: fileInputs(cfg, registry), lists: lists.lists, signal: stop.signal });
+  // Transforms, then outputs: the summary lists components' counters in pipeline order.
+  const stages = openStages(cfg, stats, registry, run);
+  const { outputs, opened } = await openOutputs(cfg, stats, run, registry);
+  const offReload = io.onReload?.(() => lists.reload());
+  lists.start();
+  const metrics = cfg.metricFlushInterval > 0 ? setInterval(() => log.info(statsRecord(stats), 'stats'), cfg.metricFlushInterval) : undefined;
+  metrics?.unref();
+
+  let failure: unknown;
+  let tty = false;
+  let total = 0;
+  let lastDraw = 0;
+  const afterBatch = () => {
+    // `dnslens ... | head`: when every output has ended (its reader gone), stop reading.
+    if (outputs.every((o) => o.ended)) stop.abort();
+    if (!tty) return;
+    const now = Date.now();
+    if (now - lastDraw < 200) return;
+    lastDraw = now;
+    process.stderr.write(progressLine(stats, total));
+  };
+  const inputs = await openInputs(cfg, stats, run, registry).catch(async (e: unknown) => {
+    for (const o of outputs) await o.close().catch(() => undefined);
+    for (const { opened: o } of opened) await o.dispose?.().catch(() => undefined);
+    throw e;
+  });
+  // A progress line on a terminal, with a bar when one file is read (not from stdin).
+  tty = process.stderr.isTTY === true && !inputs.some((i) => i.file === '-');
+  const file = inputs.length === 1 ? inputs[0].file : undefined;
+  total = tty && file ? fileSize(file) : 0;
+  try {
+    await runPipeline({
+      sources: sourcesOf(inputs, cfg, stats, stages.packet),
+      transforms: stages.events,
+      outputs,
+      packetLimit: cfg.packetLimit,
+      signal: inputs.every((i) => i.endsOnAbort) ? undefined : stop.signal, // live inputs drain after a stop
+      tickMs: inputs.some((i) => i.live) ? 1000 : 0,
+      onBatch: afterBatch,
+    });
+  } catch (e) {
+    failure = e;
+  } finally {
+    for (const i of inputs) await i.close?.();
+    clearInterval(metrics);
+    offReload?.();
+    io.signal?.removeEventListener('abort', onAbort);
+    await lists.close();
+  }
+  // Flush every output even when reading failed: what was decoded is kept.
+  for (const o of outputs) {
+    try {
+      await o.close();
+    } catch (e) {
+      failure ??= e;
+      log.error({ output: o.name, err: (e as Error).message }, 'output failed to flush');
+    }
+  }
+  if (tty) process.stderr.write('\n');
+  io.err(summaryText(stats));
+  try {
+    const reader = defaultStore ? opened.find((o) => o.name === DEFAULT_OUTPUT)?.opened.reader : undefined;
+    if (!failure && reader) io.out(await summaryReport(await reader()));
+  } finally {
+    for (const { opened: o } of opened) await o.dispose?.();
+  }
+  if (failure) throw failure;
+  return stats.damage ? EXIT_DAMAGED_INPUT : EXIT_OK;
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}

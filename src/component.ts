@@ -1,0 +1,149 @@
+// What every input, transform and output is: a descriptor in its own folder (name, INI section,
+// options, counters, how it opens), listed once in src/cli/registry.ts. Components see only
+// this file, the event, the stats and their own code, never src/cli/.
+import type { DnsEvent, InputKind } from './event.js';
+import type { Frame } from './frame.js';
+import type { Log } from './log.js';
+import type { OptionSpec, Settings } from './options.js';
+import type { Counters, Stats } from './stats.js';
+
+// ------------------------------------------------------------------ what flows
+
+/** What an input yields: captured frames (decoded by the pipeline) or ready-made events. */
+export type Feed =
+  | { kind: 'frames'; frames: AsyncIterable<Frame[]>; inputKind: InputKind; inputName: string }
+  | { kind: 'events'; events: AsyncIterable<DnsEvent[]> };
+
+/** A packet-level test run before IP decoding (sampling, dedup): false drops the packet. ipOffset is where the IP header starts. */
+export type PacketFilter = (data: Uint8Array, ipOffset: number, end: number, frame: Frame) => boolean;
+
+/** A stage between decoding and the outputs (masks, matching, ...). Transforms run in registry order. */
+export interface EventTransform {
+  readonly name: string;
+  /** The events to pass on: the same array, a filtered one, or one that adds events held before. */
+  apply(events: DnsEvent[]): DnsEvent[];
+  /** At the end of input: whatever is still held (queries waiting for a response, say). */
+  flush?(): DnsEvent[];
+  /** Live inputs only: time has passed without events; release what waited too long by nowMs. */
+  tick?(nowMs: number): DnsEvent[];
+}
+
+// Every sink implements this. Batches keep per-event overhead off the hot path;
+// a returned promise is back-pressure: the pipeline waits before sending more.
+export interface Output {
+  readonly name: string;
+  write(events: readonly DnsEvent[]): void | Promise<void>;
+  close(): Promise<void>; // flush everything, release resources
+  /** True once the output can take nothing more (stdout's reader went away): a run whose outputs all ended stops reading. */
+  readonly ended?: boolean;
+}
+
+/** A skip or allow list (--skipDomainsFile, --allowDomainsFile). */
+export interface NameMatcher {
+  matches(qname: string): boolean;
+}
+
+export interface Lists {
+  skip?: NameMatcher;
+  allow?: NameMatcher;
+}
+
+// ------------------------------------------------------------------ descriptors
+
+/** What the CLI hands a component when it opens: its own settings, and the run's shared pieces. */
+export interface Context<O extends readonly OptionSpec[]> {
+  settings: Settings<O>;
+  /** True when the option was given (command line, environment or INI), not left at its default. */
+  isSet(option: O[number]['name']): boolean;
+  log: Log;
+  counters: Counters; // this component's own
+  stats: Stats; // the pipeline's counters (drops by reason go to stats.dropped)
+  run: RunInfo;
+}
+
+export interface RunInfo {
+  server: string; // --serverName
+  ports: readonly number[]; // --port: DNS ports
+  metricIntervalMs: number; // --metricFlushInterval
+  /** Every input is a file (or stdin): outputs may open while decoding starts. */
+  fileInput: boolean;
+  lists: Lists;
+  /** Aborted on SIGINT/SIGTERM. */
+  signal?: AbortSignal;
+}
+
+interface Base<O extends readonly OptionSpec[]> {
+  readonly name: string;
+  readonly section: string; // INI section of its options
+  readonly options: O;
+  /** Counter name -> meaning: reported (also at 0) wherever counters are listed. */
+  readonly counters?: Readonly<Record<string, string>>;
+  /** Checks that involve several options or outside state; throws ConfigError naming the option. */
+  check?(settings: Settings<O>, isSet: (option: O[number]['name']) => boolean): void;
+}
+
+export interface OpenedInput {
+  feeds: Feed[];
+  /** Stops live inputs and listeners (files end by themselves). */
+  close?: () => Promise<void>;
+  /** The feeds stop and drain by themselves when the run's signal aborts (live capture, sockets). */
+  endsOnAbort?: boolean;
+  /** Events happen now (interfaces, sockets): capture time is wall time. */
+  live?: boolean;
+  /** The file read from start to end ('-' for stdin): the progress line shows how far. */
+  file?: string;
+}
+
+export interface InputComponent<O extends readonly OptionSpec[] = readonly OptionSpec[]> extends Base<O> {
+  readonly kind: 'input';
+  /** The option that asks for this input (for messages), or undefined when it was not asked for. */
+  given(settings: Settings<O>): string | undefined;
+  /** True for inputs that end by themselves (files): outputs may open meanwhile. */
+  isFile?(settings: Settings<O>): boolean;
+  open(ctx: Context<O>): Promise<OpenedInput>;
+}
+
+export interface OpenedTransform {
+  packet?: PacketFilter; // before IP decoding (packet inputs)
+  event?: EventTransform; // on decoded events (every input)
+}
+
+export interface TransformComponent<O extends readonly OptionSpec[] = readonly OptionSpec[]> extends Base<O> {
+  readonly kind: 'transform';
+  /** What to run, or null when the options leave it off (no cost per packet then). */
+  open(ctx: Context<O>): OpenedTransform | null;
+}
+
+/** SQL access to what an output stored, for the reports (a ClickHouse store is one). */
+export interface Reader {
+  /** Rows of a query; params fill its {name:Type} parameters (sent apart from the SQL, never pasted in). */
+  query<T = Record<string, unknown>>(sql: string, params?: Record<string, unknown>): Promise<T[]>;
+}
+
+export interface OpenedOutput {
+  output: Output;
+  /** Where the end-of-run report reads, when this output stores what reports read. */
+  reader?: () => Promise<Reader>;
+  /** After output.close(): release what the report still needed. */
+  dispose?: () => Promise<void>;
+}
+
+export interface OutputComponent<O extends readonly OptionSpec[] = readonly OptionSpec[]> extends Base<O> {
+  readonly kind: 'output';
+  /** The dnsmonster `<name>OutputType` option: 0 off, 1 all, 2-4 through the domain lists. */
+  readonly typeOption: O[number]['name'];
+  open(ctx: Context<O>): Promise<OpenedOutput>;
+}
+
+export type Component = InputComponent | TransformComponent | OutputComponent;
+
+// Identity functions that keep each component's option names and types (Settings<O>) checked.
+export function defineInput<const O extends readonly OptionSpec[]>(c: InputComponent<O>): InputComponent<O> {
+  return c;
+}
+export function defineTransform<const O extends readonly OptionSpec[]>(c: TransformComponent<O>): TransformComponent<O> {
+  return c;
+}
+export function defineOutput<const O extends readonly OptionSpec[]>(c: OutputComponent<O>): OutputComponent<O> {
+  return c;
+}

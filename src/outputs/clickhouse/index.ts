@@ -1,0 +1,163 @@
+// The ClickHouse output: DNS_LOG and its rollups in the embedded store (chdb, under --dataDir),
+// a server, or the endpoint of another dnslens process that holds the data dir. Also dnslens'
+// own health snapshots (health.ts) and the end-of-run report.
+import { readFileSync } from 'node:fs';
+import { defineOutput } from '../../component.js';
+import type { Log } from '../../log.js';
+import { bool, dur, int, later, outputType, secret, str, tuning, type Settings } from '../../options.js';
+import { EmbeddedStore, openStore, type Store, type StoreOptions } from '../../store/connection.js';
+import { startEndpoint } from '../../store/endpoint.js';
+import { migrate, type MigrateOptions, type SqlRunner } from '../../store/migrate.js';
+import { SINK_COUNTERS } from '../sink/writer.js';
+import { HealthReporter } from './health.js';
+import { NAME, openingClickHouseOutput } from './output.js';
+
+const S = 'clickhouse_output';
+const TTL = (name: string, def: number, what: string) => int(name, S, def, `Days ${what} are kept, counted from ingestion (1..36500)`, 'ready', 1, 36500);
+
+export const OPTIONS = [
+  str('dataDir', 'store', './dnslens-data', 'Directory of the embedded ClickHouse (chdb) database'),
+  str('clickhouseAddress', S, '', 'ClickHouse server HTTP address (host:port or http(s)://host:port; several, comma separated, fail over in order); empty = embedded chdb in dataDir'),
+  str('clickhouseUsername', S, '', 'ClickHouse user name'),
+  secret(str('clickhousePassword', S, '', 'ClickHouse password; @/path/to/file reads it from the first line of that file')),
+  str('clickhouseDatabase', S, 'default', 'ClickHouse database'),
+  str('clickhouseCluster', S, '', 'Create tables ON CLUSTER this cluster; empty = single server'),
+  dur('clickhouseDelay', S, '1s', 'Flush a partial batch to ClickHouse after this long'),
+  ...later('ClickHouse request logging', [bool('clickhouseDebug', S, 'Log ClickHouse requests')]),
+  bool('clickhouseCompress', S, 'Compress inserts sent to ClickHouse'),
+  bool('clickhouseSecure', S, 'Use TLS for the ClickHouse connection'),
+  ...later('FullQuery column (stored empty for now)', [bool('clickhouseSaveFullQuery', S, 'Also store the full message as JSON')]),
+  outputType('clickhouse', S, 'ClickHouse'),
+  int('clickhouseBatchSize', S, 100000, 'Events per ClickHouse insert (the embedded store uses 500000 unless this is set: fewer, larger inserts cost less there)', 'ready', 1),
+  tuning(int('clickhouseWorkers', S, 1, 'Concurrent ClickHouse inserts (dnslens keeps one insert in flight: measured fastest)', 'ready', 1)),
+  tuning(int('clickhouseWorkerChannelSize', S, 100000, 'Channel size of each ClickHouse worker', 'ready', 1)),
+  TTL('clickhouseTTL', 30, 'raw events'),
+  TTL('clickhouseRollupTTLMinute', 90, 'per-minute rollups'),
+  TTL('clickhouseRollupTTLHour', 730, 'hourly rollups'),
+  TTL('clickhouseRollupTTLDay', 730, 'daily rollups'),
+  TTL('clickhouseRollupTTLWeek', 1825, 'weekly rollups'),
+  TTL('clickhouseRollupTTLMonth', 1825, 'monthly rollups'),
+] as const;
+
+export type ClickHouseSettings = Settings<typeof OPTIONS>;
+
+/** --clickhousePassword, or the first line of a file given as @path (keeps it out of `ps`). */
+function passwordOf(s: ClickHouseSettings): string {
+  const p = s.clickhousePassword;
+  return p.startsWith('@') ? readFileSync(p.slice(1), 'utf8').split('\n')[0].trim() : p;
+}
+
+export function storeOptions(s: ClickHouseSettings): StoreOptions {
+  const password = passwordOf(s);
+  return {
+    address: s.clickhouseAddress
+      .split(',')
+      .map((a) => a.trim())
+      .filter(Boolean),
+    username: s.clickhouseUsername || undefined,
+    password: password || undefined,
+    database: s.clickhouseDatabase,
+    secure: s.clickhouseSecure,
+    compress: s.clickhouseCompress,
+    dataDir: s.dataDir,
+  };
+}
+
+export function migrateOptions(s: ClickHouseSettings): MigrateOptions {
+  return {
+    ttlDays: s.clickhouseTTL,
+    rollupTtl: {
+      minute: s.clickhouseRollupTTLMinute,
+      hour: s.clickhouseRollupTTLHour,
+      day: s.clickhouseRollupTTLDay,
+      week: s.clickhouseRollupTTLWeek,
+      month: s.clickhouseRollupTTLMonth,
+    },
+    database: s.clickhouseDatabase,
+    variant: s.clickhouseCluster ? 'cluster' : 'single',
+    cluster: s.clickhouseCluster || undefined,
+    // On a server whose user has a password, dictionaries read their tables with the same login.
+    dictionaryAuth: s.clickhouseUsername ? { user: s.clickhouseUsername, password: passwordOf(s) } : undefined,
+  };
+}
+
+/** Opens the store, brings its schema up to date and applies the configured retention. */
+export async function openMigrated(s: ClickHouseSettings, log: Log): Promise<Store> {
+  const store = await openStore(storeOptions(s));
+  try {
+    const runner: SqlRunner = { exec: (sql) => store.exec(sql), query: <T>(sql: string) => store.query<T>(sql) };
+    if (store instanceof EmbeddedStore) runner.execScript = (statements) => store.execScript(statements);
+    // migrate() also re-applies the configured retention (ALTER ... MODIFY TTL) where it changed.
+    const applied = await migrate(runner, migrateOptions(s));
+    if (applied.length) log.info({ applied, store: store.where }, 'schema migrated');
+    return store;
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}
+
+// The batch policy, in one place. Rows per insert into the embedded store when
+// --clickhouseBatchSize is not given: every insert also writes a part into each rollup table, so
+// on chdb fewer, larger inserts cost far less CPU per row (measured on the bench capture:
+// 100k-row inserts 7.3 CPU-s, 500k-row 3.8-4.2 CPU-s per 968k rows with all rollups). A server
+// keeps dnsmonster's default (100k).
+export const EMBEDDED_BATCH_SIZE = 500_000;
+// With no insert in flight, an embedded-store batch goes once it has this many rows instead of
+// filling up: the first insert starts as soon as the store opens, and a file's last insert is
+// smaller, so less of the store's work is left when decoding ends.
+export const EMBEDDED_MIN_BATCH = 125_000;
+
+export function batchSizes(batchSize: number, batchSizeSet: boolean, embedded: boolean): { batchSize: number; minBatchRows?: number } {
+  if (embedded && !batchSizeSet) return { batchSize: EMBEDDED_BATCH_SIZE, minBatchRows: EMBEDDED_MIN_BATCH };
+  return { batchSize };
+}
+
+export const clickhouse = defineOutput({
+  kind: 'output',
+  name: NAME,
+  section: S,
+  options: OPTIONS,
+  typeOption: 'clickhouseOutputType',
+  counters: SINK_COUNTERS,
+  /** With defer (file inputs), opening (chdb load, migrations) overlaps decoding: the writer
+   *  encodes events meanwhile. Live inputs open it first, so a store that cannot be reached
+   *  stops the run before capture starts. */
+  async open({ settings, isSet, log, counters, stats, run }) {
+    const storeOpening = openMigrated(settings, log);
+    const sizes = (embedded: boolean) => batchSizes(settings.clickhouseBatchSize, isSet('clickhouseBatchSize'), embedded);
+    // No address: the embedded store, unless another process holds it (then its endpoint). Until
+    // the store is open, batches only fill (an early one would wait for the store anyway).
+    const guess = sizes(storeOptions(settings).address?.length === 0).batchSize;
+    const { output, opened } = openingClickHouseOutput(storeOpening, { stats, counters, log, delayMs: settings.clickhouseDelay, batchSize: guess }, (store) =>
+      sizes(store instanceof EmbeddedStore),
+    );
+    const opening = (async () => {
+      const store = await storeOpening;
+      try {
+        await opened;
+        // While this process holds the embedded store, `dnslens sql|report` reach it through here.
+        const endpoint = store instanceof EmbeddedStore ? await startEndpoint(store) : undefined;
+        // dnslens' own counters go to dnslens_health in the same store.
+        const health = new HealthReporter(store, { server: run.server, intervalMs: run.metricIntervalMs, stats });
+        health.start();
+        return { store, endpoint, health };
+      } catch (e) {
+        await store.close();
+        throw e;
+      }
+    })();
+    if (!run.fileInput) await opening;
+    else opening.catch((e: unknown) => log.error({ err: (e as Error).message }, 'the ClickHouse store could not be opened'));
+    return {
+      output,
+      reader: async () => (await opening).store,
+      dispose: async () => {
+        const o = await opening.catch(() => null);
+        await o?.health.close(); // the final snapshot, after the writer closed
+        await o?.endpoint?.close();
+        await o?.store.close();
+      },
+    };
+  },
+});
