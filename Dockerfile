@@ -26,7 +26,7 @@ RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund
 
 # --- runtime
 FROM ${NODE_IMAGE} AS runtime
-# tcpdump does the live capture (src/inputs/live.ts). It gets the two capture capabilities as
+# tcpdump does the live capture (src/inputs/live/capture.ts). It gets the two capture capabilities as
 # file capabilities, so dnslens itself runs as the unprivileged `node` user: a capture container
 # needs `cap_add: [NET_RAW, NET_ADMIN]` (and no `no-new-privileges`, which would ignore file
 # capabilities); other dnslens containers need no capability at all. /var/lib/dnslens (the spool

@@ -78,8 +78,9 @@ interface Base<O extends readonly OptionSpec[]> {
   readonly options: O;
   /** Counter name -> meaning: reported (also at 0) wherever counters are listed. */
   readonly counters?: Readonly<Record<string, string>>;
-  /** Checks that involve several options or outside state; throws ConfigError naming the option. */
-  check?(settings: Settings<O>, isSet: (option: O[number]['name']) => boolean): void;
+  /** Checks that involve several options or outside state; throws ConfigError naming the option.
+   *  from(option) is where a value came from, for the message (" (in x.ini:3)", "" on the command line). */
+  check?(settings: Settings<O>, from: (option: O[number]['name']) => string): void;
 }
 
 export interface OpenedInput {
@@ -90,8 +91,10 @@ export interface OpenedInput {
   endsOnAbort?: boolean;
   /** Events happen now (interfaces, sockets): capture time is wall time. */
   live?: boolean;
-  /** The file read from start to end ('-' for stdin): the progress line shows how far. */
+  /** A capture file read from start to end: the progress line shows a bar. */
   file?: string;
+  /** Reads standard input (no progress line). */
+  stdin?: boolean;
 }
 
 export interface InputComponent<O extends readonly OptionSpec[] = readonly OptionSpec[]> extends Base<O> {

@@ -136,6 +136,18 @@ describe('local endpoint to a held embedded store', () => {
     expect(Number(rows[0].n)).toBe(expected);
   });
 
+  it('binds NULL and hostile strings as data, as ClickHouse itself would', async () => {
+    const values = ["'; DROP TABLE DNS_LOG; --", 'back\\slash', 'tab\there', 'line\nbreak', 'quote\'s "double"', '\\N', 'ünïcödé'];
+    for (const v of values) {
+      const [r] = await store.query<{ v: string; n: number }>('SELECT {v:String} AS v, length({v:String}) AS n', { v });
+      expect(r.v, JSON.stringify(v)).toBe(v);
+    }
+    const [n] = await store.query<{ isNull: number }>('SELECT {x:Nullable(String)} IS NULL AS isNull', { x: null });
+    expect(Number(n.isNull)).toBe(1);
+    const [count] = await store.query<{ n: string }>('SELECT count() AS n FROM DNS_LOG');
+    expect(Number(count.n)).toBeGreaterThan(0); // the table is still there
+  });
+
   it('stores RowBinary inserts sent through it intact', async () => {
     const more = syntheticEvents(300, EVENTS);
     await insertEvents(store, more);

@@ -1,5 +1,5 @@
 // DnsEvent -> ClickHouse RowBinary rows for DNS_LOG: the row-wise reference the Native encoder
-// (src/store/native.ts) is tested against, the format of the spools dnslens wrote before it sent
+// (src/outputs/clickhouse/native.ts) is tested against, the format of the spools dnslens wrote before it sent
 // Native (test/spool.test.ts makes one), and a quick way for schema tests to insert events. It
 // writes bytes by hand into large buffers that are filled in turn and never copied to grow
 // (RowEncoder hands them out as chunks).

@@ -1,5 +1,5 @@
 // --sampleRatio and --dedup on real captures, through the same decode context and pipeline the
-// CLI builds (src/cli/sources.ts decodeContext -> keepPacket), with exact expected counts.
+// CLI builds (src/cli/open.ts decodeContext -> keepPacket), with exact expected counts.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

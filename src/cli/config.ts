@@ -378,9 +378,10 @@ function checkFile(spec: OptionSpec, path: string, source: Origin): void {
 
 /**
  * Build the effective configuration. `argv` is the arguments after the program name
- * (process.argv.slice(2)). Throws ConfigError naming the option on the first bad value.
+ * (process.argv.slice(2)). Throws ConfigError naming the option on the first bad value, or on
+ * a component's own check (unless checkComponents is false).
  */
-export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, registry: Registry = defaultRegistry): Config {
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, registry: Registry = defaultRegistry, opts: { checkComponents?: boolean } = {}): Config {
   const cli = readArgv(argv, registry);
   const config: Record<string, unknown> = {};
   const from = new Map<string, Origin>();
@@ -430,7 +431,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, regi
     from.set(spec.name, source);
   }
   sources.set(config, from);
-  for (const c of registry.components) checkComponent(c, config as Config, from);
+  // Component checks (templates, key files, socket addresses) concern a capture run, not `dnslens sql`.
+  if (opts.checkComponents !== false) for (const c of registry.components) checkComponent(c, config as Config, from);
   return config as Config;
 }
 
@@ -451,17 +453,11 @@ export function settingsOf<C extends Component>(config: Config, component: C): P
   return out as Parameters<C['open']>[0]['settings'];
 }
 
-// A component's own checks (several options together, files it reads); the error names where the value came from.
+// A component's own checks (several options together, files it reads).
 function checkComponent(c: Component, config: Config, from: Map<string, Origin>): void {
   if (!c.check) return;
-  const isSet = (name: string) => (from.get(name)?.kind ?? 'default') !== 'default';
-  try {
-    (c.check as (s: unknown, isSet: (n: string) => boolean) => void)(settingsOf(config, c), isSet);
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    const origin = from.get(e.option);
-    throw new ConfigError(e.option, origin && origin.kind !== 'cli' && origin.kind !== 'default' ? `${e.message}${where(origin)}` : e.message);
-  }
+  const origin = (name: string) => where(from.get(name) ?? { kind: 'default' });
+  (c.check as (s: unknown, from: (n: string) => string) => void)(settingsOf(config, c), origin);
 }
 
 /**

@@ -26,10 +26,13 @@ async function main(argv: string[]): Promise<number> {
     log.info({ signal: sig }, 'stopping: flushing outputs');
     stop.abort();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
   return runCapture(argv, {
     signal: stop.signal,
+    // Until outputs open, a signal ends the process at once (nothing to flush yet).
+    onCapture: () => {
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+    },
     version: packageVersion,
     // SIGHUP reloads the skip/allow lists in the background; capture goes on with the old ones meanwhile.
     onReload: (reload) => {

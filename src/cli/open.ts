@@ -84,6 +84,7 @@ export function openStages(cfg: Config, stats: Stats, registry: Registry = defau
   const events: EventTransform[] = [];
   for (const c of registry.transforms) {
     const t = c.open(contextFor(c, cfg, stats, run));
+    if (t === null) stats.components.delete(c.name); // off: no counters to report
     if (t?.packet) filters.push(t.packet);
     if (t?.event) events.push(t.event);
   }

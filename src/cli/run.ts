@@ -5,6 +5,7 @@ import { log, setLogLevel } from '../log.js';
 import { summaryReport } from '../reports/summary.js';
 import { Stats } from '../stats.js';
 import { checkRunnable, formatIni, helpText, loadConfig, sourceOf, type Config } from './config.js';
+import type { OpenedInput } from '../component.js';
 import { fileInputs, openInputs, openLists, openOutputs, openStages, runInfo, sourcesOf, type OpenLists } from './open.js';
 import { runPipeline } from './pipeline.js';
 import { registry as defaultRegistry, type Registry } from './registry.js';
@@ -25,8 +26,10 @@ export interface RunOptions {
   registry?: Registry;
   stdout?: (text: string) => void;
   stderr?: (text: string) => void;
-  /** Stops the run (main.ts aborts it on SIGINT/SIGTERM). */
+  /** Stops the run (main.ts aborts it on SIGINT/SIGTERM once capture has begun). */
   signal?: AbortSignal;
+  /** Called once outputs are about to open: from then on a stop must flush, not just exit. */
+  onCapture?: () => void;
   /** SIGHUP: main.ts calls what it is given here to reload the domain lists. */
   onReload?: (reload: () => Promise<void>) => () => void;
   version?: () => Promise<string>;
@@ -62,6 +65,7 @@ export async function runCapture(argv: string[], opts: RunOptions = {}): Promise
     out(formatIni(cfg, { redact: true }, registry));
     return EXIT_OK;
   }
+  opts.onCapture?.();
   return capture(cfg, registry, lists, defaultStore, { out, err, signal: opts.signal, onReload: opts.onReload });
 }
 
@@ -100,16 +104,13 @@ async function capture(cfg: Config, registry: Registry, lists: OpenLists, defaul
     lastDraw = now;
     process.stderr.write(progressLine(stats, total));
   };
-  const inputs = await openInputs(cfg, stats, run, registry).catch(async (e: unknown) => {
-    for (const o of outputs) await o.close().catch(() => undefined);
-    for (const { opened: o } of opened) await o.dispose?.().catch(() => undefined);
-    throw e;
-  });
-  // A progress line on a terminal, with a bar when one file is read (not from stdin).
-  tty = process.stderr.isTTY === true && !inputs.some((i) => i.file === '-');
-  const file = inputs.length === 1 ? inputs[0].file : undefined;
-  total = tty && file ? fileSize(file) : 0;
+  let inputs: OpenedInput[] | null = null;
   try {
+    inputs = await openInputs(cfg, stats, run, registry);
+    // A progress line on a terminal (not for stdin), with a bar when one capture file is read.
+    tty = process.stderr.isTTY === true && !inputs.some((i) => i.stdin);
+    const file = inputs.length === 1 ? inputs[0].file : undefined;
+    total = tty && file ? fileSize(file) : 0;
     await runPipeline({
       sources: sourcesOf(inputs, cfg, stats, stages.packet),
       transforms: stages.events,
@@ -122,7 +123,7 @@ async function capture(cfg: Config, registry: Registry, lists: OpenLists, defaul
   } catch (e) {
     failure = e;
   } finally {
-    for (const i of inputs) await i.close?.();
+    for (const i of inputs ?? []) await i.close?.();
     clearInterval(metrics);
     offReload?.();
     io.signal?.removeEventListener('abort', onAbort);
@@ -138,7 +139,7 @@ async function capture(cfg: Config, registry: Registry, lists: OpenLists, defaul
     }
   }
   if (tty) process.stderr.write('\n');
-  io.err(summaryText(stats));
+  if (inputs !== null) io.err(summaryText(stats)); // an input that could not open read nothing
   try {
     const reader = defaultStore ? opened.find((o) => o.name === DEFAULT_OUTPUT)?.opened.reader : undefined;
     if (!failure && reader) io.out(await summaryReport(await reader()));

@@ -10,6 +10,8 @@ import { runSql, type SqlFormat } from '../reports/sql.js';
 import { summaryReport } from '../reports/summary.js';
 
 const settings = (cfg: Config): ClickHouseSettings => settingsOf(cfg, clickhouse);
+// These commands use the store options only: a capture option's own check does not stop them.
+const STORE_ONLY = { checkComponents: false };
 
 // ------------------------------------------------------------------ commands
 
@@ -61,11 +63,11 @@ export async function storeCommand(cmd: string, args: string[]): Promise<number>
   const a = splitArgs(args, []);
   if (a.positional[0] === 'print') {
     // The SQL a migration from an empty store runs (with --clickhouseCluster: the cluster form), without connecting.
-    process.stdout.write(schemaScript(migrateOptions(settings(loadConfig(a.rest, process.env)))));
+    process.stdout.write(schemaScript(migrateOptions(settings(loadConfig(a.rest, process.env, undefined, STORE_ONLY)))));
     return 0;
   }
   if (a.positional[0] !== 'migrate') throw new ConfigError('schema', 'usage: dnslens schema migrate|print [store flags]');
-  const cfg = loadConfig(a.rest, process.env);
+  const cfg = loadConfig(a.rest, process.env, undefined, STORE_ONLY);
   const store = await openMigrated(settings(cfg), log);
   process.stdout.write(`schema up to date (${store.where})\n`);
   await store.close();
@@ -73,7 +75,7 @@ export async function storeCommand(cmd: string, args: string[]): Promise<number>
 }
 
 async function withStore(flags: string[], fn: (store: Store) => Promise<unknown>): Promise<number> {
-  const cfg = loadConfig(flags, process.env);
+  const cfg = loadConfig(flags, process.env, undefined, STORE_ONLY);
   const store = await openMigrated(settings(cfg), log);
   try {
     await fn(store);

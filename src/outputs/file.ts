@@ -236,8 +236,10 @@ export const file = defineOutput({
   ],
   typeOption: 'fileOutputType',
   counters: { written: 'events written' },
-  check(s) {
-    if (s.fileOutputType > 0 && s.fileOutputPath === '') throw new ConfigError('fileOutputPath', `--fileOutputPath: required when --fileOutputType is ${s.fileOutputType}`);
+  check(s, from) {
+    if (s.fileOutputType > 0 && s.fileOutputPath === '') {
+      throw new ConfigError('fileOutputPath', `--fileOutputPath: required when --fileOutputType is ${s.fileOutputType}${from('fileOutputType')}`);
+    }
     if (s.fileOutputType > 0) textFormat(s.fileOutputFormat, s.fileOutputGoTemplate, 'fileOutputGoTemplate');
   },
   async open({ settings, counters }) {

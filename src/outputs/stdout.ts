@@ -115,13 +115,15 @@ export const stdout = defineOutput({
   check: (s) => void (s.stdoutOutputType > 0 && textFormat(s.stdoutOutputFormat, s.stdoutOutputGoTemplate, 'stdoutOutputGoTemplate')),
   async open({ settings, counters, stats }) {
     const out = stdoutOutput(textFormat(settings.stdoutOutputFormat, settings.stdoutOutputGoTemplate, 'stdoutOutputGoTemplate'));
+    let afterEnd = 0; // events given once the reader had gone: discarded, never counted as written
     const output: Output = {
       name: out.name,
       get ended() {
         return out.ended;
       },
       write(events) {
-        counters.add('written', events.length);
+        if (out.ended) afterEnd += events.length;
+        else counters.add('written', events.length);
         return out.write(events);
       },
       async close() {
@@ -130,7 +132,7 @@ export const stdout = defineOutput({
         } finally {
           // `dnslens ... | head`: what the reader did not take is counted, not lost silently.
           if (out.discarded) {
-            counters.add('written', -out.discarded);
+            counters.add('written', afterEnd - out.discarded); // a batch whose write failed late
             counters.add('discarded', out.discarded);
             stats.dropped('stdout', 'reader-gone', out.discarded);
           }

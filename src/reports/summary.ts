@@ -11,12 +11,9 @@ export interface ReportOptions {
   top?: number; // rows in each top list, default 10
 }
 
-// DateTime64(9) parameters in UTC; an open end of the range is the type's own limit.
-const EARLIEST = '1970-01-01 00:00:00';
-const LATEST = '2262-04-11 00:00:00';
-
-function timeBound(v: Date | string | undefined, name: string, open: string): string {
-  if (v === undefined) return open;
+// A bound of the range as a DateTime64(6, 'UTC') parameter; null leaves that end open.
+function timeBound(v: Date | string | undefined, name: string): string | null {
+  if (v === undefined) return null;
   const d = v instanceof Date ? v : new Date(v);
   if (Number.isNaN(d.getTime())) throw new Error(`${name}: not a time: ${String(v)}`);
   return d.toISOString().replace('T', ' ').replace('Z', '');
@@ -69,7 +66,7 @@ async function lookups(store: Reader): Promise<Record<string, string>> {
 /** The short report: messages, time span, top domains and apex domains, rcodes, qtypes, latency. */
 export async function summaryReport(store: Reader, opts: ReportOptions = {}): Promise<string> {
   const top = Math.max(1, Math.floor(opts.top ?? 10));
-  const params = { since: timeBound(opts.since, 'since', EARLIEST), until: timeBound(opts.until, 'until', LATEST), top };
+  const params = { since: timeBound(opts.since, 'since'), until: timeBound(opts.until, 'until'), top };
   const ranged = opts.since !== undefined || opts.until !== undefined;
   try {
     const expressions = await lookups(store);

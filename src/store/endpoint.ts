@@ -246,11 +246,11 @@ async function runRequest(
   // ClickHouse treats GET as read-only; readonly=2 still lets a client change settings.
   if (req.method === 'GET' && !params.has('readonly')) await run('SET readonly = 2');
 
-  const bind: Record<string, string> = {};
+  const bind: Record<string, string | null> = {};
   let hasBind = false;
   for (const [k, v] of params) {
     if (k.startsWith('param_')) {
-      bind[k.slice(6)] = v;
+      bind[k.slice(6)] = paramValue(v);
       hasBind = true;
     }
   }
@@ -280,6 +280,16 @@ async function runRequest(
     }
   }
   return { result: await run(sql), format: FORMAT_CLAUSE.exec(sql)?.[1] ?? format };
+}
+
+// The HTTP interface takes a parameter's value in ClickHouse's escaped text form, as
+// @clickhouse/client sends it: \N alone is NULL, a backslash escapes the next character. chdb's
+// queryBind takes values as they are, so they are unescaped here.
+const ESCAPES: Readonly<Record<string, string>> = { b: '\b', f: '\f', r: '\r', n: '\n', t: '\t', '0': '\0', a: '\x07', v: '\v' };
+
+export function paramValue(text: string): string | null {
+  if (text === '\\N') return null;
+  return text.replace(/\\([\s\S])/g, (_, c: string) => ESCAPES[c] ?? c);
 }
 
 function send(req: IncomingMessage, res: ServerResponse, status: number, body: Buffer, headers: Record<string, string>, compress: boolean): void {

@@ -36,7 +36,7 @@ export const dnstap = defineInput({
     const endsOnAbort = run.signal !== undefined;
     if (settings.dnstapFile !== '') {
       const events = readDnstapFile(settings.dnstapFile, stats, { server, useIdentity, signal: run.signal });
-      return { feeds: [{ kind: 'events', events }], endsOnAbort, file: settings.dnstapFile };
+      return { feeds: [{ kind: 'events', events }], endsOnAbort, stdin: settings.dnstapFile === '-' };
     }
     const permission = parsePermission(settings.dnstapPermission);
     const listener = await listenDnstap({ address: settings.dnstapSocket, stats, server, useIdentity, permission, signal: run.signal });

@@ -15,6 +15,6 @@ export const pcap = defineInput({
   isFile: () => true,
   async open({ settings, stats }) {
     const frames = readCapture(settings.pcapFile, stats, { noEtherframe: settings.noEtherframe });
-    return { feeds: [{ kind: 'frames', frames, inputKind: 'pcap', inputName: settings.pcapFile }], file: settings.pcapFile };
+    return { feeds: [{ kind: 'frames', frames, inputKind: 'pcap', inputName: settings.pcapFile }], ...(settings.pcapFile === '-' ? { stdin: true } : { file: settings.pcapFile }) };
   },
 });

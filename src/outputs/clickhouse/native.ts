@@ -377,7 +377,7 @@ class Block {
     } else if (OTHER_TYPES[name] !== type) problems.push(`${name} ${type} is written as ${OTHER_TYPES[name] ?? 'nothing'}`);
   }
   for (const name of [...FIXED_NAMES, ...Object.keys(OTHER_TYPES)]) if (!DNS_LOG_SCHEMA.some(([n]) => n === name)) problems.push(`${name} is not in DNS_LOG_SCHEMA`);
-  if (problems.length) throw new Error(`src/store/native.ts disagrees with DNS_LOG_SCHEMA: ${problems.join('; ')}`);
+  if (problems.length) throw new Error(`src/outputs/clickhouse/native.ts disagrees with DNS_LOG_SCHEMA: ${problems.join('; ')}`);
 }
 
 // Each column's name and type, encoded once.

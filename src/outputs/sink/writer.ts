@@ -398,6 +398,7 @@ export class BatchWriter<M> {
     } catch (err) {
       this.opts.log.warn({ err: (err as Error).message }, 'cannot keep the rejected batch');
     }
+    this.failures = 0; // the next batch's first send is not a retry
     this.counters.add('rejected', rows);
     this.opts.stats.dropped(this.opts.name, 'rejected-by-receiver', rows);
     this.opts.log.error({ rows, err: message, keptIn: kept }, 'the receiver refused a batch for its content; set aside');
