@@ -3,7 +3,7 @@
 # test/image-build.test.ts runs the `build` and `deps` stages' steps natively and the result's
 # --help, so keep COPY sources relative and stage paths under /app.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-trixie-slim
 
 # --- build: compile TypeScript
 FROM ${NODE_IMAGE} AS build

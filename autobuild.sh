@@ -10,17 +10,20 @@
 #   ./autobuild.sh down            stop the stack; the data stays
 #   ./autobuild.sh down --volumes  stop the stack and delete its data (asks, or needs --yes)
 #
-# It writes only generated, git-ignored files: .env (answers and passwords, mode 600) and
-# docker-compose.override.yml. Re-running keeps the passwords and the data and applies the new
-# answers (a retention change re-runs the migration service). `./autobuild.sh --help` for flags.
+# It writes only generated, git-ignored files: .env (the answers, mode 600), secrets/ (the generated
+# passwords, mode 700) and docker-compose.override.yml. Re-running keeps the passwords and the data
+# and applies the new answers (a retention change re-runs the migration service). It needs Docker
+# with Compose v2 (`docker compose`). `./autobuild.sh --help` for flags.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ENV_FILE="$HERE/.env"
 OVERRIDE_FILE="$HERE/docker-compose.override.yml"
+SECRETS_DIR="$HERE/secrets"
 MAX_TRIES=10 # interactive: a question asked more often than this ends the run
 
-# The ClickHouse users are fixed in docker/clickhouse/users.d/dnslens.xml.
+# The ClickHouse users are fixed in docker/clickhouse/users.d/dnslens.xml (their passwords' hashes
+# go to secrets/clickhouse-users.xml).
 DATABASE=dnslens
 WRITER_USER=dnslens
 READER_USER=grafana
@@ -36,10 +39,12 @@ Usage: ./autobuild.sh [up] [options]
 Answers (flag, or environment variable; asked interactively when neither is given):
   --interfaces LIST          interfaces to capture on, comma separated, or "none"   AUTOBUILD_INTERFACES
   --server-name IFACE=NAME   server name stored with that interface's events         AUTOBUILD_SERVER_NAMES
-                             (repeatable; default HOSTNAME_IFACE)                     (IFACE=NAME,...)
-  --batch-size N             events per ClickHouse insert                            AUTOBUILD_BATCH_SIZE
-  --dnstap SPEC              dnstap collector: no, tcp:PORT (localhost), tcp:0.0.0.0:PORT,
-                             or unix:/path/to/dnstap.sock                            AUTOBUILD_DNSTAP
+                             (repeatable; default HOSTNAME_IFACE; the dashboards'     (IFACE=NAME,...)
+                             "Server" selector)
+  --dnstap SPEC              dnstap collector: no, yes (= tcp:6000 on 127.0.0.1),    AUTOBUILD_DNSTAP
+                             tcp:PORT, tcp:0.0.0.0:PORT, or unix:/path/NAME.sock
+  --dnstap-name NAME         server name of the dnstap collector's events           AUTOBUILD_DNSTAP_NAME
+                             (default HOSTNAME_dnstap)
   --clickhouse-data PATH     ClickHouse data directory                               AUTOBUILD_CLICKHOUSE_DATA
   --clickhouse-logs PATH     ClickHouse log directory                                AUTOBUILD_CLICKHOUSE_LOGS
   --grafana-data PATH        Grafana data directory                                  AUTOBUILD_GRAFANA_DATA
@@ -47,11 +52,13 @@ Answers (flag, or environment variable; asked interactively when neither is give
   --rollup-retention-days R  days rollups are kept: one number, or five for          AUTOBUILD_ROLLUP_RETENTION_DAYS
                              minute,hour,day,week,month
   --expose-grafana yes|no    publish Grafana on all addresses, not only 127.0.0.1    AUTOBUILD_EXPOSE_GRAFANA
-Not asked (defaults 3000 and 8123, both on 127.0.0.1 unless Grafana is exposed):
+Not asked (defaults 3000 and 8123, both on 127.0.0.1 unless Grafana is exposed; 100000):
   --grafana-port N                                                                   AUTOBUILD_GRAFANA_PORT
   --clickhouse-port N        ClickHouse HTTP, for the capture services and you      AUTOBUILD_CLICKHOUSE_PORT
+  --batch-size N             events per ClickHouse insert (tuning)                  AUTOBUILD_BATCH_SIZE
 Running:
-  -y, --yes                  accept the default of every question not answered     AUTOBUILD_YES=1
+  -y, --yes                  accept the default of every question not answered,    AUTOBUILD_YES=1
+                             and the summary, without asking
   --dry-run                  print the generated files and the commands, run nothing
   --timeout SECONDS          how long to wait for the services to be healthy (300) AUTOBUILD_TIMEOUT
   -h, --help                 this help
@@ -83,6 +90,7 @@ A_INTERFACES=${AUTOBUILD_INTERFACES:-}
 A_SERVER_NAMES=${AUTOBUILD_SERVER_NAMES:-}
 A_BATCH_SIZE=${AUTOBUILD_BATCH_SIZE:-}
 A_DNSTAP=${AUTOBUILD_DNSTAP:-}
+A_DNSTAP_NAME=${AUTOBUILD_DNSTAP_NAME:-}
 A_CH_DATA=${AUTOBUILD_CLICKHOUSE_DATA:-}
 A_CH_LOGS=${AUTOBUILD_CLICKHOUSE_LOGS:-}
 A_GRAFANA_DATA=${AUTOBUILD_GRAFANA_DATA:-}
@@ -116,7 +124,7 @@ while [ $# -gt 0 ]; do
     --volumes) REMOVE_DATA=1 && shift && continue ;;
   esac
   case "$opt" in
-    --interfaces | --server-name | --batch-size | --dnstap | --clickhouse-data | --clickhouse-logs | --grafana-data) ;;
+    --interfaces | --server-name | --batch-size | --dnstap | --dnstap-name | --clickhouse-data | --clickhouse-logs | --grafana-data) ;;
     --retention-days | --rollup-retention-days | --expose-grafana | --grafana-port | --clickhouse-port | --timeout) ;;
     *) refuse "unknown option $opt (see --help)" ;;
   esac
@@ -128,6 +136,7 @@ while [ $# -gt 0 ]; do
     --server-name) A_SERVER_NAMES=${A_SERVER_NAMES:+$A_SERVER_NAMES,}$val ;;
     --batch-size) A_BATCH_SIZE=$val ;;
     --dnstap) A_DNSTAP=$val ;;
+    --dnstap-name) A_DNSTAP_NAME=$val ;;
     --clickhouse-data) A_CH_DATA=$val ;;
     --clickhouse-logs) A_CH_LOGS=$val ;;
     --grafana-data) A_GRAFANA_DATA=$val ;;
@@ -162,12 +171,14 @@ read_previous
 
 # ------------------------------------------------------------------ tools
 
+# Compose v2 only: v1 (Debian's and Ubuntu's docker-compose 1.29) crashes with
+# KeyError: 'ContainerConfig' whenever it re-creates a container on current engines (a retention
+# change re-creates migrate, a rebuild the capture services) and ignores pull_policy.
 COMPOSE=()
+COMPOSE_V2_HELP="install Compose v2, the docker compose plugin: the docker-compose-plugin package from Docker's apt repository (https://docs.docker.com/compose/install/linux/), or docker-compose-v2 on Ubuntu"
 find_compose() {
   if docker compose version >/dev/null 2>&1; then
     COMPOSE=(docker compose)
-  elif command -v docker-compose >/dev/null 2>&1 && docker-compose version >/dev/null 2>&1; then
-    COMPOSE=(docker-compose)
   else
     return 1
   fi
@@ -183,7 +194,11 @@ check_prerequisites() {
       problems+=("cannot reach the Docker engine: is it running, and may this user use it (root, or the docker group)?")
     fi
     if ! find_compose; then
-      problems+=("neither 'docker compose' (v2) nor 'docker-compose' (v1) works: install the compose plugin (docker-compose-plugin) or docker-compose")
+      if command -v docker-compose >/dev/null 2>&1; then
+        problems+=("only Compose v1 (docker-compose) is here, and it breaks re-runs of this stack (KeyError: 'ContainerConfig' when it re-creates a container): $COMPOSE_V2_HELP")
+      else
+        problems+=("'docker compose' (Compose v2) does not work: $COMPOSE_V2_HELP")
+      fi
     fi
   fi
   [ ${#problems[@]} -eq 0 ] && return 0
@@ -383,6 +398,12 @@ check_path() {
     fi
   done
   own_dir "$p" "$(prev "$key")" || return 1
+  # The directory the previous run recorded: the containers own it now (ClickHouse's entrypoint
+  # chowns its data and log directories to 101:101), so this user may not write to it, and need not.
+  if [ "$p" = "$(prev "$key")" ] && [ -d "$p" ]; then
+    NORM=$p
+    return 0
+  fi
   writable_dir "$p" || return 1
   NORM=$p
 }
@@ -395,6 +416,10 @@ check_dnstap() {
   case "$spec" in
     no | none | off | n)
       NORM=no
+      return 0
+      ;;
+    yes | y | on | true)
+      NORM=tcp:127.0.0.1:6000
       return 0
       ;;
     unix:*)
@@ -415,7 +440,7 @@ check_dnstap() {
   esac
   local rest=${spec#tcp:} addr=127.0.0.1
   if [ "$rest" = "$spec" ] && [[ "$spec" == *:* ]]; then
-    WHY="\"$1\" is not no, tcp:PORT, tcp:ADDRESS:PORT or unix:/path/NAME.sock"
+    WHY="\"$1\" is not no, yes, tcp:PORT, tcp:ADDRESS:PORT or unix:/path/NAME.sock"
     return 1
   fi
   if [[ "$rest" == *:* ]]; then
@@ -427,7 +452,7 @@ check_dnstap() {
     fi
   fi
   if ! check_port "$rest"; then
-    WHY="\"$1\" is not no, tcp:PORT, tcp:ADDRESS:PORT or unix:/path/NAME.sock"
+    WHY="\"$1\" is not no, yes, tcp:PORT, tcp:ADDRESS:PORT or unix:/path/NAME.sock"
     return 1
   fi
   NORM=tcp:$addr:$NORM
@@ -520,6 +545,9 @@ ask_questions() {
   SERVER_NAMES=()
   MONITORED=()
   [ "$A_INTERFACES" = none ] || IFS=, read -r -a MONITORED <<<"$A_INTERFACES"
+  if [ ${#MONITORED[@]} -gt 0 ] && [ -z "$YES" ]; then
+    say "Each interface's events carry a server name: it is the \"Server\" selector in the dashboards."
+  fi
   for iface in "${MONITORED[@]}"; do
     default_name=$(name_in "$(prev AUTOBUILD_SERVER_NAMES)" "$iface")
     ANSWER=$(name_in "$A_SERVER_NAMES" "$iface")
@@ -527,9 +555,15 @@ ask_questions() {
     SERVER_NAMES+=("$iface=$ANSWER")
   done
 
-  ask A_BATCH_SIZE --batch-size "Events per ClickHouse insert" "$(prev DNSLENS_BATCH_SIZE 100000)" check_batch
-  ask A_DNSTAP --dnstap "dnstap collector (no, tcp:PORT, tcp:0.0.0.0:PORT, unix:/path/NAME.sock)" \
+  if [ -z "$A_DNSTAP" ] && [ -z "$YES" ]; then
+    say "A dnstap collector receives what resolvers (BIND, Unbound, ...) log over dnstap; the resolver must"
+    say "be configured to send it (README.md, section dnstap, has the BIND and Unbound lines)."
+  fi
+  ask A_DNSTAP --dnstap "dnstap collector (no, yes = tcp:6000 on 127.0.0.1, tcp:PORT, tcp:0.0.0.0:PORT, unix:/path/NAME.sock)" \
     "$(prev AUTOBUILD_DNSTAP no)" check_dnstap
+  if [ "$A_DNSTAP" != no ]; then
+    ask A_DNSTAP_NAME --dnstap-name "Server name for the dnstap collector's events" "$(prev AUTOBUILD_DNSTAP_NAME "${HOST_TAG}_dnstap")" check_name
+  fi
   ask A_CH_DATA --clickhouse-data "ClickHouse data directory" "$(prev CLICKHOUSE_DATA_DIR "$HERE/data/clickhouse")" check_ch_data
   ask A_CH_LOGS --clickhouse-logs "ClickHouse log directory" "$(prev CLICKHOUSE_LOGS_DIR "$HERE/data/clickhouse-logs")" check_ch_logs
   ask A_GRAFANA_DATA --grafana-data "Grafana data directory" "$(prev GRAFANA_DATA_DIR "$HERE/data/grafana")" check_grafana_data
@@ -543,6 +577,7 @@ ask_questions() {
   # not asked: flags, environment, previous run, default
   YES_SAVED=$YES
   YES=1
+  ask A_BATCH_SIZE --batch-size "Events per ClickHouse insert" "$(prev DNSLENS_BATCH_SIZE 100000)" check_batch
   ask A_GRAFANA_PORT --grafana-port "Grafana port" "$(prev GRAFANA_PORT 3000)" check_port
   ask A_CH_PORT --clickhouse-port "ClickHouse HTTP port" "$(prev CLICKHOUSE_HTTP_PORT 8123)" check_port
   YES=$YES_SAVED
@@ -572,9 +607,13 @@ check_ports() {
 
 # ------------------------------------------------------------------ generated files
 
+# secret NAME PREV_KEY: the password kept in secrets/NAME, or one that a version before secrets/
+# kept in .env, or a new one.
 secret() {
-  local old=${PREV[$1]:-}
-  if [ -n "$old" ]; then
+  local file=$SECRETS_DIR/$1 old=${PREV[$2]:-}
+  if [ -s "$file" ]; then
+    head -n 1 "$file" | tr -d '\n'
+  elif [ -n "$old" ]; then
     printf '%s' "$old"
   else
     od -An -tx1 -N20 /dev/urandom | tr -d ' \n'
@@ -608,35 +647,60 @@ derive() {
   local pair
   for pair in "${SERVER_NAMES[@]}"; do SERVICES+=("capture-${pair%%=*}"); done
   [ "$DNSTAP_KIND" = no ] || SERVICES+=(dnstap)
-  W_PASS=$(secret CLICKHOUSE_WRITER_PASSWORD)
-  R_PASS=$(secret CLICKHOUSE_READER_PASSWORD)
-  G_PASS=$(secret GRAFANA_ADMIN_PASSWORD)
+  W_PASS=$(secret clickhouse_writer_password CLICKHOUSE_WRITER_PASSWORD)
+  R_PASS=$(secret clickhouse_reader_password CLICKHOUSE_READER_PASSWORD)
+  G_PASS=$(secret grafana_admin_password GRAFANA_ADMIN_PASSWORD)
 }
 
-MANAGED_KEYS=" COMPOSE_PROJECT_NAME CLICKHOUSE_DATABASE CLICKHOUSE_WRITER_USER CLICKHOUSE_WRITER_PASSWORD CLICKHOUSE_READER_USER CLICKHOUSE_READER_PASSWORD GRAFANA_ADMIN_USER GRAFANA_ADMIN_PASSWORD CLICKHOUSE_HTTP_PORT GRAFANA_BIND GRAFANA_PORT GRAFANA_UID GRAFANA_GID CLICKHOUSE_DATA_DIR CLICKHOUSE_LOGS_DIR GRAFANA_DATA_DIR DNSLENS_BATCH_SIZE DNSLENS_TTL_DAYS DNSLENS_ROLLUP_TTL_MINUTE_DAYS DNSLENS_ROLLUP_TTL_HOUR_DAYS DNSLENS_ROLLUP_TTL_DAY_DAYS DNSLENS_ROLLUP_TTL_WEEK_DAYS DNSLENS_ROLLUP_TTL_MONTH_DAYS DNSTAP_PORT AUTOBUILD_INTERFACES AUTOBUILD_SERVER_NAMES AUTOBUILD_DNSTAP "
+sha256() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 
-# env_file HIDE: the .env text; with HIDE, passwords are shown as <generated> or <kept>
+# The ClickHouse users' passwords as hashes (compose mounts the file into users.d as a secret).
+clickhouse_users_file() {
+  cat <<EOF
+<!-- Generated by ./autobuild.sh: the passwords of the users in docker/clickhouse/users.d/dnslens.xml,
+     as SHA-256 hashes. The plain passwords are in this directory's other files. -->
+<clickhouse>
+    <users>
+        <$WRITER_USER>
+            <password_sha256_hex>$(sha256 "$W_PASS")</password_sha256_hex>
+        </$WRITER_USER>
+        <$READER_USER>
+            <password_sha256_hex>$(sha256 "$R_PASS")</password_sha256_hex>
+        </$READER_USER>
+    </users>
+</clickhouse>
+EOF
+}
+
+# secrets/: mode 700, so no other user of the host can reach it; its files 644, so each
+# container's user (ClickHouse 101, Grafana, node) can read the one compose mounts for it.
+write_secrets() {
+  mkdir -p -- "$SECRETS_DIR"
+  chmod 700 "$SECRETS_DIR"
+  printf '%s\n' "$W_PASS" | write_file "$SECRETS_DIR/clickhouse_writer_password" 644
+  printf '%s\n' "$R_PASS" | write_file "$SECRETS_DIR/clickhouse_reader_password" 644
+  printf '%s\n' "$G_PASS" | write_file "$SECRETS_DIR/grafana_admin_password" 644
+  clickhouse_users_file | write_file "$SECRETS_DIR/clickhouse-users.xml" 644
+}
+
+# Written by this script (the password keys only by versions before secrets/: dropped now).
+MANAGED_KEYS=" COMPOSE_PROJECT_NAME CLICKHOUSE_DATABASE CLICKHOUSE_WRITER_USER CLICKHOUSE_WRITER_PASSWORD CLICKHOUSE_READER_USER CLICKHOUSE_READER_PASSWORD GRAFANA_ADMIN_USER GRAFANA_ADMIN_PASSWORD CLICKHOUSE_HTTP_PORT GRAFANA_BIND GRAFANA_PORT GRAFANA_UID GRAFANA_GID CLICKHOUSE_DATA_DIR CLICKHOUSE_LOGS_DIR GRAFANA_DATA_DIR DNSLENS_BATCH_SIZE DNSLENS_TTL_DAYS DNSLENS_ROLLUP_TTL_MINUTE_DAYS DNSLENS_ROLLUP_TTL_HOUR_DAYS DNSLENS_ROLLUP_TTL_DAY_DAYS DNSLENS_ROLLUP_TTL_WEEK_DAYS DNSLENS_ROLLUP_TTL_MONTH_DAYS DNSTAP_PORT AUTOBUILD_INTERFACES AUTOBUILD_SERVER_NAMES AUTOBUILD_DNSTAP AUTOBUILD_DNSTAP_NAME "
+
+# The .env text: the answers, no password (those are in secrets/).
 env_file() {
-  local hide=$1 w=$W_PASS r=$R_PASS g=$G_PASS
-  if [ -n "$hide" ]; then
-    w=$(hidden CLICKHOUSE_WRITER_PASSWORD) r=$(hidden CLICKHOUSE_READER_PASSWORD) g=$(hidden GRAFANA_ADMIN_PASSWORD)
-  fi
   local names
   names=$(
     IFS=,
     printf '%s' "${SERVER_NAMES[*]}"
   )
   cat <<EOF
-# Generated by ./autobuild.sh: the stack's answers and passwords. Keep it private (mode 600).
-# Re-running ./autobuild.sh keeps the passwords and offers these answers as the defaults.
+# Generated by ./autobuild.sh: the stack's answers (the passwords are in secrets/).
+# Re-running ./autobuild.sh offers these answers as the defaults.
 COMPOSE_PROJECT_NAME=dnslens
 CLICKHOUSE_DATABASE=$DATABASE
 CLICKHOUSE_WRITER_USER=$WRITER_USER
-CLICKHOUSE_WRITER_PASSWORD=$w
 CLICKHOUSE_READER_USER=$READER_USER
-CLICKHOUSE_READER_PASSWORD=$r
 GRAFANA_ADMIN_USER=admin
-GRAFANA_ADMIN_PASSWORD=$g
 CLICKHOUSE_HTTP_PORT=$A_CH_PORT
 GRAFANA_BIND=$GRAFANA_BIND
 GRAFANA_PORT=$A_GRAFANA_PORT
@@ -656,6 +720,7 @@ DNSTAP_PORT=$DNSTAP_PORT
 AUTOBUILD_INTERFACES=$A_INTERFACES
 AUTOBUILD_SERVER_NAMES=$names
 AUTOBUILD_DNSTAP=$A_DNSTAP
+AUTOBUILD_DNSTAP_NAME=$A_DNSTAP_NAME
 EOF
   # settings added by hand (an image tag, say) are kept
   local key kept=()
@@ -668,8 +733,9 @@ EOF
   fi
 }
 
+# hidden NAME PREV_KEY: how a dry run shows a password: kept from before, or new.
 hidden() {
-  if [ -n "${PREV[$1]:-}" ]; then printf '<kept>'; else printf '<generated>'; fi
+  if [ -s "$SECRETS_DIR/$1" ] || [ -n "${PREV[$2]:-}" ]; then printf '<kept>'; else printf '<generated>'; fi
 }
 
 # The dnslens flags every writer shares: the server, the writer login, batching and retention.
@@ -683,6 +749,8 @@ writer_flags() {
       - "$address"
       - "--clickhouseUsername"
       - "\${CLICKHOUSE_WRITER_USER}"
+      - "--clickhousePassword"
+      - "@/run/secrets/clickhouse_writer_password"
       - "--clickhouseDatabase"
       - "\${CLICKHOUSE_DATABASE}"
       - "--clickhouseBatchSize"
@@ -713,8 +781,7 @@ writer_common() {
         condition: service_healthy
       migrate:
         condition: service_completed_successfully
-    environment:
-      DNSLENS_CLICKHOUSEPASSWORD: "${CLICKHOUSE_WRITER_PASSWORD:?run ./autobuild.sh to generate .env}"
+    secrets: [clickhouse_writer_password]
 EOF
 }
 
@@ -803,7 +870,7 @@ EOF
     [ "$DNSTAP_KIND" = unix ] && printf '      - "--dnstapPermission"\n      - "666"\n'
     cat <<EOF
       - "--serverName"
-      - "${HOST_TAG}_dnstap"
+      - "$A_DNSTAP_NAME"
 EOF
     writer_flags clickhouse:8123
   fi
@@ -867,14 +934,54 @@ grafana_url() {
 }
 
 print_access() {
+  local dir
+  dir=$(printf '%q' "$HERE")
   cat <<EOF
 
 dnslens is running.
-  Grafana:     $(grafana_url)  (user admin, password GRAFANA_ADMIN_PASSWORD in the credentials file)
-  Credentials: $ENV_FILE (mode 600)
-  Ad hoc SQL:  cd $(printf '%q' "$HERE") && ${COMPOSE[*]} exec clickhouse sh -c 'clickhouse-client --user $READER_USER --password "\$CLICKHOUSE_READER_PASSWORD" --database $DATABASE'
-  Stop:        ./autobuild.sh down   (the data stays; down --volumes deletes it)
+  Grafana:       $(grafana_url)
+                 user admin, password in $SECRETS_DIR/grafana_admin_password
+  Data arriving: cd $dir && ${COMPOSE[*]} run --rm --no-deps migrate sql --clickhouseAddress clickhouse:8123 --clickhouseUsername $WRITER_USER --clickhousePassword @/run/secrets/clickhouse_writer_password --clickhouseDatabase $DATABASE "SELECT Server, count() AS messages, max(PacketTime) AS newest FROM DNS_LOG GROUP BY Server"
+  Ad hoc SQL:    cd $dir && ${COMPOSE[*]} exec clickhouse clickhouse-client --database $DATABASE
+  Stop:          ./autobuild.sh down   (the data stays; down --volumes deletes it)
 EOF
+}
+
+# Every answer, before anything is written: what a re-run would change is seen first.
+print_summary() {
+  local pair names=() dnstap=$A_DNSTAP
+  for pair in "${SERVER_NAMES[@]}"; do names+=("${pair%%=*} as ${pair#*=}"); done
+  [ "$A_DNSTAP" = no ] || dnstap="$A_DNSTAP, events named $A_DNSTAP_NAME"
+  cat <<EOF
+
+The stack will be set up with:
+  Interfaces:          ${names[*]:-none}
+  dnstap collector:    $dnstap
+  ClickHouse data:     $A_CH_DATA
+  ClickHouse logs:     $A_CH_LOGS
+  Grafana data:        $A_GRAFANA_DATA
+  Keep raw events:     $A_RETENTION days
+  Keep rollups:        $TTL_MINUTE,$TTL_HOUR,$TTL_DAY,$TTL_WEEK,$TTL_MONTH days (minute,hour,day,week,month)
+  Grafana:             $(grafana_url) ($([ "$GRAFANA_BIND" = 0.0.0.0 ] && printf 'reachable from other hosts' || printf 'this host only'))
+  ClickHouse HTTP:     127.0.0.1:$A_CH_PORT
+  Events per insert:   $A_BATCH_SIZE
+  Files:               $ENV_FILE, $OVERRIDE_FILE, $SECRETS_DIR/
+EOF
+}
+
+confirm() {
+  [ -n "$YES" ] && return 0
+  local answer=
+  printf 'Write these files and start the stack? [Y/n]: '
+  if ! IFS= read -r answer; then
+    printf '\n'
+    refuse "no answer (input ended): nothing written; --yes accepts the summary without asking"
+  fi
+  [ -t 0 ] || printf '%s\n' "$answer"
+  case "${answer,,}" in
+    '' | y | yes) return 0 ;;
+    *) refuse "nothing written or started (the answer was \"$answer\")" ;;
+  esac
 }
 
 # ------------------------------------------------------------------ actions
@@ -886,20 +993,24 @@ up() {
   check_ports
   local env_text override_text
   override_text=$(override_file)
+  env_text=$(env_file)
+  print_summary
   if [ -n "$DRY_RUN" ]; then
-    say "--- $ENV_FILE (mode 600; passwords hidden)"
-    env_file hide
+    say "--- $ENV_FILE (mode 600)"
+    printf '%s\n' "$env_text"
+    say "--- $SECRETS_DIR/ (mode 700): clickhouse_writer_password $(hidden clickhouse_writer_password CLICKHOUSE_WRITER_PASSWORD), clickhouse_reader_password $(hidden clickhouse_reader_password CLICKHOUSE_READER_PASSWORD), grafana_admin_password $(hidden grafana_admin_password GRAFANA_ADMIN_PASSWORD), clickhouse-users.xml (their hashes)"
     say "--- $OVERRIDE_FILE"
     printf '%s\n' "$override_text"
     say "--- commands"
   else
-    env_text=$(env_file "")
+    confirm
     (
       umask 077
       printf '%s\n' "$env_text" | write_file "$ENV_FILE" 600
+      write_secrets
     )
     printf '%s\n' "$override_text" | write_file "$OVERRIDE_FILE" 644
-    say "Wrote $ENV_FILE and $OVERRIDE_FILE"
+    say "Wrote $ENV_FILE, $SECRETS_DIR/ and $OVERRIDE_FILE"
     if [ "$(id -u)" -eq 0 ]; then
       chown -R "$GRAFANA_UID:$GRAFANA_GID" "$A_GRAFANA_DATA"
       [ "$DNSTAP_KIND" = unix ] && chown "$DNSTAP_UID:$DNSTAP_GID" "$(dirname "$DNSTAP_SOCKET")"

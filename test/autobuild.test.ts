@@ -1,14 +1,16 @@
 // autobuild.sh and the compose stack, without a Docker engine: the script runs in a temp copy of
 // the stack files with a recording `docker` shim first on PATH (it logs every call and answers
-// the version, ps and inspect queries the script asks). Debian's docker-compose validates the
-// merged compose file, and every dnslens command line in it goes through our own CLI parser.
+// the version, ps and inspect queries the script asks). Debian's docker-compose (Compose v1, all
+// this machine has) only validates and merges the compose files here; autobuild.sh itself refuses
+// v1 for `up`. Every dnslens command line in them goes through our own CLI parser.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithPeers } from './peers.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -82,7 +84,7 @@ interface Result {
   stderr: string;
 }
 
-function autobuild(s: Stack, args: string[], opts: { input?: string; env?: Record<string, string>; composeV1?: boolean } = {}): Result {
+function autobuild(s: Stack, args: string[], opts: { input?: string; env?: Record<string, string>; composeV1?: boolean; uid?: number } = {}): Result {
   const env: Record<string, string> = {
     PATH: `${s.bin}:${process.env.PATH ?? '/usr/bin:/bin'}:/usr/sbin:/sbin`,
     HOME: process.env.HOME ?? '/root',
@@ -94,7 +96,9 @@ function autobuild(s: Stack, args: string[], opts: { input?: string; env?: Recor
     AUTOBUILD_CLICKHOUSE_PORT: String(freePort2),
     ...opts.env,
   };
-  const r = spawnSync('bash', [join(s.dir, 'autobuild.sh'), ...args], {
+  // uid: run as that user (root runs tests; a user in the docker group is not root)
+  const [cmd, ...pre] = opts.uid === undefined ? ['bash'] : ['setpriv', `--reuid=${opts.uid}`, `--regid=${opts.uid}`, '--clear-groups', 'bash'];
+  const r = spawnSync(cmd, [...pre, join(s.dir, 'autobuild.sh'), ...args], {
     cwd: s.dir,
     env,
     input: opts.input ?? '',
@@ -132,10 +136,11 @@ interface Service {
   user?: string;
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] };
+  secrets?: ({ source: string; target?: string } | string)[];
 }
 
 /** Debian's docker-compose validates and merges docker-compose.yml + the override; as JSON. */
-function composeConfig(s: Stack): { services: Record<string, Service>; volumes?: Record<string, unknown> } {
+function composeConfig(s: Stack): { services: Record<string, Service>; volumes?: Record<string, unknown>; secrets?: Record<string, { file: string }> } {
   const yaml = execFileSync('docker-compose', ['config'], { cwd: s.dir, encoding: 'utf8', timeout: 30_000 });
   const json = execFileSync('python3', ['-c', 'import sys, yaml, json; print(json.dumps(yaml.safe_load(sys.stdin)))'], {
     input: yaml,
@@ -162,7 +167,8 @@ async function checkDnslensCommand(svc: Service): Promise<void> {
     };
     const cfg = loadConfig(args.slice(2), env);
     expect(cfg.clickhouseAddress).toBe('clickhouse:8123');
-    expect(cfg.clickhousePassword).toBe(svc.environment?.DNSLENS_CLICKHOUSEPASSWORD);
+    expect(cfg.clickhousePassword).toBe(WRITER_SECRET);
+    expect(cfg.clickhouseDictionaryUser).toBe('dnslens_dict');
     return;
   }
   const r = spawnSync(process.execPath, [MAIN, '--checkConfig', ...args], { env, encoding: 'utf8', timeout: 30_000 });
@@ -171,6 +177,18 @@ async function checkDnslensCommand(svc: Service): Promise<void> {
   expect(r.stdout).toMatch(/clickhouseOutputType = 1/);
   expect(r.stdout).toMatch(/clickhousePassword = <redacted>/);
 }
+
+/** Where a writer's password comes from: the compose secret's file, never the environment or argv. */
+const WRITER_SECRET = '@/run/secrets/clickhouse_writer_password';
+
+/** The secrets autobuild.sh generated, by file name. */
+function secretsOf(s: Stack): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of ['clickhouse_writer_password', 'clickhouse_reader_password', 'grafana_admin_password']) out[f] = readFileSync(join(s.dir, 'secrets', f), 'utf8').trim();
+  return out;
+}
+
+const secretNames = (svc: Service) => (svc.secrets ?? []).map((x) => (typeof x === 'string' ? x : x.source)).sort();
 
 async function portOf(listen: (cb: () => void) => { address(): AddressInfo | string | null; close(): void }): Promise<number> {
   return new Promise((resolve) => {
@@ -185,13 +203,13 @@ let freePort = 0;
 let freePort2 = 0;
 
 describeWithPeers('autobuild.sh and the compose stack', ['shellcheck', 'docker-compose', 'python3', 'ip'], () => {
-  it('finds free ports for the runs', async () => {
+  // Free ports, so the port check passes on a busy machine (setup: every test can run alone).
+  beforeAll(async () => {
     const s1 = createTcpServer();
     freePort = await portOf((cb) => s1.listen(0, '127.0.0.1', cb));
     const s2 = createTcpServer();
-    freePort2 = await portOf((cb) => s2.listen(0, '127.0.0.1', cb));
-    expect(freePort).toBeGreaterThan(0);
-    expect(freePort2).not.toBe(freePort);
+    do freePort2 = await portOf((cb) => s2.listen(0, '127.0.0.1', cb));
+    while (freePort2 === freePort);
   });
 
   it('passes shellcheck', () => {
@@ -220,10 +238,10 @@ describeWithPeers('autobuild.sh and the compose stack', ['shellcheck', 'docker-c
       'nosuch0', // unknown interface: asked again
       'lo',
       '', // server name: default
-      'many', // batch size: not a number
-      '5000',
       'tcp:70000', // not a port
       'tcp:6001',
+      'bad name!', // the collector's server name
+      'resolver-tap',
       `${blocker}/clickhouse`, // cannot be created: asked again
       'store/ch',
       '', // logs: default
@@ -234,20 +252,30 @@ describeWithPeers('autobuild.sh and the compose stack', ['shellcheck', 'docker-c
       '60',
       'maybe',
       'no',
+      '', // the summary: yes
     ];
     const r = autobuild(s, [], { input: answers.join('\n') + '\n' });
     expect(r.code, r.out).toBe(0);
     expect(r.out).toContain('unknown interface "nosuch0" (this host has: ');
-    expect(r.out).toContain('"many" is not a number of events (1..10000000); please try again.');
-    expect(r.out).toContain('"tcp:70000" is not no, tcp:PORT, tcp:ADDRESS:PORT or unix:/path/NAME.sock');
+    expect(r.out).not.toContain('Events per ClickHouse insert'); // tuning: a flag, not a question
+    expect(r.out).toContain('"tcp:70000" is not no, yes, tcp:PORT, tcp:ADDRESS:PORT or unix:/path/NAME.sock');
+    expect(r.out).toContain('the resolver must\nbe configured to send it (README.md, section dnstap');
+    expect(r.out).toContain('"bad name!" is not a server name');
+    expect(r.out).toContain('it is the "Server" selector in the dashboards');
     expect(r.out).toContain(`cannot create ${blocker}/clickhouse; please try again.`);
     expect(r.out).toContain('"thirty" is not a whole number of days (1..36500); please try again.');
     expect(r.out).toContain('"90,730" is neither one number of days nor five');
     expect(r.out).toContain('"maybe" is not yes or no; please try again.');
     expect(r.out).toContain(`Server name for lo [${HOST_TAG}_lo]`);
-    expect(r.out).toContain(`Grafana:     http://127.0.0.1:${freePort}`);
-    expect(r.out).toContain(`Credentials: ${s.dir}/.env (mode 600)`);
-    expect(r.out).toContain(`docker compose exec clickhouse sh -c 'clickhouse-client --user grafana --password "$CLICKHOUSE_READER_PASSWORD" --database dnslens'`);
+    // every answer is shown, and confirmed, before anything is written
+    const summary = r.out.indexOf('The stack will be set up with:');
+    expect(summary).toBeGreaterThan(0);
+    expect(r.out.slice(summary)).toMatch(/Interfaces: +lo as \S+_lo\n {2}dnstap collector: +tcp:127\.0\.0\.1:6001, events named resolver-tap\n/);
+    expect(r.out.indexOf('Write these files and start the stack? [Y/n]')).toBeGreaterThan(summary);
+    expect(r.out.indexOf('Write these files and start the stack?')).toBeLessThan(r.out.indexOf('Wrote '));
+    // after start-up: where Grafana is, who logs in, where the password is, how to see data arrive
+    expect(r.out).toContain(`Grafana:       http://127.0.0.1:${freePort}\n                 user admin, password in ${s.dir}/secrets/grafana_admin_password`);
+    expect(r.out).toContain(`Data arriving: cd ${s.dir} && docker compose run --rm --no-deps migrate sql --clickhouseAddress clickhouse:8123 --clickhouseUsername dnslens --clickhousePassword ${WRITER_SECRET} --clickhouseDatabase dnslens "SELECT Server, count()`);
 
     expect(statSync(join(s.dir, '.env')).mode & 0o777).toBe(0o600);
     const env = envOf(s);
@@ -255,8 +283,9 @@ describeWithPeers('autobuild.sh and the compose stack', ['shellcheck', 'docker-c
       AUTOBUILD_INTERFACES: 'lo',
       AUTOBUILD_SERVER_NAMES: `lo=${HOST_TAG}_lo`,
       AUTOBUILD_DNSTAP: 'tcp:127.0.0.1:6001',
+      AUTOBUILD_DNSTAP_NAME: 'resolver-tap',
       DNSTAP_PORT: '6001',
-      DNSLENS_BATCH_SIZE: '5000',
+      DNSLENS_BATCH_SIZE: '100000',
       CLICKHOUSE_DATA_DIR: `${s.dir}/store/ch`,
       CLICKHOUSE_LOGS_DIR: `${s.dir}/data/clickhouse-logs`,
       GRAFANA_DATA_DIR: `${s.dir}/store/grafana`,
@@ -267,8 +296,18 @@ describeWithPeers('autobuild.sh and the compose stack', ['shellcheck', 'docker-c
       CLICKHOUSE_WRITER_USER: 'dnslens',
       CLICKHOUSE_READER_USER: 'grafana',
     });
-    for (const k of ['CLICKHOUSE_WRITER_PASSWORD', 'CLICKHOUSE_READER_PASSWORD', 'GRAFANA_ADMIN_PASSWORD']) expect(env[k]).toMatch(/^[0-9a-f]{40}$/);
-    expect(new Set([env.CLICKHOUSE_WRITER_PASSWORD, env.CLICKHOUSE_READER_PASSWORD, env.GRAFANA_ADMIN_PASSWORD]).size).toBe(3);
+    // the passwords are not in .env but in secrets/: a directory only its owner enters
+    for (const k of Object.keys(env)) expect(k).not.toMatch(/PASSWORD/);
+    expect(statSync(join(s.dir, 'secrets')).mode & 0o777).toBe(0o700);
+    const secrets = secretsOf(s);
+    for (const v of Object.values(secrets)) expect(v).toMatch(/^[0-9a-f]{40}$/);
+    expect(new Set(Object.values(secrets)).size).toBe(3);
+    // ClickHouse gets only their hashes
+    const users = readFileSync(join(s.dir, 'secrets/clickhouse-users.xml'), 'utf8');
+    const sha = (x: string) => createHash('sha256').update(x).digest('hex');
+    expect(users).toContain(`<password_sha256_hex>${sha(secrets.clickhouse_writer_password)}</password_sha256_hex>`);
+    expect(users).toContain(`<password_sha256_hex>${sha(secrets.clickhouse_reader_password)}</password_sha256_hex>`);
+    for (const v of Object.values(secrets)) expect(users).not.toContain(v);
     for (const d of ['store/ch', 'data/clickhouse-logs', 'store/grafana']) expect(statSync(join(s.dir, d)).isDirectory()).toBe(true);
     if (IS_ROOT) expect(statSync(join(s.dir, 'store/grafana')).uid).toBe(472);
 
@@ -294,25 +333,35 @@ describeWithPeers('autobuild.sh and the compose stack', ['shellcheck', 'docker-c
 
     const ch = cfg.services.clickhouse;
     expect(ch.ports).toEqual([`127.0.0.1:${freePort2}:8123/tcp`]);
-    expect(ch.environment?.CLICKHOUSE_WRITER_PASSWORD).toBe(env.CLICKHOUSE_WRITER_PASSWORD);
+    // passwords only as compose secrets: ClickHouse gets the hashes as a users.d file
+    expect(Object.keys(ch.environment ?? {})).toEqual(['CLICKHOUSE_SKIP_USER_SETUP']);
+    expect(ch.secrets).toEqual([{ source: 'clickhouse_users', target: '/etc/clickhouse-server/users.d/dnslens-passwords.xml' }]);
+    expect(cfg.secrets?.clickhouse_users.file).toBe(`${s.dir}/secrets/clickhouse-users.xml`);
+    expect(env.DNSLENS_BATCH_SIZE).toBe('2000');
     const grafana = cfg.services.grafana;
     expect(grafana.ports).toEqual([`0.0.0.0:${freePort}:3000/tcp`]);
-    expect(grafana.environment?.GF_SECURITY_ADMIN_PASSWORD).toBe(env.GRAFANA_ADMIN_PASSWORD);
-    expect(grafana.environment?.CLICKHOUSE_READER_PASSWORD).toBe(env.CLICKHOUSE_READER_PASSWORD);
-    expect(grafana.environment?.GF_INSTALL_PLUGINS).toMatch(/^grafana-clickhouse-datasource \d+\.\d+\.\d+$/);
+    expect(grafana.environment?.GF_SECURITY_ADMIN_PASSWORD__FILE).toBe('/run/secrets/grafana_admin_password');
+    expect(secretNames(grafana)).toEqual(['clickhouse_reader_password', 'grafana_admin_password']);
+    expect(grafana.environment?.GF_PLUGINS_PREINSTALL_SYNC).toMatch(/^grafana-clickhouse-datasource@\d+\.\d+\.\d+$/);
+    expect(grafana.environment?.GF_INSTALL_PLUGINS).toBeUndefined();
+    for (const svc of Object.values(cfg.services)) for (const k of Object.keys(svc.environment ?? {})) expect(k).not.toMatch(/PASSWORD$/);
     expect(grafana.depends_on).toEqual({ clickhouse: { condition: 'service_healthy' }, migrate: { condition: 'service_completed_successfully' } });
     // the provisioning in grafana/ gets what it reads: its files where it looks, its variables set
     expect(grafana.volumes).toEqual(
-      expect.arrayContaining([`${s.dir}/grafana/provisioning:/etc/grafana/provisioning:ro`, `${s.dir}/grafana/dashboards:/var/lib/grafana/dashboards:ro`]),
+      expect.arrayContaining([`${s.dir}/grafana/provisioning:/etc/grafana/provisioning:ro`, `${s.dir}/grafana/dashboards:/etc/dnslens/dashboards:ro`]),
     );
+    // nothing is mounted inside Grafana's data directory (Docker would make a root-owned folder there)
+    for (const v of grafana.volumes ?? []) expect(v.split(':')[1].startsWith('/var/lib/grafana/')).toBe(false);
     const datasource = readFileSync(join(ROOT, 'grafana/provisioning/datasources/clickhouse.yaml'), 'utf8')
       .split('\n')
       .filter((l) => !l.trimStart().startsWith('#'))
       .join('\n');
     const variables = [...datasource.matchAll(/\$\{([A-Z_]+)\}/g)].map((m) => m[1]);
-    expect(variables).toContain('CLICKHOUSE_READER_PASSWORD');
+    expect(variables.sort()).toEqual(['CLICKHOUSE_DATABASE', 'CLICKHOUSE_READER_USER']);
     for (const v of variables) expect(grafana.environment?.[v], v).toBeTruthy();
-    expect(readFileSync(join(ROOT, 'grafana/provisioning/dashboards/dnslens.yaml'), 'utf8')).toContain('path: /var/lib/grafana/dashboards');
+    // the password from the secret compose mounts for Grafana
+    expect([...datasource.matchAll(/\$__file\{([^}]+)\}/g)].map((m) => m[1])).toEqual(['/run/secrets/clickhouse_reader_password']);
+    expect(readFileSync(join(ROOT, 'grafana/provisioning/dashboards/dnslens.yaml'), 'utf8')).toContain('path: /etc/dnslens/dashboards');
 
     const capture = cfg.services['capture-lo'];
     expect(capture.network_mode).toBe('host');
@@ -320,7 +369,8 @@ describeWithPeers('autobuild.sh and the compose stack', ['shellcheck', 'docker-c
     expect(capture.cap_add?.sort()).toEqual(['NET_ADMIN', 'NET_RAW']);
     expect(capture.depends_on).toEqual(grafana.depends_on);
     expect(capture.command?.slice(0, 4)).toEqual(['--devName', 'lo', '--serverName', 'lab-resolver']);
-    expect(capture.command?.join(' ')).toContain(`--clickhouseAddress 127.0.0.1:${freePort2} --clickhouseUsername dnslens --clickhouseDatabase dnslens --clickhouseBatchSize 2000 --clickhouseTTL 7 --clickhouseRollupTTLMinute 30 --clickhouseRollupTTLHour 60 --clickhouseRollupTTLDay 90 --clickhouseRollupTTLWeek 120 --clickhouseRollupTTLMonth 150`);
+    expect(secretNames(capture)).toEqual(['clickhouse_writer_password']);
+    expect(capture.command?.join(' ')).toContain(`--clickhouseAddress 127.0.0.1:${freePort2} --clickhouseUsername dnslens --clickhousePassword ${WRITER_SECRET} --clickhouseDatabase dnslens --clickhouseBatchSize 2000 --clickhouseTTL 7 --clickhouseRollupTTLMinute 30 --clickhouseRollupTTLHour 60 --clickhouseRollupTTLDay 90 --clickhouseRollupTTLWeek 120 --clickhouseRollupTTLMonth 150`);
     const dnstap = cfg.services.dnstap;
     expect(dnstap.ports).toEqual(['0.0.0.0:6002:6000/tcp']);
     // over TCP it runs as the image's user, who owns its spool volume (another uid could not
@@ -328,6 +378,8 @@ describeWithPeers('autobuild.sh and the compose stack', ['shellcheck', 'docker-c
     expect(dnstap.user).toBeUndefined();
     expect(dnstap.command?.slice(0, 4)).toEqual(['--dnstapSocket', 'tcp://0.0.0.0:6000', '--serverName', `${HOST_TAG}_dnstap`]);
     expect(cfg.services.migrate.command?.join(' ')).toContain('--clickhouseTTL 7 --clickhouseRollupTTLMinute 30');
+    expect(cfg.services.migrate.command?.join(' ')).toContain(`--clickhousePassword ${WRITER_SECRET} --clickhouseDictionaryUser dnslens_dict`);
+    expect(secretNames(cfg.services.migrate)).toEqual(['clickhouse_writer_password']);
     expect(Object.keys(cfg.volumes ?? {}).sort()).toEqual(['spool-dnstap', 'spool-lo']);
 
     // every dnslens service: its command line parses, and it has a health check
@@ -340,35 +392,57 @@ describeWithPeers('autobuild.sh and the compose stack', ['shellcheck', 'docker-c
     for (const name of ['clickhouse', 'grafana']) expect(cfg.services[name].healthcheck?.test.length).toBeGreaterThan(1);
   });
 
-  it('with compose v1 only, runs docker-compose; a unix dnstap socket is mounted from its host directory', async () => {
+  it('refuses Compose v1 for up, and says how to get v2', () => {
     const s = makeStack({ composeV1: true });
+    const r = autobuild(s, ['-y', '--interfaces', 'none'], { composeV1: true });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("only Compose v1 (docker-compose) is here, and it breaks re-runs of this stack (KeyError: 'ContainerConfig'");
+    expect(r.stderr).toContain('docker-compose-plugin');
+    expect(existsSync(join(s.dir, '.env'))).toBe(false);
+    expect(calls(s).filter((c) => / (build|up) /.test(c))).toEqual([]);
+  });
+
+  it('mounts a unix dnstap socket from its host directory', async () => {
+    const s = makeStack();
     const sockDir = join(s.dir, 'run-dnstap');
-    const r = autobuild(s, ['-y', '--interfaces', 'none', `--dnstap=unix:${sockDir}/resolver.sock`], { composeV1: true });
+    const r = autobuild(s, ['-y', '--interfaces', 'none', `--dnstap=unix:${sockDir}/resolver.sock`, '--dnstap-name', 'ns1']);
     expect(r.code, r.out).toBe(0);
-    expect(calls(s).slice(0, 6)).toEqual([
-      'docker info --format {{.ServerVersion}}',
-      'docker compose version',
-      'docker-compose version',
-      'docker-compose build migrate',
-      'docker-compose up -d --remove-orphans',
-      'docker-compose ps -a -q clickhouse',
-    ]);
     const cfg = composeConfig(s);
     const dnstap = cfg.services.dnstap;
     expect(dnstap.volumes).toContain(`${sockDir}:/run/dnstap:rw`);
-    expect(dnstap.command?.slice(0, 4)).toEqual(['--dnstapSocket', 'unix:///run/dnstap/resolver.sock', '--dnstapPermission', '666']);
+    expect(dnstap.command?.slice(0, 6)).toEqual(['--dnstapSocket', 'unix:///run/dnstap/resolver.sock', '--dnstapPermission', '666', '--serverName', 'ns1']);
     expect(dnstap.healthcheck?.test).toContain('/run/dnstap/resolver.sock');
     expect(Object.keys(cfg.services)).not.toContain('capture-lo');
     if (IS_ROOT) expect(statSync(sockDir).uid).toBe(1000);
     await checkDnslensCommand(dnstap);
   });
 
+  it('takes "yes" for a dnstap collector on 127.0.0.1:6000', () => {
+    const s = makeStack();
+    const r = autobuild(s, ['-y', '--interfaces', 'none', '--dnstap', 'yes']);
+    expect(r.code, r.out).toBe(0);
+    expect(envOf(s)).toMatchObject({ AUTOBUILD_DNSTAP: 'tcp:127.0.0.1:6000', AUTOBUILD_DNSTAP_NAME: `${HOST_TAG}_dnstap` });
+  });
+
+  it('a declined summary writes and starts nothing', () => {
+    const s = makeStack();
+    const r = autobuild(s, ['--interfaces', 'lo', '--server-name', 'lo=x', '--dnstap', 'no'], { input: ['', '', '', '', '', '', 'n'].join('\n') + '\n' });
+    expect(r.code, r.out).toBe(2);
+    expect(r.out).toContain('The stack will be set up with:');
+    expect(r.stderr).toContain('nothing written or started');
+    expect(existsSync(join(s.dir, '.env'))).toBe(false);
+    expect(existsSync(join(s.dir, 'secrets'))).toBe(false);
+    expect(calls(s).filter((c) => / (build|up) /.test(c))).toEqual([]);
+  });
+
   it('--dry-run prints the files and the commands and runs and writes nothing', () => {
     const s = makeStack();
     const r = autobuild(s, ['--dry-run', '--yes', '--interfaces', 'lo']);
     expect(r.code, r.out).toBe(0);
-    expect(r.stdout).toContain(`--- ${s.dir}/.env (mode 600; passwords hidden)`);
-    expect(r.stdout).toContain('CLICKHOUSE_WRITER_PASSWORD=<generated>');
+    expect(r.stdout).toContain(`--- ${s.dir}/.env (mode 600)`);
+    expect(r.stdout).toContain(`--- ${s.dir}/secrets/ (mode 700): clickhouse_writer_password <generated>`);
+    expect(r.stdout).toContain('The stack will be set up with:');
+    expect(existsSync(join(s.dir, 'secrets'))).toBe(false);
     expect(r.stdout).toContain(`--- ${s.dir}/docker-compose.override.yml`);
     expect(r.stdout).toContain('  capture-lo:');
     expect(r.stdout).toContain('--- commands\n+ docker compose build migrate\n+ docker compose up -d --remove-orphans\n');
@@ -383,6 +457,7 @@ describeWithPeers('autobuild.sh and the compose stack', ['shellcheck', 'docker-c
     const flags = ['--yes', '--interfaces', 'lo'];
     expect(autobuild(s, flags).code).toBe(0);
     const env1 = readFileSync(join(s.dir, '.env'), 'utf8');
+    const secrets1 = secretsOf(s);
     const override1 = readFileSync(join(s.dir, 'docker-compose.override.yml'), 'utf8');
     writeFileSync(join(s.dir, 'data/clickhouse/keep-me'), 'data');
     const first = calls(s);
@@ -396,7 +471,7 @@ describeWithPeers('autobuild.sh and the compose stack', ['shellcheck', 'docker-c
     expect(again.out).not.toContain('Retention changed');
 
     // dry run on an existing stack: secrets shown as kept
-    expect(autobuild(s, ['--yes', '--dry-run']).stdout).toContain('CLICKHOUSE_WRITER_PASSWORD=<kept>');
+    expect(autobuild(s, ['--yes', '--dry-run']).stdout).toContain('clickhouse_writer_password <kept>');
     calls(s);
 
     const before = composeConfig(s).services.migrate.command?.join(' ');
@@ -404,8 +479,7 @@ describeWithPeers('autobuild.sh and the compose stack', ['shellcheck', 'docker-c
     expect(changed.code, changed.out).toBe(0);
     expect(changed.out).toContain('Retention changed (raw,minute,hour,day,week,month: 30,90,730,730,1825,1825 -> 14,400,400,400,400,400 days): the migrate service re-runs');
     const env2 = envOf(s);
-    const old = Object.fromEntries(env1.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-    for (const k of ['CLICKHOUSE_WRITER_PASSWORD', 'CLICKHOUSE_READER_PASSWORD', 'GRAFANA_ADMIN_PASSWORD']) expect(env2[k]).toBe(old[k]);
+    expect(secretsOf(s)).toEqual(secrets1);
     expect(env2.DNSLENS_TTL_DAYS).toBe('14');
     // compose re-creates a service whose configuration changed: the migrate command did
     const cfg = composeConfig(s);
@@ -433,7 +507,8 @@ describeWithPeers('autobuild.sh and the compose stack', ['shellcheck', 'docker-c
       [['--interfaces', 'lo', '--clickhouse-data', `${s.dir}/a-file/ch`], `--clickhouse-data: cannot create ${s.dir}/a-file/ch`],
       [['--interfaces', 'lo', '--grafana-data', 'my data'], '--grafana-data: "my data": use a path of letters'],
       [['--interfaces', 'lo', '--server-name', 'eth9=x'], '--server-name: eth9 is not one of the monitored interfaces (lo)'],
-      [['--interfaces', 'lo', '--dnstap', 'udp:53'], '--dnstap: "udp:53" is not no, tcp:PORT'],
+      [['--interfaces', 'lo', '--dnstap', 'udp:53'], '--dnstap: "udp:53" is not no, yes, tcp:PORT'],
+      [['--interfaces', 'lo', '--dnstap', 'yes', '--dnstap-name', 'a b'], '--dnstap-name: "a b" is not a server name'],
       [['--interfaces', 'lo', '--expose-grafana', 'perhaps'], '--expose-grafana: "perhaps" is not yes or no'],
       [['--bogus'], 'unknown option --bogus'],
     ];
@@ -475,7 +550,7 @@ describeWithPeers('autobuild.sh and the compose stack', ['shellcheck', 'docker-c
 
     // interactively, such an answer is asked again
     const asked = autobuild(s, [], {
-      input: ['lo', '', '', 'no', busy, 'ch2', '', '', '', '', ''].join('\n') + '\n',
+      input: ['lo', '', 'no', busy, 'ch2', '', '', '', '', '', ''].join('\n') + '\n',
     });
     expect(asked.code, asked.out).toBe(0);
     expect(asked.out).toContain(`${busy} already holds files`);
@@ -496,7 +571,7 @@ describeWithPeers('autobuild.sh and the compose stack', ['shellcheck', 'docker-c
     // its default data paths hold a space, which .env cannot carry: the data goes elsewhere
     const r = autobuild(t, ['--yes', '--interfaces', 'lo', '--clickhouse-data', `${s.dir}/ch`, '--clickhouse-logs', `${s.dir}/logs`, '--grafana-data', `${s.dir}/grafana`]);
     expect(r.code, r.out).toBe(0);
-    expect(r.out).toContain(`Ad hoc SQL:  cd ${spaced.replace(/ /g, '\\ ')} && docker compose exec`);
+    expect(r.out).toContain(`Ad hoc SQL:    cd ${spaced.replace(/ /g, '\\ ')} && docker compose exec`);
   });
 
   it('refuses a port another program holds', async () => {
@@ -549,7 +624,89 @@ describeWithPeers('autobuild.sh and the compose stack', ['shellcheck', 'docker-c
     expect(wiped.code, wiped.out).toBe(0);
     expect(calls(s)).toContain('docker compose down --remove-orphans --volumes');
     for (const d of data) expect(existsSync(d)).toBe(false);
-    expect(existsSync(join(s.dir, '.env'))).toBe(true); // the passwords stay for the next start
+    expect(existsSync(join(s.dir, '.env'))).toBe(true); // the answers and passwords stay for the next start
+    expect(existsSync(join(s.dir, 'secrets/clickhouse_writer_password'))).toBe(true);
+  });
+
+  // ClickHouse's entrypoint chowns its data and log directories to 101:101 on the first start: a
+  // user in the docker group (not root) can no longer write there, and need not.
+  it.skipIf(!IS_ROOT)('re-runs as a non-root user after the containers took its data directories (needs root to make such owners)', () => {
+    const s = makeStack();
+    const base = join(s.dir, '..');
+    execFileSync('chown', ['-R', '65534:65534', base]);
+    const env = { HOME: base };
+    const first = autobuild(s, ['--yes', '--interfaces', 'lo'], { uid: 65534, env });
+    expect(first.code, first.out).toBe(0);
+    for (const d of ['data/clickhouse', 'data/clickhouse-logs']) {
+      execFileSync('chown', ['-R', '101:101', join(s.dir, d)]);
+      chmodSync(join(s.dir, d), 0o700);
+    }
+    calls(s);
+    const again = autobuild(s, ['--yes'], { uid: 65534, env });
+    expect(again.code, again.out).toBe(0);
+    expect(envOf(s).CLICKHOUSE_DATA_DIR).toBe(`${s.dir}/data/clickhouse`);
+    expect(calls(s)).toContain('docker compose up -d --remove-orphans');
+    // a directory the previous run did not record is still probed
+    const other = join(s.dir, 'theirs');
+    mkdirSync(other);
+    execFileSync('chown', ['101:101', other]);
+    chmodSync(other, 0o700);
+    const refused = autobuild(s, ['--yes', '--grafana-data', `${other}/grafana`], { uid: 65534, env });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`--grafana-data: cannot create ${other}/grafana`);
+  });
+
+  it('puts no secret on a command line, in the environment or in a compose file', () => {
+    const s = makeStack();
+    expect(autobuild(s, ['--yes', '--interfaces', 'lo', '--dnstap', 'yes']).code).toBe(0);
+    expect(autobuild(s, ['--yes', '--retention-days', '9']).code).toBe(0);
+    const secrets = Object.values(secretsOf(s));
+    const recorded = readFileSync(s.log, 'utf8');
+    expect(recorded).toContain('docker compose up -d');
+    const merged = execFileSync('docker-compose', ['config'], { cwd: s.dir, encoding: 'utf8', timeout: 30_000 });
+    for (const text of [recorded, merged, readFileSync(join(s.dir, '.env'), 'utf8'), readFileSync(join(s.dir, 'docker-compose.override.yml'), 'utf8')]) {
+      for (const secret of secrets) expect(text.includes(secret)).toBe(false);
+    }
+  });
+
+  it('moves the passwords an older version kept in .env into secrets/', () => {
+    const s = makeStack();
+    const old = { CLICKHOUSE_WRITER_PASSWORD: 'a'.repeat(40), CLICKHOUSE_READER_PASSWORD: 'b'.repeat(40), GRAFANA_ADMIN_PASSWORD: 'c'.repeat(40) };
+    writeFileSync(join(s.dir, '.env'), ['AUTOBUILD_INTERFACES=lo', ...Object.entries(old).map(([k, v]) => `${k}=${v}`)].join('\n') + '\n');
+    const r = autobuild(s, ['--yes']);
+    expect(r.code, r.out).toBe(0);
+    expect(secretsOf(s)).toEqual({ clickhouse_writer_password: old.CLICKHOUSE_WRITER_PASSWORD, clickhouse_reader_password: old.CLICKHOUSE_READER_PASSWORD, grafana_admin_password: old.GRAFANA_ADMIN_PASSWORD });
+    expect(readFileSync(join(s.dir, '.env'), 'utf8')).not.toContain('PASSWORD');
+  });
+
+  // Every variable the stack sets is read by something: the image it goes to (documented there),
+  // the provisioning files, or dnslens (DNSLENS_<FLAG>), so a dead setting cannot come back.
+  it('sets no environment variable that nothing reads', async () => {
+    const s = makeStack();
+    expect(autobuild(s, ['--yes', '--interfaces', 'lo', '--dnstap', 'yes']).code).toBe(0);
+    const cfg = composeConfig(s);
+    const { registry, envNames } = (await import(join(ROOT, 'dist/src/cli/registry.js'))) as {
+      registry: { options: { name: string }[] };
+      envNames: (o: { name: string }) => string[];
+    };
+    const dnslensVars = new Set(registry.options.flatMap((o) => envNames(o)));
+    const provisioning = ['datasources/clickhouse.yaml', 'dashboards/dnslens.yaml'].map((f) => readFileSync(join(ROOT, 'grafana/provisioning', f), 'utf8')).join('\n');
+    // what each image documents reading
+    const IMAGE_READS: Record<string, (k: string) => boolean> = {
+      'clickhouse/clickhouse-server': (k) => k === 'CLICKHOUSE_SKIP_USER_SETUP',
+      'grafana/grafana': (k) => /^GF_[A-Z0-9_]+$/.test(k) || provisioning.includes(`\${${k}}`),
+      'dnslens:local': (k) => dnslensVars.has(k),
+    };
+    let seen = 0;
+    for (const [name, svc] of Object.entries(cfg.services)) {
+      const image = Object.keys(IMAGE_READS).find((i) => (svc.image ?? '').startsWith(i));
+      expect(image, `${name}: ${svc.image}`).toBeDefined();
+      for (const k of Object.keys(svc.environment ?? {})) {
+        seen++;
+        expect(IMAGE_READS[image!](k), `${name}: ${k} is read by nothing`).toBe(true);
+      }
+    }
+    expect(seen).toBeGreaterThan(5);
   });
 
   it('docker/health.mjs checks the store, a process, a TCP listener and a socket', async () => {

@@ -151,7 +151,7 @@ function panelUnit(p: Panel, column: string): string | undefined {
 // ------------------------------------------------------------------ static checks
 
 describe('Grafana provisioning and dashboard JSON', () => {
-  it('provisions the ClickHouse datasource from the environment, read-only user, HTTP on 8123', () => {
+  it('provisions the ClickHouse datasource from the environment and a secret file, read-only user, HTTP on 8123', () => {
     const y = parseYaml(readFileSync(join(GRAFANA, 'provisioning/datasources/clickhouse.yaml'), 'utf8')) as {
       apiVersion: number;
       datasources: { uid: string; type: string; jsonData: Record<string, unknown>; secureJsonData: Record<string, unknown> }[];
@@ -161,15 +161,15 @@ describe('Grafana provisioning and dashboard JSON', () => {
     const d = y.datasources[0];
     expect({ uid: d.uid, type: d.type }).toEqual(DS);
     expect(d.jsonData).toMatchObject({ host: 'clickhouse', port: 8123, protocol: 'http', username: '${CLICKHOUSE_READER_USER}', defaultDatabase: '${CLICKHOUSE_DATABASE}' });
-    expect(d.secureJsonData).toEqual({ password: '${CLICKHOUSE_READER_PASSWORD}' });
+    expect(d.secureJsonData).toEqual({ password: '$__file{/run/secrets/clickhouse_reader_password}' });
   });
 
-  it('provisions the dashboards from /var/lib/grafana/dashboards', () => {
+  it('provisions the dashboards from /etc/dnslens/dashboards', () => {
     const y = parseYaml(readFileSync(join(GRAFANA, 'provisioning/dashboards/dnslens.yaml'), 'utf8')) as { apiVersion: number; providers: { type: string; options: { path: string } }[] };
     expect(y.apiVersion).toBe(1);
     expect(y.providers).toHaveLength(1);
     expect(y.providers[0].type).toBe('file');
-    expect(y.providers[0].options.path).toBe('/var/lib/grafana/dashboards');
+    expect(y.providers[0].options.path).toBe('/etc/dnslens/dashboards');
   });
 
   it('has the five dashboards, as grafana/build.mjs writes them', () => {

@@ -22,6 +22,12 @@ export const OPTIONS = [
   secret(str('clickhousePassword', S, '', 'ClickHouse password; @/path/to/file reads it from the first line of that file')),
   str('clickhouseDatabase', S, 'default', 'ClickHouse database'),
   str('clickhouseCluster', S, '', 'Create tables ON CLUSTER this cluster; empty = single server'),
+  str(
+    'clickhouseDictionaryUser',
+    S,
+    '',
+    "User the dictionaries log in as to read their tables, without a password (one the server allows only from itself); empty = clickhouseUsername with its password, written into the dictionaries' DDL",
+  ),
   dur('clickhouseDelay', S, '1s', 'Flush a partial batch to ClickHouse after this long'),
   ...later('ClickHouse request logging', [bool('clickhouseDebug', S, 'Log ClickHouse requests')]),
   bool('clickhouseCompress', S, 'Compress inserts sent to ClickHouse'),
@@ -76,8 +82,13 @@ export function migrateOptions(s: ClickHouseSettings): MigrateOptions {
     database: s.clickhouseDatabase,
     variant: s.clickhouseCluster ? 'cluster' : 'single',
     cluster: s.clickhouseCluster || undefined,
-    // On a server whose user has a password, dictionaries read their tables with the same login.
-    dictionaryAuth: s.clickhouseUsername ? { user: s.clickhouseUsername, password: passwordOf(s) } : undefined,
+    // Dictionaries log in to read their tables: as a local-only user without a password when one
+    // is named (nothing secret in their DDL), else with this run's login.
+    dictionaryAuth: s.clickhouseDictionaryUser
+      ? { user: s.clickhouseDictionaryUser, password: '' }
+      : s.clickhouseUsername
+        ? { user: s.clickhouseUsername, password: passwordOf(s) }
+        : undefined,
   };
 }
 
