@@ -12,8 +12,9 @@ import { DEFAULT_ROLLUP_TTL, migrate, schemaRoot } from '../src/store/migrate.js
 import { apexOf } from '../src/outputs/clickhouse/columns.js';
 import { insertEvents, openTestDb, type TestDb } from './chdb-runner.js';
 import { describeWithPeers } from './peers.js';
+import { PCAP_DIR } from './data.js';
 
-const DATA = join(import.meta.dirname, '..', '..', 'shared', 'data', 'pcap');
+const DATA = PCAP_DIR;
 const CAPTURES = ['arkime__dns-wiresharkrepo.pcap', 'dnscap__dns.pcap', 'dnsjit__pellets.pcap', 'zeek__naptr.pcap', 'pktvisor__dns_udp_tcp_random.pcap'];
 const FIELDS = ['frame.time_epoch', 'ip.src', 'ip.dst', 'ipv6.src', 'ipv6.dst', 'udp.srcport', 'udp.dstport', 'dns.id', 'dns.flags.response',
   'dns.flags.opcode', 'dns.flags.rcode', 'dns.qry.name', 'dns.qry.type', 'dns.qry.class', 'dns.count.answers', 'udp.length'];

@@ -18,8 +18,9 @@ import { FrameReader, controlFrame, CONTROL_START, dataFrame } from '../src/inpu
 import { describeWithPeers } from './peers.js';
 import { MAIN } from './dnstap-helpers.js';
 import { rng } from './synthetic.js';
+import { SHARED_DIR } from './data.js';
 
-const DATA = join(import.meta.dirname, '../../shared/data/dnstap');
+const DATA = join(SHARED_DIR, 'data/dnstap');
 const tmp = mkdtempSync(join(tmpdir(), 'dnslens-dnstap-files-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

@@ -24,6 +24,7 @@ import {
 } from '../src/inputs/dnstap/framestream.js';
 import { describeWithPeers } from './peers.js';
 import { produce, runCli } from './dnstap-helpers.js';
+import { SHARED_DIR } from './data.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'dnslens-dnstap-sock-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -216,7 +217,7 @@ describeWithPeers('dnstap CLI with golang-dnstap as producer', ['dnstap'], () =>
     const cli = runCli(['--dnstapSocket', `unix://${path}`, '--dnstapPermission', '0600', '--stdoutOutputType', '1', '--stdoutOutputFormat', 'json']);
     await cli.waitForLog('dnstap: listening', 20_000);
     expect(statSync(path).mode & 0o777).toBe(0o600);
-    const file = join(import.meta.dirname, '../../shared/data/dnstap/pktvisor__fixture.dnstap');
+    const file = join(SHARED_DIR, 'data/dnstap/pktvisor__fixture.dnstap');
     // The file's last frame is cut short: golang-dnstap replays the 153 whole ones.
     // It waits for FINISH, which dnslens sends once every frame before STOP is decoded.
     const replay = await new Promise<Error | null>((resolve) => execFile('dnstap', ['-r', file, '-U', path], { timeout: 30_000 }, (e) => resolve(e)));

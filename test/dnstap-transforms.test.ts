@@ -22,7 +22,7 @@ function frames(): Uint8Array[] {
     const client = v6 ? Uint8Array.from([0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 10 + i]) : Uint8Array.from([192, 0, 2, 10 + i]);
     const server = v6 ? Uint8Array.from([0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 53]) : Uint8Array.from([198, 51, 100, 53]);
     const name = i % 5 === 0 ? `n${i}.skip.test` : `n${i}.keep.test`;
-    const q = { type: 'query' as const, id: i, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A' as const, name, class: 'IN' }] };
+    const q = { type: 'query' as const, id: i, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A' as const, name, class: 'IN' as const }] };
     const base = { family: v6 ? 2 : 1, protocol: 1, queryAddress: client, responseAddress: server, queryPort: 40000 + i, responsePort: 53, queryTime: [1_700_000_000 + i, 0] as [number, number] };
     out.push(encodeDnstap({ ...base, type: 5, queryMessage: dnsPacket.encode(q) }));
     out.push(encodeDnstap({ ...base, type: 6, responseTime: [1_700_000_000 + i, 500_000], responseMessage: dnsPacket.encode({ ...q, type: 'response' }) }));

@@ -55,6 +55,17 @@ describe('address text caches', () => {
     }
     addrs.push(new Uint8Array(16));
     const want = addrs.map((a) => ipv6Text(a, 0));
+    // The uncached text against an independent oracle: the WHATWG URL parser's IPv6 serializer
+    // (lower case, no leading zeros, the first longest run of two or more zero groups as "::",
+    // as RFC 5952 has it); for IPv4-mapped addresses RFC 5952 §5's dotted quad in the last 32 bits.
+    for (let i = 0; i < addrs.length; i++) {
+      const a = addrs[i];
+      const full = Array.from({ length: 8 }, (_, g) => ((a[2 * g] << 8) | a[2 * g + 1]).toString(16)).join(':');
+      let oracle = new URL(`http://[${full}]/`).hostname.slice(1, -1);
+      const mapped = a.subarray(0, 10).every((b) => b === 0) && a[10] === 0xff && a[11] === 0xff;
+      if (mapped) oracle = `::ffff:${Array.from(a.subarray(12)).join('.')}`;
+      expect(want[i], full).toBe(oracle);
+    }
     for (let round = 0; round < 2; round++) {
       for (let i = 0; i < addrs.length; i++) {
         const j = round === 0 ? i : addrs.length - 1 - i;

@@ -11,10 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultFilter, missingCapabilities, tcpdumpArgs } from '../src/inputs/live/capture.js';
 import { describeWithPeers, which } from './peers.js';
 import { UNBOUND_ZONE, startUnbound, type Resolver } from './resolvers.js';
+import { PCAP_DIR } from './data.js';
 
 const execFileP = promisify(execFile);
 const MAIN = join(import.meta.dirname, '../dist/src/cli/main.js');
-const DATA = join(import.meta.dirname, '../../shared/data/pcap');
+const DATA = PCAP_DIR;
 
 interface Run {
   code: number | null;

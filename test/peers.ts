@@ -1,9 +1,15 @@
 // System peers (tshark, tcpdump, resolvers, ...) for tests. Without them a suite skips and
-// says why; under DNSLENS_REQUIRE_PEERS=1 (CI) a missing peer fails the suite instead.
+// says why; under DNSLENS_REQUIRE_PEERS (CI sets 1; any true value: 1, true, yes, on) a missing
+// peer fails the suite instead.
 import { execFileSync } from 'node:child_process';
 import { describe, it } from 'vitest';
 
-const REQUIRE = process.env.DNSLENS_REQUIRE_PEERS === '1';
+/** True for the values a user means as "on" (1, true, yes, on; any case). */
+export function truthy(value: string | undefined): boolean {
+  return ['1', 'true', 'yes', 'on'].includes((value ?? '').trim().toLowerCase());
+}
+
+const REQUIRE = truthy(process.env.DNSLENS_REQUIRE_PEERS);
 const PATHS = ['/usr/sbin', '/sbin', '/usr/local/sbin'];
 
 /** Absolute path of a command, or null. Looks in the sbin dirs too (unbound, named, tcpdump live there). */
@@ -32,7 +38,7 @@ export function describeWithPeers(title: string, cmds: string[], fn: () => void,
   if (REQUIRE) {
     describe(title, () => {
       it('has its system peers', () => {
-        throw new Error(`DNSLENS_REQUIRE_PEERS=1 and this suite ${why}`);
+        throw new Error(`DNSLENS_REQUIRE_PEERS=${process.env.DNSLENS_REQUIRE_PEERS} and this suite ${why}`);
       });
     });
     return;

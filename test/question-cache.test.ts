@@ -20,6 +20,28 @@ function decode(msg: Uint8Array, at = 0): { ev: DnsEvent; reason: string | null 
 
 const other = dnsPacket.encode({ type: 'query', id: 9, questions: [{ type: 'A', name: 'unrelated.test' }] });
 
+/** The labels of a name in presentation format ("." is the root): \DDD is a byte, \X is X. */
+function wireLabels(text: string): string[] {
+  if (text === '.') return [];
+  const labels: string[] = [];
+  let cur = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\\') {
+      const ddd = /^\d{3}/.exec(text.slice(i + 1));
+      if (ddd) {
+        cur += String.fromCharCode(Number(ddd[0]));
+        i += 3;
+      } else cur += text[++i];
+    } else if (c === '.') {
+      labels.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  labels.push(cur);
+  return labels;
+}
+
 /** Decodes msg fresh (after an unrelated name), then twice more right after itself. */
 function threeWays(msg: Uint8Array): DnsEvent {
   decode(other);
@@ -61,8 +83,9 @@ describe('question name reuse', () => {
     expect(threeWays(response)).toEqual(ev);
   });
 
-  it('names with escapes, the root and a one-label name decode the same when repeated', () => {
-    const names = ['a\\.b.example', 'sp ace.example', '.', 'localhost', 'x'.repeat(63) + '.y'];
+  it('names with escapes, the root and a one-label name decode the same when repeated, and their text is the wire name', () => {
+    // dns-packet does not read escapes: 'a\\.b' goes on the wire as the labels "a\\" and "b"
+    const names = ['a\\.b.example', 'sp ace.example', '.', 'localhost', 'x'.repeat(63) + '.y', 'tab\there.example', 'caf\u00e9.example'];
     for (const name of names) {
       const msg = dnsPacket.encode({
         type: 'response',
@@ -72,6 +95,13 @@ describe('question name reuse', () => {
       });
       const ev = threeWays(msg);
       expect(ev.answers[0].name).toBe(ev.qname);
+      // the oracle: the question's labels read straight from the message bytes; an independent
+      // reading of our text as presentation format (RFC 1035 5.1: \DDD and \X) gives them back
+      const wire = Buffer.from(msg.subarray(12));
+      const labels: string[] = [];
+      for (let p = 0; wire[p] !== 0; p += 1 + wire[p]) labels.push(wire.subarray(p + 1, p + 1 + wire[p]).toString('latin1'));
+      expect(wireLabels(ev.qname), name).toEqual(labels);
+      expect(ev.qname).toMatch(/^[\x21-\x7e]+$/); // printable ASCII only: anything else escaped
     }
   });
 

@@ -8,9 +8,10 @@ import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { describeWithPeers } from './peers.js';
 import { tsharkDns, type TsharkMsg } from './tshark.js';
+import { SHARED_DIR } from './data.js';
 
 // The shared data sits beside the work tree (../shared), locally and in CI.
-const DATA = fileURLToPath(new URL('../../shared/data', import.meta.url));
+const DATA = join(SHARED_DIR, 'data');
 
 interface Entry {
   file: string;
