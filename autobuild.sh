@@ -398,9 +398,9 @@ check_path() {
     fi
   done
   own_dir "$p" "$(prev "$key")" || return 1
-  # The directory the previous run recorded: the containers own it now (ClickHouse's entrypoint
-  # chowns its data and log directories to 101:101), so this user may not write to it, and need not.
-  if [ "$p" = "$(prev "$key")" ] && [ -d "$p" ]; then
+  # ClickHouse's directories as the previous run recorded them: ClickHouse's entrypoint chowns them
+  # to 101:101 at its first start, so this user may no longer write there, and need not.
+  if [[ "$key" == CLICKHOUSE_* ]] && [ "$p" = "$(prev "$key")" ] && [ -d "$p" ]; then
     NORM=$p
     return 0
   fi
@@ -563,6 +563,10 @@ ask_questions() {
     "$(prev AUTOBUILD_DNSTAP no)" check_dnstap
   if [ "$A_DNSTAP" != no ]; then
     ask A_DNSTAP_NAME --dnstap-name "Server name for the dnstap collector's events" "$(prev AUTOBUILD_DNSTAP_NAME "${HOST_TAG}_dnstap")" check_name
+  elif [ -n "$A_DNSTAP_NAME" ]; then
+    check_name "$A_DNSTAP_NAME" || refuse "--dnstap-name: $WHY"
+  else
+    A_DNSTAP_NAME=$(prev AUTOBUILD_DNSTAP_NAME) # kept for when the collector is asked for again
   fi
   ask A_CH_DATA --clickhouse-data "ClickHouse data directory" "$(prev CLICKHOUSE_DATA_DIR "$HERE/data/clickhouse")" check_ch_data
   ask A_CH_LOGS --clickhouse-logs "ClickHouse log directory" "$(prev CLICKHOUSE_LOGS_DIR "$HERE/data/clickhouse-logs")" check_ch_logs
@@ -751,6 +755,8 @@ writer_flags() {
       - "\${CLICKHOUSE_WRITER_USER}"
       - "--clickhousePassword"
       - "@/run/secrets/clickhouse_writer_password"
+      - "--clickhouseDictionaryUser"
+      - "dnslens_dict"
       - "--clickhouseDatabase"
       - "\${CLICKHOUSE_DATABASE}"
       - "--clickhouseBatchSize"
@@ -1004,10 +1010,11 @@ up() {
     say "--- commands"
   else
     confirm
+    # secrets/ first: .env no longer holds the passwords an older version kept there
     (
       umask 077
-      printf '%s\n' "$env_text" | write_file "$ENV_FILE" 600
       write_secrets
+      printf '%s\n' "$env_text" | write_file "$ENV_FILE" 600
     )
     printf '%s\n' "$override_text" | write_file "$OVERRIDE_FILE" 644
     say "Wrote $ENV_FILE, $SECRETS_DIR/ and $OVERRIDE_FILE"

@@ -370,7 +370,7 @@ describeWithPeers('autobuild.sh and the compose stack', ['shellcheck', 'docker-c
     expect(capture.depends_on).toEqual(grafana.depends_on);
     expect(capture.command?.slice(0, 4)).toEqual(['--devName', 'lo', '--serverName', 'lab-resolver']);
     expect(secretNames(capture)).toEqual(['clickhouse_writer_password']);
-    expect(capture.command?.join(' ')).toContain(`--clickhouseAddress 127.0.0.1:${freePort2} --clickhouseUsername dnslens --clickhousePassword ${WRITER_SECRET} --clickhouseDatabase dnslens --clickhouseBatchSize 2000 --clickhouseTTL 7 --clickhouseRollupTTLMinute 30 --clickhouseRollupTTLHour 60 --clickhouseRollupTTLDay 90 --clickhouseRollupTTLWeek 120 --clickhouseRollupTTLMonth 150`);
+    expect(capture.command?.join(' ')).toContain(`--clickhouseAddress 127.0.0.1:${freePort2} --clickhouseUsername dnslens --clickhousePassword ${WRITER_SECRET} --clickhouseDictionaryUser dnslens_dict --clickhouseDatabase dnslens --clickhouseBatchSize 2000 --clickhouseTTL 7 --clickhouseRollupTTLMinute 30 --clickhouseRollupTTLHour 60 --clickhouseRollupTTLDay 90 --clickhouseRollupTTLWeek 120 --clickhouseRollupTTLMonth 150`);
     const dnstap = cfg.services.dnstap;
     expect(dnstap.ports).toEqual(['0.0.0.0:6002:6000/tcp']);
     // over TCP it runs as the image's user, who owns its spool volume (another uid could not
@@ -386,6 +386,9 @@ describeWithPeers('autobuild.sh and the compose stack', ['shellcheck', 'docker-c
     const dnslens = Object.entries(cfg.services).filter(([, svc]) => svc.image === 'dnslens:local');
     expect(dnslens.map(([n]) => n).sort()).toEqual(['capture-lo', 'dnstap', 'migrate']);
     for (const [name, svc] of dnslens) {
+      // every writer re-creates the dictionaries when it starts: each must name the local-only user
+      expect(svc.command?.join(' '), name).toContain('--clickhouseDictionaryUser dnslens_dict');
+      expect(svc.command?.join(' '), name).toContain(`--clickhousePassword ${WRITER_SECRET}`);
       await checkDnslensCommand(svc);
       if (name !== 'migrate') expect(svc.healthcheck?.test[0]).toBe('CMD');
     }
@@ -509,6 +512,7 @@ describeWithPeers('autobuild.sh and the compose stack', ['shellcheck', 'docker-c
       [['--interfaces', 'lo', '--server-name', 'eth9=x'], '--server-name: eth9 is not one of the monitored interfaces (lo)'],
       [['--interfaces', 'lo', '--dnstap', 'udp:53'], '--dnstap: "udp:53" is not no, yes, tcp:PORT'],
       [['--interfaces', 'lo', '--dnstap', 'yes', '--dnstap-name', 'a b'], '--dnstap-name: "a b" is not a server name'],
+      [['--interfaces', 'lo', '--dnstap', 'no', '--dnstap-name', 'a b'], '--dnstap-name: "a b" is not a server name'],
       [['--interfaces', 'lo', '--expose-grafana', 'perhaps'], '--expose-grafana: "perhaps" is not yes or no'],
       [['--bogus'], 'unknown option --bogus'],
     ];
@@ -654,6 +658,12 @@ describeWithPeers('autobuild.sh and the compose stack', ['shellcheck', 'docker-c
     const refused = autobuild(s, ['--yes', '--grafana-data', `${other}/grafana`], { uid: 65534, env });
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain(`--grafana-data: cannot create ${other}/grafana`);
+    // and Grafana's own directory, taken by another user, is still checked (Grafana runs as this user)
+    execFileSync('chown', ['-R', '472:0', join(s.dir, 'data/grafana')]);
+    chmodSync(join(s.dir, 'data/grafana'), 0o700);
+    const grafana = autobuild(s, ['--yes'], { uid: 65534, env });
+    expect(grafana.code).toBe(2);
+    expect(grafana.stderr).toContain(`--grafana-data: the default "${s.dir}/data/grafana" does not work: ${s.dir}/data/grafana is not writable`);
   });
 
   it('puts no secret on a command line, in the environment or in a compose file', () => {

@@ -37,7 +37,7 @@ describe('dnslens sql and report while a capture holds the store', () => {
     const dataDir = join(dir, 'store');
     const sock = join(dir, 'hold.sock');
     // the README's default: no output flag, so events go to the embedded store
-    const run = runCli(['--dnstapSocket', `unix://${sock}`, '--dataDir', dataDir, '--clickhouseDelay', '200ms', '--matchTimeout', '0', '--metricFlushInterval', '1s']);
+    const run = runCli(['--dnstapSocket', `unix://${sock}`, '--dataDir', dataDir, '--clickhouseDelay', '200ms', '--matchTimeout', '0', '--metricFlushInterval', '1s', '--clickhouseTTL', '90']);
     try {
       await run.waitForLog('dnstap: listening', 20_000);
       const p = await produce({ path: sock });
@@ -62,6 +62,16 @@ describe('dnslens sql and report while a capture holds the store', () => {
     const after = command(['sql', '--dataDir', dataDir, '--format', 'csv', 'SELECT count() FROM DNS_LOG']);
     expect(after.code, after.stderr).toBe(0);
     expect(Number(after.stdout.trim().split('\n').at(-1))).toBe(500);
+    // the commands only read: the capture's 90-day retention is still there (they carry no TTL
+    // flag; migrating would have put the default 30 days back)
+    const ttl = command(['sql', '--dataDir', dataDir, '--format', 'csv', "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = 'DNS_LOG'"]);
+    expect(ttl.stdout).toMatch(/toIntervalDay\(90\)/);
+  }, 120_000);
+
+  it('report on a data directory that holds no store says so and exits 2', () => {
+    const r = command(['report', '--dataDir', join(dir, 'never-captured')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('no dnslens store in');
   }, 120_000);
 });
 

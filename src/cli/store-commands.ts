@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { log } from '../log.js';
 import { ConfigError, loadConfig, settingsOf, type Config } from './config.js';
-import { clickhouse, migrateOptions, openMigrated, type ClickHouseSettings } from '../outputs/clickhouse/index.js';
-import type { Store } from '../store/connection.js';
+import { clickhouse, migrateOptions, openMigrated, storeOptions, type ClickHouseSettings } from '../outputs/clickhouse/index.js';
+import { openStore, type Store } from '../store/connection.js';
 import { schemaScript } from '../store/migrate.js';
 import { runSql, type SqlFormat } from '../reports/sql.js';
 import { summaryReport } from '../reports/summary.js';
@@ -55,9 +55,11 @@ export async function storeCommand(cmd: string, args: string[]): Promise<number>
     const a = splitArgs(args, ['top', 'since', 'until']);
     const top = Number(a.own.get('top') ?? 10);
     if (!Number.isInteger(top) || top < 1) throw new ConfigError('top', `--top: "${a.own.get('top')}" is not a positive integer`);
-    return withStore(a.rest, async (store) =>
-      process.stdout.write(await summaryReport(store, { top, since: a.own.get('since'), until: a.own.get('until') })),
-    );
+    return withStore(a.rest, async (store) => {
+      const [t] = await store.query<{ n: string | number }>("SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name = 'DNS_LOG'");
+      if (Number(t?.n ?? 0) === 0) throw new ConfigError('dataDir', `no dnslens store in ${store.where}: nothing is stored there yet (a capture creates it)`);
+      process.stdout.write(await summaryReport(store, { top, since: a.own.get('since'), until: a.own.get('until') }));
+    });
   }
   // schema migrate | schema print
   const a = splitArgs(args, []);
@@ -74,9 +76,12 @@ export async function storeCommand(cmd: string, args: string[]): Promise<number>
   return 0;
 }
 
+// `sql` and `report` only read: they open the store without migrating it, so they never re-apply
+// retention (their flags carry none: the defaults would cut a longer retention) and never rewrite
+// the dictionaries' login. `schema migrate` and a capture bring the schema up to date.
 async function withStore(flags: string[], fn: (store: Store) => Promise<unknown>): Promise<number> {
   const cfg = loadConfig(flags, process.env, undefined, STORE_ONLY);
-  const store = await openMigrated(settings(cfg), log);
+  const store = await openStore(storeOptions(settings(cfg)));
   try {
     await fn(store);
   } finally {
