@@ -1,12 +1,12 @@
-// Real producers beyond BIND and Unbound (test/dnstap-resolvers.test.ts): Debian's Knot DNS
-// (knotd with mod-dnstap), dnsdist, Knot Resolver (kresd) and PowerDNS Recursor each send dnstap to
+// Real producers: Debian's BIND 9, Unbound, Knot DNS (knotd with mod-dnstap), dnsdist, Knot
+// Resolver (kresd) and PowerDNS Recursor each send dnstap to
 // a dnslens listener while dig asks them a bounded set of questions (1 in 10 over TCP, 1 in 10 to
 // ::1, half NXDOMAIN); every message of those questions must arrive once, with its dnstap type,
 // the producer's identity, addresses, ports, transport and rcode, and nothing may be malformed.
 // Each server runs as a child in its own temp dir on a free loopback port; the three that forward
 // (dnsdist, kresd, pdns_recursor) forward to a local Unbound authoritative for their test zone and
 // are configured so that nothing else is ever asked (no root priming, no trust anchor updates, no
-// security polling). All four Debian builds have dnstap: `dnsdist -V` lists fstrm, knot-module-dnstap
+// security polling). The four Debian builds beyond BIND and Unbound have dnstap: `dnsdist -V` lists fstrm, knot-module-dnstap
 // ships modules-3.2/dnstap.so, knot-resolver ships kres_modules/dnstap.so, `pdns_recursor --version`
 // lists dnstap-framestream. knotd and kresd only write to unix sockets; dnsdist and pdns_recursor are
 // tested over TCP.
@@ -14,7 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { describeWithPeers } from './peers.js';
-import { freePort } from './resolvers.js';
+import { freePort, unboundServer } from './resolvers.js';
 import { runCli, type CliRun } from './dnstap-helpers.js';
 import {
   ask,
@@ -96,6 +96,81 @@ const clientPath = (port: number) => (q: { server: string; transport: 'udp' | 't
   from: q.server,
   to: q.server,
   toPort: port,
+});
+
+describeWithPeers('dnstap from BIND 9 over a unix socket', ['named', 'dig'], () => {
+  it(`delivers every CLIENT_QUERY and CLIENT_RESPONSE of ${QUERIES} dig questions`, async () => {
+    const zone = 'bd.test';
+    await runProducer({
+      tag: 'named',
+      zone,
+      tap: 'unix',
+      upstream: false,
+      launch: ({ dir, port, sock }) => {
+        writeFileSync(join(dir, 'zone.db'), zoneFile(zone));
+        const conf = [
+          'options {',
+          `  directory "${dir}";`,
+          `  pid-file "${join(dir, 'named.pid')}";`,
+          `  session-keyfile "${join(dir, 'session.key')}";`,
+          `  managed-keys-directory "${dir}";`,
+          `  listen-on port ${port} { 127.0.0.1; };`,
+          `  listen-on-v6 port ${port} { ::1; };`,
+          // BIND reports queries with RD as CLIENT_QUERY only when it offers recursion; it only
+          // ever answers from its own zone here (no forwarders, no root hints reachable).
+          '  recursion yes;',
+          '  allow-recursion { 127.0.0.1; ::1; };',
+          '  dnssec-validation no;',
+          '  notify no;',
+          '  dnstap { client; resolver; };',
+          `  dnstap-output unix "${sock}";`,
+          '  dnstap-identity "bind-test";',
+          '};',
+          'controls { };',
+          `zone "${zone}" { type primary; file "${join(dir, 'zone.db')}"; };`,
+        ];
+        writeFileSync(join(dir, 'named.conf'), conf.join('\n') + '\n');
+        return start('named', bin('named'), ['-f', '-c', join(dir, 'named.conf')], dir);
+      },
+      expected: ({ port }) => ({ queryType: 'CLIENT_QUERY', responseType: 'CLIENT_RESPONSE', identity: 'bind-test', path: clientPath(port) }),
+    });
+  });
+});
+
+describeWithPeers('dnstap from Unbound over TCP', ['unbound', 'dig'], () => {
+  it(`delivers every CLIENT_QUERY and CLIENT_RESPONSE of ${QUERIES} dig questions`, async () => {
+    const zone = 'ub.test';
+    await runProducer({
+      tag: 'unbound',
+      zone,
+      tap: 'tcp',
+      upstream: false,
+      launch: ({ dir, port, tapPort }) => {
+        writeFileSync(join(dir, 'zone.db'), zoneFile(zone));
+        const conf = [
+          ...unboundServer(dir, port),
+          '  local-zone: "." refuse',
+          `  local-zone: "${zone}." transparent`,
+          'auth-zone:',
+          `  name: "${zone}."`,
+          `  zonefile: "${join(dir, 'zone.db')}"`,
+          '  for-downstream: yes',
+          '  for-upstream: yes',
+          'dnstap:',
+          '  dnstap-enable: yes',
+          `  dnstap-ip: 127.0.0.1@${tapPort}`,
+          '  dnstap-tls: no',
+          '  dnstap-send-identity: yes',
+          '  dnstap-identity: "unbound-test"',
+          '  dnstap-log-client-query-messages: yes',
+          '  dnstap-log-client-response-messages: yes',
+        ];
+        writeFileSync(join(dir, 'unbound.conf'), conf.join('\n') + '\n');
+        return start('unbound', bin('unbound'), ['-d', '-c', join(dir, 'unbound.conf')], dir);
+      },
+      expected: ({ port }) => ({ queryType: 'CLIENT_QUERY', responseType: 'CLIENT_RESPONSE', identity: 'unbound-test', path: clientPath(port) }),
+    });
+  });
 });
 
 describeWithPeers('dnstap from Knot DNS (knotd, mod-dnstap) over a unix socket', ['knotd', 'dig'], () => {
