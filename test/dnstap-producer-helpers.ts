@@ -145,21 +145,27 @@ export function zoneFile(zone: string): string {
   ].join('\n') + '\n';
 }
 
-/** An Unbound authoritative for zone (an auth-zone answered to clients, AA), refusing everything
- * else, on 127.0.0.1 and ::1 at a free port: the upstream of the forwarders under test. No dnstap. */
-export async function startAuthUnbound(dir: string, zone: string): Promise<{ port: number; server: Server }> {
-  const port = await freePort();
-  writeFileSync(join(dir, 'auth.zone'), zoneFile(zone));
-  const conf = [
+/** Unbound's configuration (server: ... auth-zone:) answering zone from dir/file, which it
+ *  writes, and refusing everything else. */
+export function unboundAuthZone(dir: string, port: number, zone: string, file: string): string[] {
+  writeFileSync(join(dir, file), zoneFile(zone));
+  return [
     ...unboundServer(dir, port),
     '  local-zone: "." refuse',
     `  local-zone: "${zone}." transparent`,
     'auth-zone:',
     `  name: "${zone}."`,
-    `  zonefile: "${join(dir, 'auth.zone')}"`,
+    `  zonefile: "${join(dir, file)}"`,
     '  for-downstream: yes',
     '  for-upstream: yes',
   ];
+}
+
+/** An Unbound authoritative for zone (an auth-zone answered to clients, AA), refusing everything
+ * else, on 127.0.0.1 and ::1 at a free port: the upstream of the forwarders under test. No dnstap. */
+export async function startAuthUnbound(dir: string, zone: string): Promise<{ port: number; server: Server }> {
+  const port = await freePort();
+  const conf = unboundAuthZone(dir, port, zone, 'auth.zone');
   writeFileSync(join(dir, 'auth-unbound.conf'), conf.join('\n') + '\n');
   const server = start('unbound (upstream)', bin('unbound'), ['-d', '-c', join(dir, 'auth-unbound.conf')], dir);
   try {

@@ -14,7 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { describeWithPeers } from './peers.js';
-import { freePort, unboundServer } from './resolvers.js';
+import { freePort, namedOptions } from './resolvers.js';
 import { runCli, type CliRun } from './dnstap-helpers.js';
 import {
   ask,
@@ -26,6 +26,7 @@ import {
   startAuthUnbound,
   tcpTapPort,
   tempDir,
+  unboundAuthZone,
   waitAll,
   waitAnswering,
   zoneFile,
@@ -109,13 +110,7 @@ describeWithPeers('dnstap from BIND 9 over a unix socket', ['named', 'dig'], () 
       launch: ({ dir, port, sock }) => {
         writeFileSync(join(dir, 'zone.db'), zoneFile(zone));
         const conf = [
-          'options {',
-          `  directory "${dir}";`,
-          `  pid-file "${join(dir, 'named.pid')}";`,
-          `  session-keyfile "${join(dir, 'session.key')}";`,
-          `  managed-keys-directory "${dir}";`,
-          `  listen-on port ${port} { 127.0.0.1; };`,
-          `  listen-on-v6 port ${port} { ::1; };`,
+          ...namedOptions(dir, port),
           // BIND reports queries with RD as CLIENT_QUERY only when it offers recursion; it only
           // ever answers from its own zone here (no forwarders, no root hints reachable).
           '  recursion yes;',
@@ -146,16 +141,8 @@ describeWithPeers('dnstap from Unbound over TCP', ['unbound', 'dig'], () => {
       tap: 'tcp',
       upstream: false,
       launch: ({ dir, port, tapPort }) => {
-        writeFileSync(join(dir, 'zone.db'), zoneFile(zone));
         const conf = [
-          ...unboundServer(dir, port),
-          '  local-zone: "." refuse',
-          `  local-zone: "${zone}." transparent`,
-          'auth-zone:',
-          `  name: "${zone}."`,
-          `  zonefile: "${join(dir, 'zone.db')}"`,
-          '  for-downstream: yes',
-          '  for-upstream: yes',
+          ...unboundAuthZone(dir, port, zone, 'zone.db'),
           'dnstap:',
           '  dnstap-enable: yes',
           `  dnstap-ip: 127.0.0.1@${tapPort}`,

@@ -197,18 +197,25 @@ export function startDnsmasq(): Promise<Resolver> {
   });
 }
 
+/** The start of named.conf's options block: files in dir, listening on port at 127.0.0.1 and ::1. */
+export function namedOptions(dir: string, port: number): string[] {
+  return [
+    'options {',
+    `  directory "${dir}";`,
+    `  pid-file "${join(dir, 'named.pid')}";`,
+    `  session-keyfile "${join(dir, 'session.key')}";`,
+    `  managed-keys-directory "${dir}";`,
+    `  listen-on port ${port} { 127.0.0.1; };`,
+    `  listen-on-v6 port ${port} { ::1; };`,
+  ];
+}
+
 /** Starts named, authoritative for NAMED_ZONE and 2.0.192.in-addr.arpa, logging queries. */
 export function startNamed(): Promise<Resolver> {
   return startOn('named', (dir, port) => {
     const Z = NAMED_ZONE;
     const conf = [
-      'options {',
-      `  directory "${dir}";`,
-      `  pid-file "${join(dir, 'named.pid')}";`,
-      `  session-keyfile "${join(dir, 'session.key')}";`,
-      `  managed-keys-directory "${dir}";`,
-      `  listen-on port ${port} { 127.0.0.1; };`,
-      `  listen-on-v6 port ${port} { ::1; };`,
+      ...namedOptions(dir, port),
       '  recursion no;',
       '  allow-query { any; };',
       '  dnssec-validation no;',
