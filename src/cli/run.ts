@@ -2,7 +2,6 @@
 // registry (inputs -> transforms -> outputs). main.ts is the process around it.
 import { statSync, writeFileSync } from 'node:fs';
 import { log, setLogLevel } from '../log.js';
-import { summaryReport } from '../reports/summary.js';
 import { Stats } from '../stats.js';
 import { checkRunnable, formatIni, helpText, loadConfig, sourceOf, type Config } from './config.js';
 import type { OpenedInput } from '../component.js';
@@ -142,7 +141,8 @@ async function capture(cfg: Config, registry: Registry, lists: OpenLists, defaul
   if (inputs !== null) io.err(summaryText(stats)); // an input that could not open read nothing
   try {
     const reader = defaultStore ? opened.find((o) => o.name === DEFAULT_OUTPUT)?.opened.reader : undefined;
-    if (!failure && reader) io.out(await summaryReport(await reader()));
+    // loaded only for a report: its SQL helpers pull in the ClickHouse client
+    if (!failure && reader) io.out(await (await import('../reports/summary.js')).summaryReport(await reader()));
   } finally {
     for (const { opened: o } of opened) await o.dispose?.();
   }

@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { log } from '../log.js';
 import { ConfigError, loadConfig, settingsOf, type Config } from './config.js';
-import { clickhouse, migrateOptions, openMigrated, storeOptions, type ClickHouseSettings } from '../outputs/clickhouse/index.js';
+import { clickhouse, type ClickHouseSettings } from '../outputs/clickhouse/index.js';
+import { migrateOptions, openMigrated, storeOptions } from '../outputs/clickhouse/store.js';
 import { openStore, type Store } from '../store/connection.js';
 import { schemaScript } from '../store/migrate.js';
 import { runSql, type SqlFormat } from '../reports/sql.js';
