@@ -6,13 +6,32 @@ import type { Logger } from 'pino';
 // (decode-only benchmark, a small capture that logs nothing) should not pay.
 const require = createRequire(import.meta.url);
 let real: Logger | null = null;
+let format: 'json' | 'text' = 'json';
 
 function logger(): Logger {
   if (real === null) {
     const { pino } = require('pino') as typeof import('pino');
-    real = pino({ level: process.env.DNSLENS_LOG_LEVEL ?? 'info', base: undefined }, pino.destination(2));
+    const opts = { level: process.env.DNSLENS_LOG_LEVEL ?? 'info', base: undefined };
+    if (format === 'text') {
+      // pino-pretty as a synchronous stream on stderr: lines stay in order with the summary
+      const pretty = require('pino-pretty') as (o: object) => NodeJS.WritableStream;
+      real = pino(opts, pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }) as never);
+    } else {
+      real = pino(opts, pino.destination(2));
+    }
   }
   return real;
+}
+
+/** JSON lines (for log collectors) or readable text (for a person); 'auto' is text on a terminal.
+ *  Set before the first log line. */
+export function setLogFormat(f: 'json' | 'text' | 'auto'): void {
+  const want = f === 'auto' ? (process.stderr.isTTY ? 'text' : 'json') : f;
+  if (want === format) return;
+  const level = real?.level;
+  format = want;
+  real = null; // made again on the next line, in the new format
+  if (level) logger().level = level;
 }
 
 type LogFn = Logger['info'];

@@ -376,7 +376,7 @@ describe('later flags', () => {
     const ini = iniFile('[splunk_output]\nSplunkOutputType = 2\n');
     expect(configError(['--config', ini]).message).toBe(`--splunkOutputType: not implemented yet (splunk output) (in ${ini}:2)`);
     expect(configError(['--metricEndpointType=prometheus']).message).toBe('--metricEndpointType: prometheus: not implemented yet (prometheus metrics)');
-    expect(configError(['--logFormat=text']).message).toContain('not implemented yet');
+    expect(configError(['--logFormat=xml']).message).toBe('--logFormat: "xml" is not one of auto, json, text');
   });
 
   it('refuses every unimplemented output type above 0', () => {

@@ -14,7 +14,7 @@ export const CORE_OPTIONS = [
   choice('logLevel', G, '3', ['0', '1', '2', '3', '4'], 'Log level on stderr: 0 panic, 1 error, 2 warn, 3 info, 4 debug (names accepted too)', {
     aliases: { panic: '0', fatal: '0', error: '1', warn: '2', info: '3', debug: '4' },
   }),
-  choice('logFormat', G, 'json', ['json', 'text'], 'Log format on stderr', { laterValues: { text: 'plain-text logs; dnslens logs JSON lines' } }),
+  choice('logFormat', G, 'auto', ['auto', 'json', 'text'], 'Log format on stderr: json (one JSON object a line), text (readable), or auto: text on a terminal, json otherwise'),
   int('packetLimit', G, 0, 'Stop after reading this many packets; 0 = no limit'),
   { ...str('skipDomainsFile', G, '', 'Do not output domains matching this CSV (domain,logic with logic prefix|suffix|fqdn, suffix matching on label boundaries); a local file or an http(s) URL'), file: 'inputOrUrl' as const },
   dur('skipDomainsRefreshInterval', G, '60s', 'Reload skipDomainsFile this often, in the background (a failed reload keeps the previous list; SIGHUP reloads too); 0 = only on SIGHUP'),

@@ -1,7 +1,7 @@
 // `dnslens [flags]`: one capture run, from the configuration to the summary, looping over the
 // registry (inputs -> transforms -> outputs). main.ts is the process around it.
 import { statSync, writeFileSync } from 'node:fs';
-import { log, setLogLevel } from '../log.js';
+import { log, setLogFormat, setLogLevel } from '../log.js';
 import { Stats } from '../stats.js';
 import { checkRunnable, formatIni, helpText, loadConfig, sourceOf, type Config } from './config.js';
 import type { OpenedInput } from '../component.js';
@@ -48,6 +48,7 @@ export async function runCapture(argv: string[], opts: RunOptions = {}): Promise
     out(`dnslens ${(await opts.version?.()) ?? 'unknown'}\n`);
     return EXIT_OK;
   }
+  setLogFormat(cfg.logFormat as 'auto' | 'json' | 'text');
   setLogLevel(LOG_LEVELS[Number(cfg.logLevel)] ?? 'info');
   if (cfg.writeConfig) {
     writeFileSync(cfg.writeConfig, formatIni(cfg, {}, registry));
