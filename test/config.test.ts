@@ -375,7 +375,7 @@ describe('later flags', () => {
     expect(e.message).toBe('--kafkaOutputType: not implemented yet (kafka output) (from DNSMONSTER_KAFKAOUTPUTTYPE)');
     const ini = iniFile('[splunk_output]\nSplunkOutputType = 2\n');
     expect(configError(['--config', ini]).message).toBe(`--splunkOutputType: not implemented yet (splunk output) (in ${ini}:2)`);
-    expect(configError(['--metricEndpointType=prometheus']).message).toBe('--metricEndpointType: prometheus: not implemented yet (prometheus metrics)');
+    expect(configError(['--metricEndpointType=statsd']).message).toBe('--metricEndpointType: statsd: not implemented yet (statsd metrics)');
     expect(configError(['--logFormat=xml']).message).toBe('--logFormat: "xml" is not one of auto, json, text');
   });
 

@@ -3,7 +3,7 @@
 import { statSync, writeFileSync } from 'node:fs';
 import { log, setLogFormat, setLogLevel } from '../log.js';
 import { Stats } from '../stats.js';
-import { checkRunnable, formatIni, helpText, loadConfig, sourceOf, type Config } from './config.js';
+import { checkRunnable, ConfigError, formatIni, helpText, loadConfig, sourceOf, type Config } from './config.js';
 import type { OpenedInput } from '../component.js';
 import { fileInputs, openInputs, openLists, openOutputs, openStages, runInfo, sourcesOf, type OpenLists } from './open.js';
 import { runPipeline } from './pipeline.js';
@@ -83,12 +83,17 @@ async function capture(cfg: Config, registry: Registry, lists: OpenLists, defaul
   io.signal?.addEventListener('abort', onAbort);
   if (io.signal?.aborted) stop.abort();
   const run = runInfo(cfg, { fileInput: fileInputs(cfg, registry), lists: lists.lists, signal: stop.signal });
+  // --metricEndpointType prometheus: up before anything opens, so /healthz says "starting" meanwhile
+  const prometheus = cfg.metricEndpointType === 'prometheus' ? await openPrometheus(cfg, stats) : null;
   // Transforms, then outputs: the summary lists components' counters in pipeline order.
   const stages = openStages(cfg, stats, registry, run);
-  const { outputs, opened } = await openOutputs(cfg, stats, run, registry);
+  const { outputs, opened } = await openOutputs(cfg, stats, run, registry).catch(async (e: unknown) => {
+    await prometheus?.close(); // its listener would keep the process alive
+    throw e;
+  });
   const offReload = io.onReload?.(() => lists.reload());
   lists.start();
-  const metrics = cfg.metricFlushInterval > 0 ? setInterval(() => log.info(statsRecord(stats), 'stats'), cfg.metricFlushInterval) : undefined;
+  const metrics = cfg.metricFlushInterval > 0 && !prometheus ? setInterval(() => log.info(statsRecord(stats), 'stats'), cfg.metricFlushInterval) : undefined;
   metrics?.unref();
 
   let failure: unknown;
@@ -107,6 +112,7 @@ async function capture(cfg: Config, registry: Registry, lists: OpenLists, defaul
   let inputs: OpenedInput[] | null = null;
   try {
     inputs = await openInputs(cfg, stats, run, registry);
+    prometheus?.ready();
     // A progress line on a terminal (not for stdin), with a bar when one capture file is read.
     tty = process.stderr.isTTY === true && !inputs.some((i) => i.stdin);
     const file = inputs.length === 1 ? inputs[0].file : undefined;
@@ -146,9 +152,24 @@ async function capture(cfg: Config, registry: Registry, lists: OpenLists, defaul
     if (!failure && reader) io.out(await (await import('../reports/summary.js')).summaryReport(await reader()));
   } finally {
     for (const { opened: o } of opened) await o.dispose?.();
+    await prometheus?.close();
   }
   if (failure) throw failure;
   return stats.damage ? EXIT_DAMAGED_INPUT : EXIT_OK;
+}
+
+async function openPrometheus(cfg: Config, stats: Stats) {
+  const endpoint = cfg.metricPrometheusEndpoint || 'http://127.0.0.1:2112/metrics';
+  // loaded only when asked for: prom-client costs start-up time
+  const { parseEndpoint, servePrometheus } = await import('../metrics/prometheus.js');
+  try {
+    parseEndpoint(endpoint);
+  } catch (e) {
+    throw new ConfigError('metricPrometheusEndpoint', `--metricPrometheusEndpoint: ${(e as Error).message}`);
+  }
+  const p = await servePrometheus(endpoint, stats);
+  log.info({ url: p.url }, 'prometheus metrics endpoint listening');
+  return p;
 }
 
 function fileSize(path: string): number {
