@@ -6,7 +6,7 @@ import { runPipeline } from '../src/cli/pipeline.js';
 import { Matcher } from '../src/transforms/match.js';
 import { Stats } from '../src/stats.js';
 import { loadConfig } from '../src/cli/config.js';
-import { decodeContext, decodeContexts } from '../src/cli/open.js';
+import { openStages, sourcesOf } from '../src/cli/open.js';
 import type { Output } from '../src/component.js';
 
 function queryNow(id: number): DnsEvent {
@@ -109,9 +109,12 @@ describe('packet filter of a run', () => {
   it('is one dedup table for every interface', () => {
     const cfg = loadConfig(['--devName', 'lo', '--dedup', '--stdoutOutputType', '1'], {});
     const stats = new Stats();
-    const [a, b] = decodeContexts(cfg, stats, 'live', ['eth0', 'eth1']);
-    expect(a.keepPacket).toBeTypeOf('function');
-    expect(b.keepPacket).toBe(a.keepPacket);
-    expect(decodeContext(cfg, new Stats(), 'live', 'eth0').keepPacket).not.toBe(a.keepPacket);
+    // as a run builds its sources: one opening of the transforms, every interface's feed
+    const feed = (iface: string) => ({ kind: 'frames' as const, frames: (async function* () {})(), inputKind: 'live' as const, inputName: iface });
+    const sources = sourcesOf([{ feeds: [feed('eth0'), feed('eth1')] }], cfg, stats, openStages(cfg, stats).packet);
+    const [a, b] = sources.map((s) => (s.kind === 'frames' ? s.ctx : null));
+    expect(a?.keepPacket).toBeTypeOf('function');
+    expect(b?.keepPacket).toBe(a?.keepPacket);
+    expect(openStages(cfg, new Stats()).packet).not.toBe(a?.keepPacket); // another run, another table
   });
 });

@@ -1,11 +1,11 @@
 // Review of the pipeline transforms (issue #4): defects the module tests did not reach, each with
 // its input and expected result.
+import { openTransforms } from './wiring.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/cli/config.js';
-import { openTransforms } from '../src/cli/open.js';
 import { newEvent, type DnsEvent } from '../src/event.js';
 import { Stats } from '../src/stats.js';
 import { parseDomainList, ReloadingList } from '../src/transforms/domainlist.js';

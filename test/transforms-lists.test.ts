@@ -1,6 +1,7 @@
 // Skip and allow lists from http(s) URLs with background reload, served by a node:http server on
 // 127.0.0.1 that can be slow, fail, serve junk or change; and the CLI reloading on SIGHUP while
 // it reads a capture from a pipe, logging its counters every --metricFlushInterval.
+import { decodeContext } from './wiring.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/cli/config.js';
 import { openLists } from '../src/cli/open.js';
-import { decodeContext } from '../src/cli/open.js';
 import type { DnsEvent } from '../src/event.js';
 import { readCapture } from '../src/inputs/pcap/reader.js';
 import { runPipeline } from '../src/cli/pipeline.js';

@@ -1,5 +1,6 @@
 // --maskSize4/--maskSize6 and keyed client ids: the text functions, the CLI, and the rows that
 // end up in the embedded ClickHouse store after the whole pipeline (decode, matching, privacy).
+import { decodeContext, openTransforms } from './wiring.js';
 import { spawnSync } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,8 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/cli/config.js';
-import { decodeContext } from '../src/cli/open.js';
-import { openTransforms } from '../src/cli/open.js';
 import { ipv6Text } from '../src/addr.js';
 import { newEvent, type DnsEvent } from '../src/event.js';
 import { readCapture } from '../src/inputs/pcap/reader.js';

@@ -1,13 +1,12 @@
 // --sampleRatio and --dedup on real captures, through the same decode context and pipeline the
 // CLI builds (src/cli/open.ts decodeContext -> keepPacket), with exact expected counts.
+import { decodeContext, openTransforms } from './wiring.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/cli/config.js';
-import { decodeContext } from '../src/cli/open.js';
-import { openTransforms } from '../src/cli/open.js';
 import { newEvent, type DnsEvent } from '../src/event.js';
 import { readCapture } from '../src/inputs/pcap/reader.js';
 import { runPipeline } from '../src/cli/pipeline.js';

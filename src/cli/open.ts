@@ -22,7 +22,10 @@ export function contextFor<C extends Component>(c: C, cfg: Config, stats: Stats,
     settings: settingsOf(cfg, c),
     isSet: (name: string) => sourceOf(cfg, name).kind !== 'default',
     log: childLog({ component: c.name }),
-    counters: stats.counters(c.name, c.counters),
+    // made when first used: a transform its options leave off reports no counters
+    get counters() {
+      return stats.counters(c.name, c.counters);
+    },
     stats,
     run,
   };
@@ -49,26 +52,16 @@ export async function openInputs(cfg: Config, stats: Stats, run: RunInfo, regist
 /** The pipeline sources of opened inputs: frame feeds get their decode context (one packet filter for the run). */
 export function sourcesOf(inputs: OpenedInput[], cfg: Config, stats: Stats, keepPacket: PacketFilter | undefined): Source[] {
   return inputs.flatMap((i) =>
-    i.feeds.map((f): Source => (f.kind === 'events' ? f : { kind: 'frames', frames: f.frames, ctx: makeContext(cfg, stats, keepPacket, f.inputKind, f.inputName) })),
+    i.feeds.map((f): Source => (f.kind === 'events' ? f : { kind: 'frames', frames: f.frames, ctx: decodeContextOf(cfg, stats, keepPacket, f.inputKind, f.inputName) })),
   );
 }
 
-function makeContext(cfg: Config, stats: Stats, keepPacket: PacketFilter | undefined, inputKind: InputKind, inputName: string): DecodeContext {
+/** How a frame feed is decoded: the run's ports and server name, and its packet filter. */
+export function decodeContextOf(cfg: Config, stats: Stats, keepPacket: PacketFilter | undefined, inputKind: InputKind, inputName: string): DecodeContext {
   // IP fragments and TCP streams get their state (ctx.transport) when the first one comes.
   const ctx: DecodeContext = { stats, ports: new Set(cfg.port), server: cfg.serverName, inputKind, inputName };
   if (keepPacket) ctx.keepPacket = keepPacket;
   return ctx;
-}
-
-/** Decode contexts for packet inputs with these names, sharing one new packet filter (--dedup,
- *  --sampleRatio): dedup sees the packets of every interface, two taps, one packet. */
-export function decodeContexts(cfg: Config, stats: Stats, inputKind: InputKind, inputNames: string[], registry: Registry = defaultRegistry): DecodeContext[] {
-  const { packet } = openStages(cfg, stats, registry);
-  return inputNames.map((name) => makeContext(cfg, stats, packet, inputKind, name));
-}
-
-export function decodeContext(cfg: Config, stats: Stats, inputKind: InputKind, inputName: string, registry: Registry = defaultRegistry): DecodeContext {
-  return decodeContexts(cfg, stats, inputKind, [inputName], registry)[0];
 }
 
 // ------------------------------------------------------------------ transforms
@@ -84,16 +77,10 @@ export function openStages(cfg: Config, stats: Stats, registry: Registry = defau
   const events: EventTransform[] = [];
   for (const c of registry.transforms) {
     const t = c.open(contextFor(c, cfg, stats, run));
-    if (t === null) stats.components.delete(c.name); // off: no counters to report
     if (t?.packet) filters.push(t.packet);
     if (t?.event) events.push(t.event);
   }
   return { packet: chain(filters), events };
-}
-
-/** The event transforms alone (what tests of one stage need). */
-export function openTransforms(cfg: Config, stats: Stats, registry: Registry = defaultRegistry): EventTransform[] {
-  return openStages(cfg, stats, registry).events;
 }
 
 function chain(filters: PacketFilter[]): PacketFilter | undefined {

@@ -69,12 +69,7 @@ export async function runCapture(argv: string[], opts: RunOptions = {}): Promise
   return capture(cfg, registry, lists, defaultStore, { out, err, signal: opts.signal, onReload: opts.onReload });
 }
 
-interface Io {
-  out: (t: string) => void;
-  err: (t: string) => void;
-  signal?: AbortSignal;
-  onReload?: RunOptions['onReload'];
-}
+type Io = Pick<RunOptions, 'signal' | 'onReload'> & { out: (t: string) => void; err: (t: string) => void };
 
 async function capture(cfg: Config, registry: Registry, lists: OpenLists, defaultStore: boolean, io: Io): Promise<number> {
   const stats = new Stats();

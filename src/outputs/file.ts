@@ -13,6 +13,7 @@ import { open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { makeDirs } from '../mkdirs.js';
 import { basename, dirname, join } from 'node:path';
 import type { DnsEvent } from '../event.js';
+import type { Counters } from '../stats.js';
 import { log } from '../log.js';
 import { encodeLines, encodeHeader, formatOptions, textFormat, type TextFormat } from './format.js';
 import { defineOutput, type Output } from '../component.js';
@@ -24,6 +25,7 @@ export interface FileOutputOptions {
   rotateSize: number; // bytes; 0: off
   rotateIntervalMs: number; // 0: off
   retain: number; // rotated files kept (path.1 is the newest)
+  counters?: Counters; // counts the events written
 }
 
 const HIGH_WATER = 8 << 20;
@@ -185,6 +187,7 @@ export async function fileOutput(opts: FileOutputOptions): Promise<Output> {
       if (failure) throw failure;
       if (closed) throw new Error(`file output: write to ${path} after close`);
       if (events.length === 0) return;
+      opts.counters?.add('written', events.length);
       let rotateFirst = false;
       if (rotating && rotateIntervalMs > 0) {
         const now = Date.now();
@@ -249,16 +252,8 @@ export const file = defineOutput({
       rotateSize: settings.fileOutputRotateSize,
       rotateIntervalMs: settings.fileOutputRotateInterval,
       retain: settings.fileOutputRetain,
+      counters,
     });
-    return {
-      output: {
-        name: out.name,
-        write(events) {
-          counters.add('written', events.length);
-          return out.write(events);
-        },
-        close: () => out.close(),
-      },
-    };
+    return { output: out };
   },
 });

@@ -6,6 +6,7 @@ import type { DnsEvent } from '../event.js';
 import { log } from '../log.js';
 import { encodeLines, encodeHeader, formatOptions, textFormat, type TextFormat } from './format.js';
 import { defineOutput, type Output } from '../component.js';
+import type { Counters, Stats } from '../stats.js';
 import { int, outputType, tuning } from '../options.js';
 
 export interface StdoutOutput extends Output {
@@ -18,11 +19,17 @@ export interface StdoutOutput extends Output {
 // Errors that mean "nobody is reading any more", not a fault of ours.
 const READER_GONE = new Set(['EPIPE', 'ECONNRESET', 'ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END']);
 
-export function stdoutOutput(fmt: TextFormat, stream: Writable = process.stdout): StdoutOutput {
+/** counts: where events written and discarded are counted (the component's counters, and the
+ *  run's drops as stdout:reader-gone). */
+export function stdoutOutput(fmt: TextFormat, stream: Writable = process.stdout, counts?: { counters: Counters; stats: Stats }): StdoutOutput {
   let header: Buffer | null = fmt.header === undefined ? null : encodeHeader(fmt);
   let ended = false;
   let discarded = 0;
   let failure: Error | null = null;
+  const discard = (n: number): void => {
+    discarded += n;
+    counts?.counters.add('discarded', n);
+  };
 
   const onError = (err: NodeJS.ErrnoException): void => {
     if (READER_GONE.has(err.code ?? '')) {
@@ -62,7 +69,7 @@ export function stdoutOutput(fmt: TextFormat, stream: Writable = process.stdout)
       if (failure) throw failure;
       if (ended || stream.destroyed) {
         ended = true;
-        discarded += events.length;
+        discard(events.length);
         return;
       }
       if (events.length === 0) return;
@@ -73,7 +80,8 @@ export function stdoutOutput(fmt: TextFormat, stream: Writable = process.stdout)
       }
       const n = events.length;
       const ok = stream.write(bytes, (err) => {
-        if (err) discarded += n; // this batch did not get through (in full)
+        if (err) discard(n); // this batch did not get through (in full)
+        else counts?.counters.add('written', n);
       });
       if (!ok) return drained();
     },
@@ -91,6 +99,8 @@ export function stdoutOutput(fmt: TextFormat, stream: Writable = process.stdout)
           });
         }
       }
+      // `dnslens ... | head`: what the reader did not take is counted, not lost silently.
+      if (discarded) counts?.stats.dropped('stdout', 'reader-gone', discarded);
       stream.off('error', onError);
       // Keep a listener: a late EPIPE after close must not become an uncaught exception.
       stream.on('error', () => {});
@@ -113,32 +123,7 @@ export const stdout = defineOutput({
   typeOption: 'stdoutOutputType',
   counters: { written: 'events written', discarded: 'events discarded, reader gone' },
   check: (s) => void (s.stdoutOutputType > 0 && textFormat(s.stdoutOutputFormat, s.stdoutOutputGoTemplate, 'stdoutOutputGoTemplate')),
-  async open({ settings, counters, stats }) {
-    const out = stdoutOutput(textFormat(settings.stdoutOutputFormat, settings.stdoutOutputGoTemplate, 'stdoutOutputGoTemplate'));
-    let afterEnd = 0; // events given once the reader had gone: discarded, never counted as written
-    const output: Output = {
-      name: out.name,
-      get ended() {
-        return out.ended;
-      },
-      write(events) {
-        if (out.ended) afterEnd += events.length;
-        else counters.add('written', events.length);
-        return out.write(events);
-      },
-      async close() {
-        try {
-          await out.close();
-        } finally {
-          // `dnslens ... | head`: what the reader did not take is counted, not lost silently.
-          if (out.discarded) {
-            counters.add('written', afterEnd - out.discarded); // a batch whose write failed late
-            counters.add('discarded', out.discarded);
-            stats.dropped('stdout', 'reader-gone', out.discarded);
-          }
-        }
-      },
-    };
-    return { output };
-  },
+  open: async ({ settings, counters, stats }) => ({
+    output: stdoutOutput(textFormat(settings.stdoutOutputFormat, settings.stdoutOutputGoTemplate, 'stdoutOutputGoTemplate'), process.stdout, { counters, stats }),
+  }),
 });

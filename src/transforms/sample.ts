@@ -73,7 +73,6 @@ export const sample = defineTransform({
   open({ settings, stats }) {
     const ratio = settings.sampleRatio;
     if (!isSampling(ratio)) return null;
-    const keep = packetSampler(ratio, stats);
-    return { packet: () => keep(), event: sampleMessages(ratio, stats) };
+    return { packet: packetSampler(ratio, stats), event: sampleMessages(ratio, stats) };
   },
 });
