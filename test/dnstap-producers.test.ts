@@ -39,6 +39,7 @@ const QUERIES = 40;
 afterAll(cleanup);
 
 interface Setup {
+  zone: string; // the zone the producer serves or forwards
   dir: string;
   port: number; // where the producer answers dig
   sock: string; // the dnslens unix socket (tap 'unix')
@@ -68,6 +69,7 @@ async function runProducer(opts: {
     ]);
     await cli.waitForLog('dnstap: listening', 20_000);
     const setup: Setup = {
+      zone: opts.zone,
       dir,
       port: await freePort(),
       sock,
@@ -91,6 +93,13 @@ async function runProducer(opts: {
   }
 }
 
+/** One producer's suite: skipped without its programs, one test of every message it sends. */
+function producerSuite(title: string, programs: string[], opts: Parameters<typeof runProducer>[0]): void {
+  describeWithPeers(title, programs, () => {
+    it(`delivers every message of ${QUERIES} dig questions once, with its type, identity, addresses and rcode`, () => runProducer(opts));
+  });
+}
+
 /** The client's question as the producer saw it: from dig's address to the same one at port. */
 const clientPath = (port: number) => (q: { server: string; transport: 'udp' | 'tcp' }) => ({
   transport: q.transport,
@@ -99,242 +108,212 @@ const clientPath = (port: number) => (q: { server: string; transport: 'udp' | 't
   toPort: port,
 });
 
-describeWithPeers('dnstap from BIND 9 over a unix socket', ['named', 'dig'], () => {
-  it(`delivers every CLIENT_QUERY and CLIENT_RESPONSE of ${QUERIES} dig questions`, async () => {
-    const zone = 'bd.test';
-    await runProducer({
-      tag: 'named',
-      zone,
-      tap: 'unix',
-      upstream: false,
-      launch: ({ dir, port, sock }) => {
-        writeFileSync(join(dir, 'zone.db'), zoneFile(zone));
-        const conf = [
-          ...namedOptions(dir, port),
-          // BIND reports queries with RD as CLIENT_QUERY only when it offers recursion; it only
-          // ever answers from its own zone here (no forwarders, no root hints reachable).
-          '  recursion yes;',
-          '  allow-recursion { 127.0.0.1; ::1; };',
-          '  dnssec-validation no;',
-          '  notify no;',
-          '  dnstap { client; resolver; };',
-          `  dnstap-output unix "${sock}";`,
-          '  dnstap-identity "bind-test";',
-          '};',
-          'controls { };',
-          `zone "${zone}" { type primary; file "${join(dir, 'zone.db')}"; };`,
-        ];
-        writeFileSync(join(dir, 'named.conf'), conf.join('\n') + '\n');
-        return start('named', bin('named'), ['-f', '-c', join(dir, 'named.conf')], dir);
-      },
-      expected: ({ port }) => ({ queryType: 'CLIENT_QUERY', responseType: 'CLIENT_RESPONSE', identity: 'bind-test', path: clientPath(port) }),
-    });
-  });
+producerSuite('dnstap from BIND 9 over a unix socket', ['named', 'dig'], {
+  tag: 'named',
+  zone: 'bd.test',
+  tap: 'unix',
+  upstream: false,
+  launch: ({ zone, dir, port, sock }) => {
+    writeFileSync(join(dir, 'zone.db'), zoneFile(zone));
+    const conf = [
+      ...namedOptions(dir, port),
+      // BIND reports queries with RD as CLIENT_QUERY only when it offers recursion; it only
+      // ever answers from its own zone here (no forwarders, no root hints reachable).
+      '  recursion yes;',
+      '  allow-recursion { 127.0.0.1; ::1; };',
+      '  dnssec-validation no;',
+      '  notify no;',
+      '  dnstap { client; resolver; };',
+      `  dnstap-output unix "${sock}";`,
+      '  dnstap-identity "bind-test";',
+      '};',
+      'controls { };',
+      `zone "${zone}" { type primary; file "${join(dir, 'zone.db')}"; };`,
+    ];
+    writeFileSync(join(dir, 'named.conf'), conf.join('\n') + '\n');
+    return start('named', bin('named'), ['-f', '-c', join(dir, 'named.conf')], dir);
+  },
+  expected: ({ port }) => ({ queryType: 'CLIENT_QUERY', responseType: 'CLIENT_RESPONSE', identity: 'bind-test', path: clientPath(port) }),
 });
 
-describeWithPeers('dnstap from Unbound over TCP', ['unbound', 'dig'], () => {
-  it(`delivers every CLIENT_QUERY and CLIENT_RESPONSE of ${QUERIES} dig questions`, async () => {
-    const zone = 'ub.test';
-    await runProducer({
-      tag: 'unbound',
-      zone,
-      tap: 'tcp',
-      upstream: false,
-      launch: ({ dir, port, tapPort }) => {
-        const conf = [
-          ...unboundAuthZone(dir, port, zone, 'zone.db'),
-          'dnstap:',
-          '  dnstap-enable: yes',
-          `  dnstap-ip: 127.0.0.1@${tapPort}`,
-          '  dnstap-tls: no',
-          '  dnstap-send-identity: yes',
-          '  dnstap-identity: "unbound-test"',
-          '  dnstap-log-client-query-messages: yes',
-          '  dnstap-log-client-response-messages: yes',
-        ];
-        writeFileSync(join(dir, 'unbound.conf'), conf.join('\n') + '\n');
-        return start('unbound', bin('unbound'), ['-d', '-c', join(dir, 'unbound.conf')], dir);
-      },
-      expected: ({ port }) => ({ queryType: 'CLIENT_QUERY', responseType: 'CLIENT_RESPONSE', identity: 'unbound-test', path: clientPath(port) }),
-    });
-  });
+producerSuite('dnstap from Unbound over TCP', ['unbound', 'dig'], {
+  tag: 'unbound',
+  zone: 'ub.test',
+  tap: 'tcp',
+  upstream: false,
+  launch: ({ zone, dir, port, tapPort }) => {
+    const conf = [
+      ...unboundAuthZone(dir, port, zone, 'zone.db'),
+      'dnstap:',
+      '  dnstap-enable: yes',
+      `  dnstap-ip: 127.0.0.1@${tapPort}`,
+      '  dnstap-tls: no',
+      '  dnstap-send-identity: yes',
+      '  dnstap-identity: "unbound-test"',
+      '  dnstap-log-client-query-messages: yes',
+      '  dnstap-log-client-response-messages: yes',
+    ];
+    writeFileSync(join(dir, 'unbound.conf'), conf.join('\n') + '\n');
+    return start('unbound', bin('unbound'), ['-d', '-c', join(dir, 'unbound.conf')], dir);
+  },
+  expected: ({ port }) => ({ queryType: 'CLIENT_QUERY', responseType: 'CLIENT_RESPONSE', identity: 'unbound-test', path: clientPath(port) }),
 });
 
-describeWithPeers('dnstap from Knot DNS (knotd, mod-dnstap) over a unix socket', ['knotd', 'dig'], () => {
-  it(`delivers every AUTH_QUERY and AUTH_RESPONSE of ${QUERIES} dig questions`, async () => {
-    const zone = 'kn.test';
-    await runProducer({
-      tag: 'knotd',
-      zone,
-      tap: 'unix',
-      upstream: false,
-      launch: ({ dir, port, sock }) => {
-        writeFileSync(join(dir, 'zone.db'), zoneFile(zone));
-        const conf = [
-          'server:',
-          `    rundir: "${dir}"`,
-          `    listen: [ 127.0.0.1@${port}, ::1@${port} ]`,
-          '    udp-workers: 1',
-          '    tcp-workers: 1',
-          '    background-workers: 1',
-          'log:',
-          '  - target: stderr',
-          '    any: info',
-          'database:',
-          `    storage: "${dir}"`,
-          'control:',
-          `    listen: "${join(dir, 'knot.sock')}"`,
-          'mod-dnstap:',
-          '  - id: tap',
-          `    sink: "unix:${sock}"`,
-          '    identity: "knot-test"',
-          '    log-queries: on',
-          '    log-responses: on',
-          'template:',
-          '  - id: default',
-          `    storage: "${dir}"`,
-          '    global-module: mod-dnstap/tap',
-          'zone:',
-          `  - domain: ${zone}`,
-          `    file: "${join(dir, 'zone.db')}"`,
-        ];
-        writeFileSync(join(dir, 'knot.conf'), conf.join('\n') + '\n');
-        return start('knotd', bin('knotd'), ['-c', join(dir, 'knot.conf')], dir);
-      },
-      expected: ({ port }) => ({
-        queryType: 'AUTH_QUERY',
-        responseType: 'AUTH_RESPONSE',
-        identity: 'knot-test',
-        path: clientPath(port),
-        also: (_qe, re) => expect(re.aa).toBe(true),
-      }),
-    });
-  });
+producerSuite('dnstap from Knot DNS (knotd, mod-dnstap) over a unix socket', ['knotd', 'dig'], {
+  tag: 'knotd',
+  zone: 'kn.test',
+  tap: 'unix',
+  upstream: false,
+  launch: ({ zone, dir, port, sock }) => {
+    writeFileSync(join(dir, 'zone.db'), zoneFile(zone));
+    const conf = [
+      'server:',
+      `    rundir: "${dir}"`,
+      `    listen: [ 127.0.0.1@${port}, ::1@${port} ]`,
+      '    udp-workers: 1',
+      '    tcp-workers: 1',
+      '    background-workers: 1',
+      'log:',
+      '  - target: stderr',
+      '    any: info',
+      'database:',
+      `    storage: "${dir}"`,
+      'control:',
+      `    listen: "${join(dir, 'knot.sock')}"`,
+      'mod-dnstap:',
+      '  - id: tap',
+      `    sink: "unix:${sock}"`,
+      '    identity: "knot-test"',
+      '    log-queries: on',
+      '    log-responses: on',
+      'template:',
+      '  - id: default',
+      `    storage: "${dir}"`,
+      '    global-module: mod-dnstap/tap',
+      'zone:',
+      `  - domain: ${zone}`,
+      `    file: "${join(dir, 'zone.db')}"`,
+    ];
+    writeFileSync(join(dir, 'knot.conf'), conf.join('\n') + '\n');
+    return start('knotd', bin('knotd'), ['-c', join(dir, 'knot.conf')], dir);
+  },
+  expected: ({ port }) => ({
+    queryType: 'AUTH_QUERY',
+    responseType: 'AUTH_RESPONSE',
+    identity: 'knot-test',
+    path: clientPath(port),
+    also: (_qe, re) => expect(re.aa).toBe(true),
+  }),
 });
 
-describeWithPeers('dnstap from dnsdist over TCP', ['dnsdist', 'unbound', 'dig'], () => {
-  it(`delivers every CLIENT_QUERY and CLIENT_RESPONSE of ${QUERIES} dig questions`, async () => {
-    const zone = 'dd.test';
-    await runProducer({
-      tag: 'dnsdist',
-      zone,
-      tap: 'tcp',
-      upstream: true,
-      launch: ({ dir, port, tapPort, upstreamPort }) => {
-        const conf = [
-          'setSecurityPollSuffix("")', // no security polling over the internet
-          `setLocal("127.0.0.1:${port}")`,
-          `addLocal("[::1]:${port}")`,
-          'setACL({"127.0.0.0/8", "::1/128"})',
-          `newServer({address="127.0.0.1:${upstreamPort}", checkName="probe.w.${zone}."})`,
-          `tap = newFrameStreamTcpLogger("127.0.0.1:${tapPort}")`,
-          'addAction(AllRule(), DnstapLogAction("dnsdist-test", tap))',
-          'addResponseAction(AllRule(), DnstapLogResponseAction("dnsdist-test", tap))',
-        ];
-        writeFileSync(join(dir, 'dnsdist.conf'), conf.join('\n') + '\n');
-        return start('dnsdist', bin('dnsdist'), ['--supervised', '--disable-syslog', '-C', join(dir, 'dnsdist.conf')], dir);
-      },
-      expected: ({ port }) => ({
-        queryType: 'CLIENT_QUERY',
-        responseType: 'CLIENT_RESPONSE',
-        identity: 'dnsdist-test',
-        path: clientPath(port),
-        also: (_qe, re) => expect(re.aa).toBe(true), // the upstream's answer, relayed as it is
-      }),
-    });
-  });
+producerSuite('dnstap from dnsdist over TCP', ['dnsdist', 'unbound', 'dig'], {
+  tag: 'dnsdist',
+  zone: 'dd.test',
+  tap: 'tcp',
+  upstream: true,
+  launch: ({ zone, dir, port, tapPort, upstreamPort }) => {
+    const conf = [
+      'setSecurityPollSuffix("")', // no security polling over the internet
+      `setLocal("127.0.0.1:${port}")`,
+      `addLocal("[::1]:${port}")`,
+      'setACL({"127.0.0.0/8", "::1/128"})',
+      `newServer({address="127.0.0.1:${upstreamPort}", checkName="probe.w.${zone}."})`,
+      `tap = newFrameStreamTcpLogger("127.0.0.1:${tapPort}")`,
+      'addAction(AllRule(), DnstapLogAction("dnsdist-test", tap))',
+      'addResponseAction(AllRule(), DnstapLogResponseAction("dnsdist-test", tap))',
+    ];
+    writeFileSync(join(dir, 'dnsdist.conf'), conf.join('\n') + '\n');
+    return start('dnsdist', bin('dnsdist'), ['--supervised', '--disable-syslog', '-C', join(dir, 'dnsdist.conf')], dir);
+  },
+  expected: ({ port }) => ({
+    queryType: 'CLIENT_QUERY',
+    responseType: 'CLIENT_RESPONSE',
+    identity: 'dnsdist-test',
+    path: clientPath(port),
+    also: (_qe, re) => expect(re.aa).toBe(true), // the upstream's answer, relayed as it is
+  }),
 });
 
-describeWithPeers('dnstap from Knot Resolver (kresd) over a unix socket', ['kresd', 'unbound', 'dig'], () => {
-  it(`delivers every CLIENT_QUERY and CLIENT_RESPONSE of ${QUERIES} dig questions`, async () => {
-    const zone = 'kr.test';
-    await runProducer({
-      tag: 'kresd',
-      zone,
-      tap: 'unix',
-      upstream: true,
-      launch: ({ dir, port, sock, upstreamPort }) => {
-        const conf = [
-          "log_target('stderr')",
-          `net.listen('127.0.0.1', ${port}, { kind = 'dns' })`,
-          `net.listen('::1', ${port}, { kind = 'dns' })`,
-          // Nothing but the test zone is ever asked: no root priming, no trust anchor work.
-          "for _, m in ipairs({ 'priming', 'ta_update', 'ta_signal_query', 'ta_sentinel', 'detect_time_skew', 'detect_time_jump' }) do",
-          '  modules.unload(m)',
-          'end',
-          "trust_anchors.remove('.')",
-          'cache.size = 10 * MB', // in the rundir (the temp dir)
-          'modules = {',
-          '  dnstap = {',
-          `    socket_path = '${sock}',`,
-          "    identity = 'kresd-test',",
-          '    client = { log_queries = true, log_responses = true },',
-          '  },',
-          '}',
-          `policy.add(policy.suffix(policy.STUB({ '127.0.0.1@${upstreamPort}' }), { todname('${zone}.') }))`,
-          'policy.add(policy.all(policy.REFUSE))',
-        ];
-        writeFileSync(join(dir, 'kresd.conf'), conf.join('\n') + '\n');
-        return start('kresd', bin('kresd'), ['-n', '-c', join(dir, 'kresd.conf'), dir], dir);
-      },
-      expected: ({ port }) => ({
-        queryType: 'CLIENT_QUERY',
-        responseType: 'CLIENT_RESPONSE',
-        identity: 'kresd-test',
-        path: clientPath(port),
-        also: (_qe, re) => {
-          expect(re.ra).toBe(true);
-          expect(re.aa).toBe(false); // a resolver's answer
-        },
-      }),
-    });
-  });
+producerSuite('dnstap from Knot Resolver (kresd) over a unix socket', ['kresd', 'unbound', 'dig'], {
+  tag: 'kresd',
+  zone: 'kr.test',
+  tap: 'unix',
+  upstream: true,
+  launch: ({ zone, dir, port, sock, upstreamPort }) => {
+    const conf = [
+      "log_target('stderr')",
+      `net.listen('127.0.0.1', ${port}, { kind = 'dns' })`,
+      `net.listen('::1', ${port}, { kind = 'dns' })`,
+      // Nothing but the test zone is ever asked: no root priming, no trust anchor work.
+      "for _, m in ipairs({ 'priming', 'ta_update', 'ta_signal_query', 'ta_sentinel', 'detect_time_skew', 'detect_time_jump' }) do",
+      '  modules.unload(m)',
+      'end',
+      "trust_anchors.remove('.')",
+      'cache.size = 10 * MB', // in the rundir (the temp dir)
+      'modules = {',
+      '  dnstap = {',
+      `    socket_path = '${sock}',`,
+      "    identity = 'kresd-test',",
+      '    client = { log_queries = true, log_responses = true },',
+      '  },',
+      '}',
+      `policy.add(policy.suffix(policy.STUB({ '127.0.0.1@${upstreamPort}' }), { todname('${zone}.') }))`,
+      'policy.add(policy.all(policy.REFUSE))',
+    ];
+    writeFileSync(join(dir, 'kresd.conf'), conf.join('\n') + '\n');
+    return start('kresd', bin('kresd'), ['-n', '-c', join(dir, 'kresd.conf'), dir], dir);
+  },
+  expected: ({ port }) => ({
+    queryType: 'CLIENT_QUERY',
+    responseType: 'CLIENT_RESPONSE',
+    identity: 'kresd-test',
+    path: clientPath(port),
+    also: (_qe, re) => {
+      expect(re.ra).toBe(true);
+      expect(re.aa).toBe(false); // a resolver's answer
+    },
+  }),
 });
 
-describeWithPeers('dnstap from PowerDNS Recursor over TCP', ['pdns_recursor', 'unbound', 'dig'], () => {
-  it(`delivers every RESOLVER_QUERY and RESOLVER_RESPONSE of ${QUERIES} forwarded dig questions`, async () => {
-    const zone = 'pr.test';
-    await runProducer({
-      tag: 'pdns',
-      zone,
-      tap: 'tcp',
-      upstream: true,
-      launch: ({ dir, port, tapPort, upstreamPort }) => {
-        const conf = [
-          `local-address=127.0.0.1:${port}, [::1]:${port}`,
-          'allow-from=127.0.0.0/8, ::1/128',
-          `socket-dir=${dir}`,
-          'daemon=no',
-          'write-pid=no',
-          'disable-syslog=yes',
-          'threads=1',
-          'server-id=pdns-test', // the dnstap identity
-          // Nothing but the test zone is ever asked: no root hints (no priming), no security
-          // polling, no DNSSEC (no DS chase); full names, one outgoing query per question.
-          'hint-file=no',
-          'security-poll-suffix=',
-          'dnssec=off',
-          'qname-minimization=no',
-          'nothing-below-nxdomain=no',
-          `forward-zones=${zone}=127.0.0.1:${upstreamPort}`,
-          `lua-config-file=${join(dir, 'recursor.lua')}`,
-        ];
-        writeFileSync(join(dir, 'recursor.conf'), conf.join('\n') + '\n');
-        // dnstapFrameStreamServer logs the recursor's own queries upstream (RESOLVER_*).
-        writeFileSync(join(dir, 'recursor.lua'), `dnstapFrameStreamServer({"127.0.0.1:${tapPort}"}, {logQueries=true, logResponses=true})\n`);
-        return start('pdns_recursor', bin('pdns_recursor'), [`--config-dir=${dir}`], dir);
-      },
-      expected: ({ upstreamPort }) => ({
-        queryType: 'RESOLVER_QUERY',
-        responseType: 'RESOLVER_RESPONSE',
-        identity: 'pdns-test',
-        // Whatever way dig asked, the recursor asks its forwarder over UDP from 127.0.0.1.
-        path: () => ({ transport: 'udp', from: '127.0.0.1', to: '127.0.0.1', toPort: upstreamPort }),
-        also: (qe, re) => {
-          expect(qe.rd).toBe(false); // forward-zones, not forward-zones-recurse
-          expect(re.aa).toBe(true); // the authoritative upstream's answer
-        },
-      }),
-    });
-  });
+producerSuite('dnstap from PowerDNS Recursor over TCP', ['pdns_recursor', 'unbound', 'dig'], {
+  tag: 'pdns',
+  zone: 'pr.test',
+  tap: 'tcp',
+  upstream: true,
+  launch: ({ zone, dir, port, tapPort, upstreamPort }) => {
+    const conf = [
+      `local-address=127.0.0.1:${port}, [::1]:${port}`,
+      'allow-from=127.0.0.0/8, ::1/128',
+      `socket-dir=${dir}`,
+      'daemon=no',
+      'write-pid=no',
+      'disable-syslog=yes',
+      'threads=1',
+      'server-id=pdns-test', // the dnstap identity
+      // Nothing but the test zone is ever asked: no root hints (no priming), no security
+      // polling, no DNSSEC (no DS chase); full names, one outgoing query per question.
+      'hint-file=no',
+      'security-poll-suffix=',
+      'dnssec=off',
+      'qname-minimization=no',
+      'nothing-below-nxdomain=no',
+      `forward-zones=${zone}=127.0.0.1:${upstreamPort}`,
+      `lua-config-file=${join(dir, 'recursor.lua')}`,
+    ];
+    writeFileSync(join(dir, 'recursor.conf'), conf.join('\n') + '\n');
+    // dnstapFrameStreamServer logs the recursor's own queries upstream (RESOLVER_*).
+    writeFileSync(join(dir, 'recursor.lua'), `dnstapFrameStreamServer({"127.0.0.1:${tapPort}"}, {logQueries=true, logResponses=true})\n`);
+    return start('pdns_recursor', bin('pdns_recursor'), [`--config-dir=${dir}`], dir);
+  },
+  expected: ({ upstreamPort }) => ({
+    queryType: 'RESOLVER_QUERY',
+    responseType: 'RESOLVER_RESPONSE',
+    identity: 'pdns-test',
+    // Whatever way dig asked, the recursor asks its forwarder over UDP from 127.0.0.1.
+    path: () => ({ transport: 'udp', from: '127.0.0.1', to: '127.0.0.1', toPort: upstreamPort }),
+    also: (qe, re) => {
+      expect(qe.rd).toBe(false); // forward-zones, not forward-zones-recurse
+      expect(re.aa).toBe(true); // the authoritative upstream's answer
+    },
+  }),
 });
