@@ -51,6 +51,8 @@ Answers (flag, or environment variable; asked interactively when neither is give
   --retention-days N         days raw events are kept                                AUTOBUILD_RETENTION_DAYS
   --rollup-retention-days R  days rollups are kept: one number, or five for          AUTOBUILD_ROLLUP_RETENTION_DAYS
                              minute,hour,day,week,month
+  --timezone ZONE            IANA time zone of the rollups' days and the heatmap      AUTOBUILD_TIMEZONE
+                             (default: this host's zone)
   --expose-grafana yes|no    publish Grafana on all addresses, not only 127.0.0.1    AUTOBUILD_EXPOSE_GRAFANA
 Not asked (defaults 3000 and 8123, both on 127.0.0.1 unless Grafana is exposed; 100000):
   --grafana-port N                                                                   AUTOBUILD_GRAFANA_PORT
@@ -91,6 +93,7 @@ A_SERVER_NAMES=${AUTOBUILD_SERVER_NAMES:-}
 A_BATCH_SIZE=${AUTOBUILD_BATCH_SIZE:-}
 A_DNSTAP=${AUTOBUILD_DNSTAP:-}
 A_DNSTAP_NAME=${AUTOBUILD_DNSTAP_NAME:-}
+A_TIMEZONE=${AUTOBUILD_TIMEZONE:-}
 A_CH_DATA=${AUTOBUILD_CLICKHOUSE_DATA:-}
 A_CH_LOGS=${AUTOBUILD_CLICKHOUSE_LOGS:-}
 A_GRAFANA_DATA=${AUTOBUILD_GRAFANA_DATA:-}
@@ -125,7 +128,7 @@ while [ $# -gt 0 ]; do
   esac
   case "$opt" in
     --interfaces | --server-name | --batch-size | --dnstap | --dnstap-name | --clickhouse-data | --clickhouse-logs | --grafana-data) ;;
-    --retention-days | --rollup-retention-days | --expose-grafana | --grafana-port | --clickhouse-port | --timeout) ;;
+    --retention-days | --rollup-retention-days | --timezone | --expose-grafana | --grafana-port | --clickhouse-port | --timeout) ;;
     *) refuse "unknown option $opt (see --help)" ;;
   esac
   need_value "$opt" $#
@@ -137,6 +140,7 @@ while [ $# -gt 0 ]; do
     --batch-size) A_BATCH_SIZE=$val ;;
     --dnstap) A_DNSTAP=$val ;;
     --dnstap-name) A_DNSTAP_NAME=$val ;;
+    --timezone) A_TIMEZONE=$val ;;
     --clickhouse-data) A_CH_DATA=$val ;;
     --clickhouse-logs) A_CH_LOGS=$val ;;
     --grafana-data) A_GRAFANA_DATA=$val ;;
@@ -575,6 +579,10 @@ ask_questions() {
   local rollup_default
   rollup_default=$(prev DNSLENS_ROLLUP_TTL_MINUTE_DAYS 90),$(prev DNSLENS_ROLLUP_TTL_HOUR_DAYS 730),$(prev DNSLENS_ROLLUP_TTL_DAY_DAYS 730),$(prev DNSLENS_ROLLUP_TTL_WEEK_DAYS 1825),$(prev DNSLENS_ROLLUP_TTL_MONTH_DAYS 1825)
   ask A_ROLLUP --rollup-retention-days "Days to keep rollups (one number, or minute,hour,day,week,month)" "$rollup_default" check_rollup
+  # a stack from before this question has its rollups in UTC: keep them there unless asked
+  local zone_default=UTC
+  [ -n "${PREV[DNSLENS_TTL_DAYS]:-}" ] || zone_default=$(host_zone)
+  ask A_TIMEZONE --timezone "Time zone of the rollups' days and the heatmap (IANA name)" "$(prev DNSLENS_TIMEZONE "$zone_default")" check_zone
   local exposed=no
   [ "$(prev GRAFANA_BIND 127.0.0.1)" = 0.0.0.0 ] && exposed=yes
   ask A_EXPOSE --expose-grafana "Expose Grafana beyond this host (yes/no)" "$exposed" check_yesno
@@ -585,6 +593,29 @@ ask_questions() {
   ask A_GRAFANA_PORT --grafana-port "Grafana port" "$(prev GRAFANA_PORT 3000)" check_port
   ask A_CH_PORT --clickhouse-port "ClickHouse HTTP port" "$(prev CLICKHOUSE_HTTP_PORT 8123)" check_port
   YES=$YES_SAVED
+}
+
+# The host's IANA zone: TZ, then systemd's, Debian's /etc/timezone, the /etc/localtime link; else UTC.
+host_zone() {
+  local z=${TZ:-}
+  [ -n "$z" ] || z=$(timedatectl show -p Timezone --value 2>/dev/null || true)
+  [ -n "$z" ] || z=$(head -n 1 /etc/timezone 2>/dev/null || true)
+  [ -n "$z" ] || z=$(readlink /etc/localtime 2>/dev/null | sed -n 's|.*/zoneinfo/||p' | sed 's|^\(posix\|right\)/||')
+  check_zone "${z:-UTC}" 2>/dev/null || z=UTC
+  printf '%s' "${z:-UTC}"
+}
+
+check_zone() {
+  if [[ ! "$1" =~ ^[A-Za-z][A-Za-z0-9_+/-]*$ ]] || [[ "$1" =~ ^(posix/|right/|posixrules$|localtime$) ]]; then
+    WHY="not an IANA time zone name (e.g. UTC, Europe/Berlin, Asia/Jakarta)"
+    return 1
+  fi
+  # a zone file starts with TZif (not zone.tab, posixrules, ...)
+  if [ -d /usr/share/zoneinfo ] && [ "$(head -c 4 "/usr/share/zoneinfo/$1" 2>/dev/null)" != TZif ]; then
+    WHY="no zone $1 in /usr/share/zoneinfo (e.g. UTC, Europe/Berlin, Asia/Jakarta)"
+    return 1
+  fi
+  NORM=$1
 }
 
 # ------------------------------------------------------------------ ports
@@ -688,7 +719,7 @@ write_secrets() {
 }
 
 # Written by this script (the password keys only by versions before secrets/: dropped now).
-MANAGED_KEYS=" COMPOSE_PROJECT_NAME CLICKHOUSE_DATABASE CLICKHOUSE_WRITER_USER CLICKHOUSE_WRITER_PASSWORD CLICKHOUSE_READER_USER CLICKHOUSE_READER_PASSWORD GRAFANA_ADMIN_USER GRAFANA_ADMIN_PASSWORD CLICKHOUSE_HTTP_PORT GRAFANA_BIND GRAFANA_PORT GRAFANA_UID GRAFANA_GID CLICKHOUSE_DATA_DIR CLICKHOUSE_LOGS_DIR GRAFANA_DATA_DIR DNSLENS_BATCH_SIZE DNSLENS_TTL_DAYS DNSLENS_ROLLUP_TTL_MINUTE_DAYS DNSLENS_ROLLUP_TTL_HOUR_DAYS DNSLENS_ROLLUP_TTL_DAY_DAYS DNSLENS_ROLLUP_TTL_WEEK_DAYS DNSLENS_ROLLUP_TTL_MONTH_DAYS DNSTAP_PORT AUTOBUILD_INTERFACES AUTOBUILD_SERVER_NAMES AUTOBUILD_DNSTAP AUTOBUILD_DNSTAP_NAME "
+MANAGED_KEYS=" COMPOSE_PROJECT_NAME CLICKHOUSE_DATABASE CLICKHOUSE_WRITER_USER CLICKHOUSE_WRITER_PASSWORD CLICKHOUSE_READER_USER CLICKHOUSE_READER_PASSWORD GRAFANA_ADMIN_USER GRAFANA_ADMIN_PASSWORD CLICKHOUSE_HTTP_PORT GRAFANA_BIND GRAFANA_PORT GRAFANA_UID GRAFANA_GID CLICKHOUSE_DATA_DIR CLICKHOUSE_LOGS_DIR GRAFANA_DATA_DIR DNSLENS_BATCH_SIZE DNSLENS_TTL_DAYS DNSLENS_ROLLUP_TTL_MINUTE_DAYS DNSLENS_ROLLUP_TTL_HOUR_DAYS DNSLENS_ROLLUP_TTL_DAY_DAYS DNSLENS_ROLLUP_TTL_WEEK_DAYS DNSLENS_ROLLUP_TTL_MONTH_DAYS DNSLENS_TIMEZONE DNSTAP_PORT AUTOBUILD_INTERFACES AUTOBUILD_SERVER_NAMES AUTOBUILD_DNSTAP AUTOBUILD_DNSTAP_NAME "
 
 # The .env text: the answers, no password (those are in secrets/).
 env_file() {
@@ -720,6 +751,7 @@ DNSLENS_ROLLUP_TTL_HOUR_DAYS=$TTL_HOUR
 DNSLENS_ROLLUP_TTL_DAY_DAYS=$TTL_DAY
 DNSLENS_ROLLUP_TTL_WEEK_DAYS=$TTL_WEEK
 DNSLENS_ROLLUP_TTL_MONTH_DAYS=$TTL_MONTH
+DNSLENS_TIMEZONE=$A_TIMEZONE
 DNSTAP_PORT=$DNSTAP_PORT
 AUTOBUILD_INTERFACES=$A_INTERFACES
 AUTOBUILD_SERVER_NAMES=$names
@@ -773,6 +805,8 @@ writer_flags() {
       - "\${DNSLENS_ROLLUP_TTL_WEEK_DAYS}"
       - "--clickhouseRollupTTLMonth"
       - "\${DNSLENS_ROLLUP_TTL_MONTH_DAYS}"
+      - "--timezone"
+      - "\${DNSLENS_TIMEZONE}"
 EOF
 }
 
@@ -968,6 +1002,7 @@ The stack will be set up with:
   Grafana data:        $A_GRAFANA_DATA
   Keep raw events:     $A_RETENTION days
   Keep rollups:        $TTL_MINUTE,$TTL_HOUR,$TTL_DAY,$TTL_WEEK,$TTL_MONTH days (minute,hour,day,week,month)
+  Time zone:           $A_TIMEZONE (rollup days, weeks and months; the heatmap)
   Grafana:             $(grafana_url) ($([ "$GRAFANA_BIND" = 0.0.0.0 ] && printf 'reachable from other hosts' || printf 'this host only'))
   ClickHouse HTTP:     127.0.0.1:$A_CH_PORT
   Events per insert:   $A_BATCH_SIZE
@@ -1033,6 +1068,13 @@ up() {
   fi
   cd "$HERE"
   run "${COMPOSE[@]}" build migrate
+  local old_zone
+  old_zone=$(prev DNSLENS_TIMEZONE UTC)
+  if [ -n "${PREV[DNSLENS_TTL_DAYS]:-}" ] && [ "$old_zone" != "$A_TIMEZONE" ] && [ ${#SERVICES[@]} -gt 0 ]; then
+    # the migration rebuilds the rollups with their views dropped: nothing may write meanwhile
+    say "Time zone changed ($old_zone -> $A_TIMEZONE): the captures stop while the migrate service rebuilds the rollups."
+    run "${COMPOSE[@]}" stop "${SERVICES[@]}"
+  fi
   run "${COMPOSE[@]}" up -d --remove-orphans
   [ -n "$DRY_RUN" ] && return 0
   wait_for_health

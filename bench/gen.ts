@@ -8,9 +8,14 @@
 // registrable domains and CDN patterns. Each query is answered 0.2-80 ms later (long-tailed);
 // a few exchanges use TCP (handshake, length-prefixed message, FIN), some after a truncated
 // UDP answer.
+//
+// Two modes: `packets` writes exactly that many frames at a steady ~260 queries/s (the 1M-frame,
+// 31-minute capture); `days` writes whole days from a Monday 00:00 UTC at a mean `rate` of
+// queries/s (default 20) that follows DAILY_CYCLE, so the frame count follows from days × rate.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import { getDomain } from 'tldts';
 
 /** Bump when the traffic model or the wire format changes: it invalidates cached captures. */
@@ -18,8 +23,10 @@ export const GEN_VERSION = 2;
 export const MAX_PACKETS = 50_000_000;
 
 export interface GenOptions {
-  packets: number; // frames in the file (exact)
   seed: number;
+  packets?: number; // frames in the file (exact); or else
+  days?: number; // whole days of traffic with a daily cycle (1..MAX_DAYS)
+  rate?: number; // days mode: mean queries/s over a day (DEFAULT_RATE)
 }
 
 export interface Summary {
@@ -40,6 +47,8 @@ export interface Summary {
   firstTime: string; // ISO time of the first and last frame
   lastTime: string;
   bytes: number; // file size
+  days?: number; // days mode only: the days and mean queries/s asked for
+  rate?: number;
 }
 
 // ---------------------------------------------------------------- PRNG (sfc32, splitmix32 seeding)
@@ -484,8 +493,9 @@ class Msg {
     this.buf[at + 1] = v & 0xff;
   }
 
-  copy(): Uint8Array {
-    return this.buf.slice(0, this.pos);
+  /** The message so far, as a view: valid until the next write, so copy it before that. */
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
   }
 }
 
@@ -678,6 +688,28 @@ function reverseV6(g: readonly number[]): string {
 
 // ---------------------------------------------------------------- frames
 
+// Frames are views into shared zeroed blocks: a typed array of its own (over 64 bytes) costs an
+// off-heap allocation each, ~30% of the generator's CPU time. A block is freed once no frame in it
+// is still queued.
+const SLAB_BYTES = 1 << 20;
+let slabBuf = new Uint8Array(SLAB_BYTES);
+let slabPos = 0;
+
+function slab(n: number): Uint8Array {
+  if (slabPos + n > SLAB_BYTES) {
+    slabBuf = new Uint8Array(SLAB_BYTES);
+    slabPos = 0;
+  }
+  slabPos += n;
+  return slabBuf.subarray(slabPos - n, slabPos);
+}
+
+function randomBytes(rng: Rng, n: number): Uint8Array {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = rng.int(256);
+  return b;
+}
+
 interface Endpoint {
   v6: boolean;
   ip: Uint8Array; // 4 or 16 bytes
@@ -701,7 +733,7 @@ function checksumFold(acc: number): number {
 function ipFrame(src: Endpoint, dst: Endpoint, proto: number, transport: Uint8Array, payload: Uint8Array | null, ipId: number): Uint8Array {
   const l4len = transport.length + (payload ? payload.length : 0);
   const ipHdr = src.v6 ? 40 : 20;
-  const f = new Uint8Array(14 + ipHdr + l4len);
+  const f = slab(14 + ipHdr + l4len);
   f.set(dst.mac, 0);
   f.set(src.mac, 6);
   const ip = 14;
@@ -921,6 +953,58 @@ const V6_SHARE = 0.1;
 const CLIENTS_V4 = 1800;
 const CLIENTS_V6 = 200;
 
+// Days mode. Starts on a Monday at 00:00 UTC, so 7 days fill one week of the week rollups.
+const DAYS_START_US = 1_710_115_200 * 1e6; // 2024-03-11T00:00:00Z
+export const MAX_DAYS = 28;
+export const DEFAULT_RATE = 20; // queries/s averaged over a day: 12.1M queries in 7 days
+const QUERIES_PER_LOOKUP = 1.85; // makeLookup's expected qtypes per lookup (A, often AAAA, some HTTPS) and TC retries
+const FRAMES_PER_QUERY = 2.1; // an answered UDP query is 2 frames, TCP adds handshake and teardown: ~2.05, with margin
+
+// Relative query rate at each hour of the day (UTC, read as the network's local time), linearly
+// interpolated between hours and scaled to a mean of 1: a residential resolver, quiet at night
+// (trough 03:00-04:00, 0.2× the mean), flat through the working day (~1.15×), peaking in the
+// evening (20:00, 1.9×). Peak to trough is ~9.5×. Every day has the same curve (no weekend).
+const DAILY_CYCLE: readonly number[] = [
+  0.55, 0.35, 0.25, 0.2, 0.2, 0.25, 0.4, 0.7, // 00-07
+  1.0, 1.1, 1.15, 1.15, 1.2, 1.15, 1.1, 1.1, // 08-15
+  1.2, 1.3, 1.5, 1.75, 1.9, 1.85, 1.45, 0.95, // 16-23
+];
+const CYCLE_MEAN = DAILY_CYCLE.reduce((a, b) => a + b, 0) / DAILY_CYCLE.length;
+
+/** DAILY_CYCLE at a time (µs since the epoch), mean 1 over a day. */
+export function dailyCycle(tUs: number): number {
+  const h = (tUs / 3.6e9) % 24;
+  const i = Math.floor(h);
+  const f = h - i;
+  return ((1 - f) * DAILY_CYCLE[i] + f * DAILY_CYCLE[(i + 1) % 24]) / CYCLE_MEAN;
+}
+
+/** Where lookups start and stop, and the mean gap between them at a time. */
+interface Clock {
+  start: number; // µs since the epoch
+  end: number; // no lookup starts at or after this (Infinity: the frame count stops it)
+  gap(t: number): number; // mean µs to the next lookup
+  target: number; // frames
+}
+
+function clockFor(opts: GenOptions): Clock {
+  if (opts.days === undefined) {
+    const target = Math.floor(opts.packets ?? NaN);
+    if (!(target >= 1 && target <= MAX_PACKETS)) throw new Error(`packets must be 1..${MAX_PACKETS}, got ${opts.packets}`);
+    return { start: START_US, end: Infinity, gap: () => LOOKUP_GAP_US, target };
+  }
+  const { days } = opts;
+  const rate = opts.rate ?? DEFAULT_RATE;
+  if (opts.packets !== undefined) throw new Error('give packets or days, not both');
+  if (!(Number.isInteger(days) && days >= 1 && days <= MAX_DAYS)) throw new Error(`days must be an integer 1..${MAX_DAYS}, got ${days}`);
+  if (!(rate > 0)) throw new Error(`rate must be > 0 queries/s, got ${rate}`);
+  const frames = days * 86_400 * rate * FRAMES_PER_QUERY;
+  if (frames > MAX_PACKETS) throw new Error(`${days} days at ${rate} queries/s is ~${Math.round(frames)} frames, over ${MAX_PACKETS}`);
+  // a lookup's gap follows the rate where it starts: the curve moves over hours, gaps are fractions of a second
+  const meanGap = (1e6 * QUERIES_PER_LOOKUP) / rate;
+  return { start: DAYS_START_US, end: DAYS_START_US + days * 86_400e6, gap: (t) => meanGap / dailyCycle(t), target: MAX_PACKETS };
+}
+
 function mac(kind: number, n: number): Uint8Array {
   return Uint8Array.from([0x02, 0x42, kind, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
 }
@@ -984,8 +1068,8 @@ function buildClients(rng: Rng): { v4: Endpoint[]; v6: Endpoint[]; v4Addrs: numb
 
 /** Writes the capture to path (via a temporary file, renamed at the end) and returns its summary. */
 export async function generateCapture(path: string, opts: GenOptions): Promise<Summary> {
-  const target = Math.floor(opts.packets);
-  if (!(target >= 1 && target <= MAX_PACKETS)) throw new Error(`packets must be 1..${MAX_PACKETS}, got ${opts.packets}`);
+  const clock = clockFor(opts);
+  const target = clock.target;
   const seed = opts.seed >>> 0;
   const hosts = buildUniverse(seed);
   const zipf = new Zipf(hosts.length, 1.0);
@@ -1074,7 +1158,7 @@ export async function generateCapture(path: string, opts: GenOptions): Promise<S
     }
     let ar = 0;
     if (q.edns) {
-      const server = q.edns.cookie ? Uint8Array.from({ length: 16 }, () => rng.int(256)) : null;
+      const server = q.edns.cookie ? randomBytes(rng, 16) : null;
       writeOpt(m, 1232, q.edns.do, q.edns.cookie ? cookieOption(q.edns.cookie, server) : null);
       ar = 1;
     }
@@ -1096,10 +1180,10 @@ export async function generateCapture(path: string, opts: GenOptions): Promise<S
   const udpExchange = (t: number, c: Endpoint, r: Endpoint, port: number, q: Query, lk: Lookup, rcode: number, tc: boolean, cached: boolean): number => {
     writeQuery(m, q);
     s.queries++;
-    schedule(t, udpFrame(c, r, port, 53, m.copy(), ipId()), c.v6, false);
+    schedule(t, udpFrame(c, r, port, 53, m.view(), ipId()), c.v6, false);
     respond(q, lk, rcode, tc, cached);
     const tr = t + latencyUs(cached);
-    schedule(tr, udpFrame(r, c, 53, port, m.copy(), ipId()), c.v6, false);
+    schedule(tr, udpFrame(r, c, 53, port, m.view(), ipId()), c.v6, false);
     return tr;
   };
 
@@ -1259,9 +1343,10 @@ export async function generateCapture(path: string, opts: GenOptions): Promise<S
   };
 
   try {
-    let t = START_US;
+    let t = clock.start;
     while (scheduled < target) {
-      t += Math.max(1, Math.round(rng.exp(LOOKUP_GAP_US)));
+      t += Math.max(1, Math.round(rng.exp(clock.gap(t))));
+      if (t >= clock.end) break;
       while (heap.size > 0 && heap.peekTime() <= t) emit(heap.pop());
 
       const v6 = rng.chance(V6_SHARE);
@@ -1272,7 +1357,7 @@ export async function generateCapture(path: string, opts: GenOptions): Promise<S
       const edns = rng.chance(0.85);
       const ednsSize = rng.chance(0.7) ? 1232 : 4096;
       const ednsDo = rng.chance(0.3);
-      const cookie = edns && rng.chance(0.2) ? Uint8Array.from({ length: 8 }, () => rng.int(256)) : null;
+      const cookie = edns && rng.chance(0.2) ? randomBytes(rng, 8) : null;
       const cached = lk.host ? rng.chance(lk.host.rank < 1000 ? 0.9 : 0.55) : rng.chance(0.5);
       const sharedPort = rng.chance(0.5); // glibc sends A and AAAA from one socket
       let port = rng.range(1024, 65535);
@@ -1314,6 +1399,7 @@ export async function generateCapture(path: string, opts: GenOptions): Promise<S
     }
     while (heap.size > 0) emit(heap.pop());
     out.flush();
+    if (Number.isFinite(clock.end) && t < clock.end) throw new Error(`the capture reached ${MAX_PACKETS} frames before its last day ended`);
   } catch (e) {
     closeSync(fd);
     rmSync(tmp, { force: true }); // no half-written capture left behind
@@ -1326,19 +1412,33 @@ export async function generateCapture(path: string, opts: GenOptions): Promise<S
   s.firstTime = new Date(firstUs / 1000).toISOString();
   s.lastTime = new Date(lastUs / 1000).toISOString();
   s.bytes = out.bytes;
+  if (opts.days !== undefined) {
+    s.days = opts.days;
+    s.rate = opts.rate ?? DEFAULT_RATE;
+  }
   return s;
 }
 
-/** The capture for (packets, seed) under dir, generated once and reused; the summary sits beside it. */
+/** Cache file name without extension: the packets mode keeps its historical name. */
+function cacheBase(opts: GenOptions): string {
+  const head = `gen-v${GEN_VERSION}-seed${opts.seed >>> 0}`;
+  return opts.days === undefined ? `${head}-${Math.floor(opts.packets ?? NaN)}` : `${head}-${opts.days}d-${opts.rate ?? DEFAULT_RATE}qps`;
+}
+
+/** The capture for opts under dir, generated once and reused; the summary sits beside it. */
 export async function cachedCapture(dir: string, opts: GenOptions): Promise<{ path: string; summary: Summary; generated: boolean }> {
   mkdirSync(dir, { recursive: true });
-  const base = join(dir, `gen-v${GEN_VERSION}-seed${opts.seed >>> 0}-${Math.floor(opts.packets)}`);
+  const base = join(dir, cacheBase(opts));
   const path = `${base}.pcap`;
   const meta = `${base}.json`;
   if (existsSync(path) && existsSync(meta)) {
     try {
       const summary = JSON.parse(readFileSync(meta, 'utf8')) as Summary;
-      if (summary.version === GEN_VERSION && summary.packets === Math.floor(opts.packets)) return { path, summary, generated: false };
+      const same =
+        opts.days === undefined
+          ? summary.days === undefined && summary.packets === Math.floor(opts.packets ?? NaN)
+          : summary.days === opts.days && summary.rate === (opts.rate ?? DEFAULT_RATE);
+      if (summary.version === GEN_VERSION && same) return { path, summary, generated: false };
     } catch {
       // unreadable summary: regenerate below
     }
@@ -1348,18 +1448,27 @@ export async function cachedCapture(dir: string, opts: GenOptions): Promise<{ pa
   return { path, summary, generated: true };
 }
 
-// `node dist/bench/gen.js OUT.pcap [packets] [seed]` writes one capture and prints its summary.
+const USAGE = 'usage: node dist/bench/gen.js OUT.pcap [packets] [seed]\n       node dist/bench/gen.js OUT.pcap --days N [--rate Q] [seed]\n';
+
+// Writes one capture and prints its summary.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const [outPath, packets = '1000000', seed = '1'] = process.argv.slice(2);
-  if (!outPath) {
-    process.stderr.write('usage: node dist/bench/gen.js OUT.pcap [packets] [seed]\n');
+  try {
+    const { values, positionals } = parseArgs({ allowPositionals: true, options: { days: { type: 'string' }, rate: { type: 'string' } } });
+    const [outPath, ...rest] = positionals;
+    if (!outPath || rest.length > (values.days === undefined ? 2 : 1)) throw new Error('');
+    const opts: GenOptions =
+      values.days === undefined
+        ? { packets: Number(rest[0] ?? 1_000_000), seed: Number(rest[1] ?? 1) }
+        : { days: Number(values.days), rate: values.rate === undefined ? undefined : Number(values.rate), seed: Number(rest[0] ?? 1) };
+    generateCapture(outPath, opts).then(
+      (s) => process.stdout.write(JSON.stringify(s, null, 2) + '\n'),
+      (e: unknown) => {
+        process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+        process.exit(1);
+      },
+    );
+  } catch (e) {
+    process.stderr.write(`${e instanceof Error && e.message ? `${e.message}\n` : ''}${USAGE}`);
     process.exit(2);
   }
-  generateCapture(outPath, { packets: Number(packets), seed: Number(seed) }).then(
-    (s) => process.stdout.write(JSON.stringify(s, null, 2) + '\n'),
-    (e: unknown) => {
-      process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
-      process.exit(1);
-    },
-  );
 }

@@ -327,13 +327,23 @@ const traffic = dashboard('dnslens-traffic', 'dnslens: traffic intelligence', 'T
     SELECT toDateTime(Month) AS time, sum(Queries) AS queries, sum(NXDomain) AS nxdomain, count(DISTINCT Apex) AS apexes
     FROM dns_apex_month WHERE Month >= toStartOfMonth(toDate($__fromTime)) AND Month <= toDate($__toTime) AND ${SRV}
     GROUP BY time ORDER BY time`, 'short', { bars: true, size: [8, 8], minInterval: null }),
-  table('Monthly ranking', 'The guide\'s monthly report (dns_monthly_stats, per server here): the ten busiest apexes of each month in range, with the average per day on which they were queried (dns_apex_month).', `
-    SELECT formatDateTime(Month, '%Y-%m') AS year_month, rank() OVER (PARTITION BY Month ORDER BY sum(Queries) DESC) AS rank_in_month, Apex AS apex_domain,
-           sum(Queries) AS total_queries, uniqCombinedMerge(12)(Clients) AS unique_clients, round(total_queries / greatest(1, bitCount(groupBitOr(ActiveDays))), 2) AS avg_daily,
-           sum(NXDomain) AS nxdomain_count, ${CATEGORY} AS category
-    FROM dns_apex_month WHERE Month >= toStartOfMonth(toDate($__fromTime)) AND Month <= toDate($__toTime) AND ${SRV}
-    GROUP BY Month, Apex
-    ORDER BY year_month DESC, rank_in_month, apex_domain LIMIT 10 BY year_month`, [], { size: [24, 8] }),
+  table('Monthly ranking', 'The guide\'s monthly report (dns_monthly_stats, per server here): the ten busiest apexes of each month in range, with the average per day on which they were queried (dns_apex_month), and distinct clients over the month\'s days (dns_domain_day, while it keeps them).', `
+    SELECT m.year_month AS year_month, m.rank_in_month AS rank_in_month, m.apex_domain AS apex_domain, m.total_queries AS total_queries,
+           c.unique_clients AS unique_clients, m.avg_daily AS avg_daily, m.nxdomain_count AS nxdomain_count, m.category AS category
+    FROM (
+      SELECT Month, formatDateTime(Month, '%Y-%m') AS year_month, rank() OVER (PARTITION BY Month ORDER BY sum(Queries) DESC) AS rank_in_month, Apex AS apex_domain,
+             sum(Queries) AS total_queries, round(total_queries / greatest(1, bitCount(groupBitOr(ActiveDays))), 2) AS avg_daily,
+             sum(NXDomain) AS nxdomain_count, ${CATEGORY} AS category
+      FROM dns_apex_month WHERE Month >= toStartOfMonth(toDate($__fromTime)) AND Month <= toDate($__toTime) AND ${SRV}
+      GROUP BY Month, Apex
+      ORDER BY year_month DESC, rank_in_month, apex_domain LIMIT 10 BY year_month
+    ) AS m
+    LEFT JOIN (
+      SELECT toStartOfMonth(Day) AS Month, Apex, uniqCombinedMerge(12)(Clients) AS unique_clients
+      FROM dns_domain_day WHERE Day >= toStartOfMonth(toDate($__fromTime)) AND Day < addMonths(toStartOfMonth(toDate($__toTime)), 1) AND ${SRV}
+      GROUP BY Month, Apex
+    ) AS c ON c.Month = m.Month AND c.Apex = m.apex_domain
+    ORDER BY year_month DESC, rank_in_month, apex_domain`, [], { size: [24, 8] }),
   timeseries('NXDOMAIN responses', 'NXDOMAIN responses per second, and their share of all responses (right axis).', `
     SELECT $__timeInterval(Time) AS time, sumIf(Messages, ResponseCode = 3) / $__interval_s AS nxdomain, sumIf(Messages, ResponseCode = 3) / greatest(1, sum(Messages)) AS nxdomain_share
     FROM ${TRAFFIC('Time, QR, ResponseCode, Messages')}

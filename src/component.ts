@@ -36,6 +36,9 @@ export interface Output {
   close(): Promise<void>; // flush everything, release resources
   /** True once the output can take nothing more (stdout's reader went away): a run whose outputs all ended stops reading. */
   readonly ended?: boolean;
+  /** Called before close() when every input was read to its end (no stop, no failure): what was
+   *  written is the whole input (a file import is then complete). */
+  inputEnded?(): void;
 }
 
 /** A skip or allow list (--skipDomainsFile, --allowDomainsFile). */
@@ -65,11 +68,22 @@ export interface RunInfo {
   server: string; // --serverName
   ports: readonly number[]; // --port: DNS ports
   metricIntervalMs: number; // --metricFlushInterval
+  /** --memoryLimit in bytes (auto resolved); 0 = no limit. Components size what they hold to it. */
+  memoryLimit: number;
+  timezone?: string; // --timezone, when given (else a store keeps its own zone)
   /** Every input is a file (or stdin): outputs may open while decoding starts. */
   fileInput: boolean;
+  /** The files the run reads from start to end (stdin not included): what a store records as imported. */
+  files?: readonly InputFile[];
+  packetLimit?: number; // --packetLimit (0: no limit): how much of a file is read
   lists: Lists;
   /** Aborted on SIGINT/SIGTERM. */
   signal?: AbortSignal;
+}
+
+export interface InputFile {
+  path: string; // as given
+  input: string; // the input component that reads it (pcap, dnstap)
 }
 
 interface Base<O extends readonly OptionSpec[]> {
@@ -103,6 +117,8 @@ export interface InputComponent<O extends readonly OptionSpec[] = readonly Optio
   given(settings: Settings<O>): string | undefined;
   /** True for inputs that end by themselves (files): outputs may open meanwhile. */
   isFile?(settings: Settings<O>): boolean;
+  /** The file it reads from start to end ('-': stdin), or undefined (not asked for, or not a file). */
+  filePath?(settings: Settings<O>): string | undefined;
   open(ctx: Context<O>): Promise<OpenedInput>;
 }
 

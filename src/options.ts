@@ -12,7 +12,8 @@ export type Kind =
   | 'list' // comma separated or repeated -> string[]
   | 'enum'
   | 'outputType' // 0..4, see OUTPUT_TYPE_HELP
-  | 'bytes'; // "0", "1048576", "10MB", "1GiB" -> number of bytes
+  | 'bytes' // "0", "1048576", "10MB", "1GiB" -> number of bytes
+  | 'memory'; // a size as for 'bytes', "0"/"unlimited" -> 0, or "auto" (decided by the machine's memory)
 
 /** 'ready', or not implemented yet: a non-default value stops the program. */
 export type Status = 'ready' | { later: string };
@@ -46,15 +47,17 @@ export type ValueOf<K extends Kind> = K extends 'string' | 'enum'
   ? string
   : K extends 'int' | 'outputType' | 'duration' | 'bytes'
     ? number
-    : K extends 'bool'
-      ? boolean
-      : K extends 'ratio'
-        ? Ratio
-        : K extends 'portList'
-          ? number[]
-          : K extends 'list'
-            ? string[]
-            : never;
+    : K extends 'memory'
+      ? number | 'auto'
+      : K extends 'bool'
+        ? boolean
+        : K extends 'ratio'
+          ? Ratio
+          : K extends 'portList'
+            ? number[]
+            : K extends 'list'
+              ? string[]
+              : never;
 
 /** The parsed values of a list of option specs, typed by name. */
 export type Settings<O extends readonly OptionSpec[]> = { readonly [S in O[number] as S['name']]: ValueOf<S['kind']> };
@@ -104,6 +107,12 @@ export function choice<const N extends string>(
   extra: Pick<OptionSpec, 'aliases' | 'laterValues'> = {},
 ): OptionSpec<N, 'enum'> {
   return { name, section, kind: 'enum', default: def, choices, description, status: 'ready', ...extra };
+}
+
+/** A memory size: bytes with a unit, 0 or "unlimited", or "auto" (the default, which the run
+ *  decides from the machine's memory). min: smallest size accepted, in bytes. */
+export function memory<const N extends string>(name: N, section: string, description: string, min: number): OptionSpec<N, 'memory'> {
+  return { name, section, kind: 'memory', default: 'auto', description, status: 'ready', min };
 }
 
 /** dnsmonster's `<prefix>OutputType`: 0 off, 1 all, 2-4 with the domain lists. */

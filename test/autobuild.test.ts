@@ -250,6 +250,8 @@ describeWithPeers('autobuild.sh and the compose stack', ['shellcheck', 'docker-c
       '45',
       '90,730', // neither one nor five numbers
       '60',
+      'Mars/Olympus', // no such zone
+      'Asia/Jakarta',
       'maybe',
       'no',
       '', // the summary: yes
@@ -265,6 +267,7 @@ describeWithPeers('autobuild.sh and the compose stack', ['shellcheck', 'docker-c
     expect(r.out).toContain(`cannot create ${blocker}/clickhouse; please try again.`);
     expect(r.out).toContain('"thirty" is not a whole number of days (1..36500); please try again.');
     expect(r.out).toContain('"90,730" is neither one number of days nor five');
+    expect(r.out).toContain('no zone Mars/Olympus in /usr/share/zoneinfo');
     expect(r.out).toContain('"maybe" is not yes or no; please try again.');
     expect(r.out).toContain(`Server name for lo [${HOST_TAG}_lo]`);
     // every answer is shown, and confirmed, before anything is written
@@ -292,6 +295,7 @@ describeWithPeers('autobuild.sh and the compose stack', ['shellcheck', 'docker-c
       DNSLENS_TTL_DAYS: '45',
       DNSLENS_ROLLUP_TTL_MINUTE_DAYS: '60',
       DNSLENS_ROLLUP_TTL_MONTH_DAYS: '60',
+      DNSLENS_TIMEZONE: 'Asia/Jakarta',
       GRAFANA_BIND: '127.0.0.1',
       CLICKHOUSE_WRITER_USER: 'dnslens',
       CLICKHOUSE_READER_USER: 'grafana',
@@ -429,7 +433,7 @@ describeWithPeers('autobuild.sh and the compose stack', ['shellcheck', 'docker-c
 
   it('a declined summary writes and starts nothing', () => {
     const s = makeStack();
-    const r = autobuild(s, ['--interfaces', 'lo', '--server-name', 'lo=x', '--dnstap', 'no'], { input: ['', '', '', '', '', '', 'n'].join('\n') + '\n' });
+    const r = autobuild(s, ['--interfaces', 'lo', '--server-name', 'lo=x', '--dnstap', 'no'], { input: ['', '', '', '', '', '', '', 'n'].join('\n') + '\n' });
     expect(r.code, r.out).toBe(2);
     expect(r.out).toContain('The stack will be set up with:');
     expect(r.stderr).toContain('nothing written or started');
@@ -493,6 +497,17 @@ describeWithPeers('autobuild.sh and the compose stack', ['shellcheck', 'docker-c
     expect(calls(s)).toContain('docker compose up -d --remove-orphans');
     expect(readFileSync(join(s.dir, 'data/clickhouse/keep-me'), 'utf8')).toBe('data');
 
+    // a new time zone: every writer gets it, and the captures stop before the migration rebuilds the rollups
+    const zoned = autobuild(s, ['--yes', '--timezone', 'Asia/Jakarta']);
+    expect(zoned.code, zoned.out).toBe(0);
+    expect(zoned.out).toContain(`Time zone changed (${env2.DNSLENS_TIMEZONE} -> Asia/Jakarta): the captures stop`);
+    expect(composeConfig(s).services.migrate.command?.join(' ')).toContain('--timezone Asia/Jakarta');
+    expect(composeConfig(s).services['capture-lo'].command?.join(' ')).toContain('--timezone Asia/Jakarta');
+    const zonedCalls = calls(s);
+    const stop = zonedCalls.indexOf('docker compose stop capture-lo');
+    expect(stop).toBeGreaterThanOrEqual(0);
+    expect(zonedCalls.indexOf('docker compose up -d --remove-orphans')).toBeGreaterThan(stop);
+
     // settings added to .env by hand survive a re-run
     writeFileSync(join(s.dir, '.env'), readFileSync(join(s.dir, '.env'), 'utf8') + 'CLICKHOUSE_IMAGE_TAG=25.8.2\n');
     expect(autobuild(s, ['--yes']).code).toBe(0);
@@ -554,7 +569,7 @@ describeWithPeers('autobuild.sh and the compose stack', ['shellcheck', 'docker-c
 
     // interactively, such an answer is asked again
     const asked = autobuild(s, [], {
-      input: ['lo', '', 'no', busy, 'ch2', '', '', '', '', '', ''].join('\n') + '\n',
+      input: ['lo', '', 'no', busy, 'ch2', '', '', '', '', '', '', ''].join('\n') + '\n',
     });
     expect(asked.code, asked.out).toBe(0);
     expect(asked.out).toContain(`${busy} already holds files`);

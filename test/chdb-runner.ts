@@ -75,7 +75,7 @@ export function singleNode(db: SqlRunner): SqlRunner {
   const rewrite = (sql: string) =>
     sql
       .replace(/ ON CLUSTER '[^']*'/g, '')
-      .replace(/Replicated(\w*MergeTree)\('[^']*', '[^']*'\)/g, '$1')
+      .replace(/Replicated(\w*MergeTree)\('[^']*', '[^']*'(?:, ([^)]*))?\)/g, (_, engine: string, args?: string) => (args ? `${engine}(${args})` : engine))
       .replace(/Distributed\('[^']*', '([^']*)', '([^']*)', [^\n]*\)/g, "Buffer('$1', '$2', 1, 0, 0, 0, 0, 0, 0)");
   return { exec: (sql) => db.exec(rewrite(sql)), query: (sql) => db.query(sql) };
 }

@@ -55,10 +55,18 @@ describe('derived cluster schema', () => {
     expect(() => extra('CREATE TABLE IF NOT EXISTS {{database}}.t1 (a UInt8) ENGINE = MergeTree ORDER BY a;\nRENAME TABLE {{database}}.t1 TO {{database}}.t2;\n')).toThrow(
       /migrations\/0099_new\.sql, statement 2 \(RENAME TABLE \{\{database\}\}\.t1 TO.*no cluster rule for this kind of statement/,
     );
-    expect(() => extra('CREATE TABLE {{database}}.t (a UInt8)\nENGINE = ReplacingMergeTree(a)\nORDER BY a;')).toThrow(/statement 1 .*ReplacingMergeTree with arguments/);
+    expect(() => extra('CREATE TABLE {{database}}.t (a UInt8)\nENGINE = SummingMergeTree((a, b))\nORDER BY a;')).toThrow(/statement 1 .*SummingMergeTree with nested arguments/);
     expect(() => extra('CREATE TABLE {{database}}.t (a UInt8)\nENGINE = Memory;')).toThrow(/engine Memory has no cluster rule/);
     expect(() => extra('CREATE TABLE {{database}}.t\nENGINE = MergeTree ORDER BY ID AS SELECT * FROM {{database}}.DNS_LOG;')).toThrow(/CREATE TABLE \.\.\. AS has no cluster rule/);
-    expect(() => extra('ALTER TABLE {{database}}.DNS_LOG\n    DROP COLUMN IF EXISTS Unanswered;')).toThrow(/no cluster rule/);
+    expect(() => extra('ALTER TABLE {{database}}.DNS_LOG\n    DROP COLUMN Unanswered;')).toThrow(/no cluster rule/); // only DROP COLUMN IF EXISTS has one
+    // DROP COLUMN IF EXISTS and DROP TABLE IF EXISTS: the Distributed table first, then the local one
+    const [, , dropped] = extra('ALTER TABLE {{database}}.DNS_LOG\n    DROP COLUMN IF EXISTS Unanswered;\nDROP TABLE IF EXISTS {{database}}.DNS_LOG;\n');
+    expect(dropped.statements.map((st) => st.split('\n')[0])).toEqual([
+      "ALTER TABLE {{database}}.DNS_LOG ON CLUSTER '{{cluster}}'",
+      "ALTER TABLE {{database}}.DNS_LOG_local ON CLUSTER '{{cluster}}'",
+      "DROP TABLE IF EXISTS {{database}}.DNS_LOG ON CLUSTER '{{cluster}}'",
+      "DROP TABLE IF EXISTS {{database}}.DNS_LOG_local ON CLUSTER '{{cluster}}'",
+    ]);
     expect(() => extra('ALTER TABLE {{database}}.nope\n    ADD COLUMN IF NOT EXISTS a UInt8;')).toThrow(/table nope is not created by an earlier statement/);
     expect(() => extra('ALTER TABLE {{database}}.DNS_LOG\n    MODIFY COLUMN Size UInt32 CODEC(ZSTD(1)),\n    MODIFY COLUMN ID UInt32;')).toThrow(/MODIFY COLUMN without a CODEC/);
     expect(() =>
@@ -80,6 +88,18 @@ describe('derived cluster schema', () => {
       "ALTER TABLE {{database}}.x ON CLUSTER '{{cluster}}' ADD COLUMN IF NOT EXISTS b UInt8",
       "DROP VIEW IF EXISTS {{database}}.x_mv ON CLUSTER '{{cluster}}'",
       "ALTER TABLE {{database}}.x_local ON CLUSTER '{{cluster}}' MODIFY COLUMN a UInt8 CODEC(ZSTD(1)), MODIFY COLUMN b UInt8 CODEC(ZSTD(1))",
+    ]);
+    // engine arguments follow the replica; a deduplication window of non-replicated tables has no
+    // cluster form (replicated tables deduplicate inserts by themselves); other settings go to the local table
+    const [, , more] = extra(
+      'CREATE TABLE IF NOT EXISTS {{database}}.r\n(\n    a UInt8,\n    v UInt64\n)\nENGINE = ReplacingMergeTree(v)\nORDER BY a;\n' +
+        'ALTER TABLE {{database}}.r MODIFY SETTING non_replicated_deduplication_window = 1000;\n' +
+        'ALTER TABLE {{database}}.r MODIFY SETTING non_replicated_deduplication_window = 1000, merge_with_ttl_timeout = 3600;\n',
+    );
+    expect(more.statements.map(normal)).toEqual([
+      "CREATE TABLE IF NOT EXISTS {{database}}.r_local ON CLUSTER '{{cluster}}' ( a UInt8, v UInt64 ) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{{database}}/r_local', '{replica}', v) ORDER BY a",
+      "CREATE TABLE IF NOT EXISTS {{database}}.r ON CLUSTER '{{cluster}}' AS {{database}}.r_local ENGINE = Distributed('{{cluster}}', '{{database}}', 'r_local', rand())",
+      "ALTER TABLE {{database}}.r_local ON CLUSTER '{{cluster}}' MODIFY SETTING merge_with_ttl_timeout = 3600",
     ]);
   });
 

@@ -38,7 +38,8 @@ describe('rollups over synthetic traffic (two servers, IPv4 and IPv6 clients, th
 
   it('checks every rollup table there is', async () => {
     const covered = [...trafficPairs(DB), ...namesPairs(DB, false), ...clientPairs(DB, 24, 48), ...domainPairs(DB), ...latencyPairs(DB, 24, 48)].map((p) => p.table).sort();
-    expect(await rollupTables(db, DB)).toEqual(covered);
+    // dns_latency_clients_* are views over dns_clients_* since 0014
+    expect(await rollupTables(db, DB)).toEqual(covered.filter((t) => !t.startsWith('dns_latency_clients_')));
   });
 
   it('traffic rollups (minute, hour, day, week, month) equal DNS_LOG aggregated', async () => {

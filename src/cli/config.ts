@@ -57,6 +57,8 @@ export function parseValue(spec: OptionSpec, raw: string | string[]): unknown {
       return parseDuration(text);
     case 'bytes':
       return parseBytes(text);
+    case 'memory':
+      return parseMemory(text, spec.min ?? 0);
     case 'ratio': {
       const m = /^(\d+):(\d+)$/.exec(text);
       if (!m) throw new Error(`${JSON.stringify(text)} is not a ratio a:b (e.g. 1:10)`);
@@ -84,6 +86,8 @@ export function formatValue(spec: OptionSpec, value: unknown): string {
       return formatDuration(value as number);
     case 'bytes':
       return formatBytes(value as number);
+    case 'memory':
+      return value === 'auto' ? 'auto' : value === 0 ? 'unlimited' : formatMemory(value as number);
     case 'ratio': {
       const r = value as Ratio;
       return `${r.a}:${r.b}`;
@@ -139,6 +143,27 @@ export function parseBytes(text: string): number {
   const n = Math.round(Number(m[1]) * unit);
   if (!Number.isSafeInteger(n)) throw new Error(`${text} is too large`);
   return n;
+}
+
+/** A memory limit: "auto", "0" or "unlimited" (-> 0), or a size of at least min bytes. */
+function parseMemory(text: string, min: number): number | 'auto' {
+  const t = text.toLowerCase();
+  if (t === 'auto') return 'auto';
+  if (t === 'unlimited') return 0;
+  let n: number;
+  try {
+    n = parseBytes(text);
+  } catch {
+    throw new Error(`${JSON.stringify(text)} is not a memory size (e.g. 400MB, 1GB, 0 or unlimited, auto)`);
+  }
+  if (n > 0 && n < min) throw new Error(`${text} is below the minimum ${formatMemory(min)} (0 or unlimited for no limit)`);
+  return n;
+}
+
+// Memory sizes read best in the decimal units they are usually given in (400MB, 1GB).
+function formatMemory(n: number): string {
+  for (const [unit, size] of [['GB', 1e9], ['MB', 1e6]] as const) if (n % size === 0) return `${n / size}${unit}`;
+  return formatBytes(n);
 }
 
 export function formatBytes(n: number): string {

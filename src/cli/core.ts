@@ -1,6 +1,7 @@
 // The options of the run itself, not of one component: actions, logging, the sensor's name, the
-// DNS ports, the domain lists the outputs apply, metrics, and dnsmonster's Go tuning flags.
-import { bool, choice, dur, int, later, str, tuning, type OptionSpec, type Settings } from '../options.js';
+// memory limit, the DNS ports, the domain lists the outputs apply, metrics, and dnsmonster's Go tuning flags.
+import { MEMORY_LIMIT_HELP, MIN_MEMORY_LIMIT } from '../memory.js';
+import { bool, choice, dur, int, later, memory, str, tuning, type OptionSpec, type Settings } from '../options.js';
 
 const G = 'general';
 
@@ -11,11 +12,13 @@ export const CORE_OPTIONS = [
   { ...bool('version', G, 'Print the version and exit'), cliOnly: true },
   { ...bool('help', G, 'Print this help and exit'), cliOnly: true },
   str('serverName', G, 'default', 'Name of this sensor, stored with every event'),
+  str('timezone', G, '', "IANA time zone (e.g. Europe/Berlin) of the rollups' hours, days, weeks and months, the heatmap and report times; empty: the host's zone. Changing it rebuilds the rollups that DNS_LOG still backs"),
   choice('logLevel', G, '3', ['0', '1', '2', '3', '4'], 'Log level on stderr: 0 panic, 1 error, 2 warn, 3 info, 4 debug (names accepted too)', {
     aliases: { panic: '0', fatal: '0', error: '1', warn: '2', info: '3', debug: '4' },
   }),
   choice('logFormat', G, 'auto', ['auto', 'json', 'text'], 'Log format on stderr: json (one JSON object a line), text (readable), or auto: text on a terminal, json otherwise'),
   int('packetLimit', G, 0, 'Stop after reading this many packets; 0 = no limit'),
+  memory('memoryLimit', G, MEMORY_LIMIT_HELP, MIN_MEMORY_LIMIT),
   { ...str('skipDomainsFile', G, '', 'Do not output domains matching this CSV (domain,logic with logic prefix|suffix|fqdn, suffix matching on label boundaries); a local file or an http(s) URL'), file: 'inputOrUrl' as const },
   dur('skipDomainsRefreshInterval', G, '60s', 'Reload skipDomainsFile this often, in the background (a failed reload keeps the previous list; SIGHUP reloads too); 0 = only on SIGHUP'),
   tuning(str('skipDomainsFileType', G, '', 'Deprecated in dnsmonster')),

@@ -1,20 +1,32 @@
 // Opening the registry's components for one run: each gets its own settings, a logger, its
 // counters and the run's shared pieces (Context), never the whole configuration.
-import type { Component, Context, EventTransform, Lists, OpenedInput, OpenedOutput, Output, PacketFilter, RunInfo } from '../component.js';
+import type { Component, Context, EventTransform, InputFile, Lists, OpenedInput, OpenedOutput, Output, PacketFilter, RunInfo } from '../component.js';
 import type { DecodeContext } from '../decode/packet.js';
 import type { InputKind } from '../event.js';
 import { childLog, log } from '../log.js';
+import { resolveMemoryLimit } from '../memory.js';
 import { ConfigError, type OptionSpec } from '../options.js';
 import type { Stats } from '../stats.js';
 import { filteredOutput } from '../outputs/filter.js';
 import { ReloadingList } from '../transforms/domainlist.js';
+import { askedZone } from '../zone.js';
 import { settingsOf, sourceOf, type Config } from './config.js';
 import type { Source } from './pipeline.js';
 import { registry as defaultRegistry, type Registry } from './registry.js';
 
-/** The shared part of every component's context for one run. */
-export function runInfo(cfg: Config, extra: Partial<RunInfo> = {}): RunInfo {
-  return { server: cfg.serverName, ports: cfg.port, metricIntervalMs: cfg.metricFlushInterval, fileInput: false, lists: {}, ...extra };
+/** The shared part of every component's context for one run; totalMemory (default: the
+ *  machine's) decides an auto --memoryLimit. */
+export function runInfo(cfg: Config, extra: Partial<RunInfo> = {}, totalMemory?: number): RunInfo {
+  return {
+    server: cfg.serverName,
+    ports: cfg.port,
+    metricIntervalMs: cfg.metricFlushInterval,
+    memoryLimit: resolveMemoryLimit(cfg.memoryLimit, totalMemory),
+    timezone: askedZone(cfg.timezone),
+    fileInput: false,
+    lists: {},
+    ...extra,
+  };
 }
 
 export function contextFor<C extends Component>(c: C, cfg: Config, stats: Stats, run: RunInfo): Context<readonly OptionSpec[]> {
@@ -37,6 +49,14 @@ export function contextFor<C extends Component>(c: C, cfg: Config, stats: Stats,
 export function fileInputs(cfg: Config, registry: Registry = defaultRegistry): boolean {
   const given = registry.inputs.filter((c) => c.given(settingsOf(cfg, c)) !== undefined);
   return given.length > 0 && given.every((c) => c.isFile?.(settingsOf(cfg, c)) ?? false);
+}
+
+/** The files the given inputs read from start to end, stdin left out (what a store records as imported). */
+export function inputFiles(cfg: Config, registry: Registry = defaultRegistry): InputFile[] {
+  return registry.inputs.flatMap((c) => {
+    const path = c.filePath?.(settingsOf(cfg, c));
+    return path !== undefined && path !== '-' ? [{ path, input: c.name }] : [];
+  });
 }
 
 /** Opens the inputs that were asked for (checkRunnable allows one at a time today). */

@@ -30,6 +30,8 @@ function typeOf(spec: OptionSpec): string {
       return 'port list';
     case 'bytes':
       return 'size';
+    case 'memory':
+      return 'size, `unlimited` or `auto`';
     default:
       return spec.kind;
   }

@@ -2,10 +2,11 @@
 // registry (inputs -> transforms -> outputs). main.ts is the process around it.
 import { statSync, writeFileSync } from 'node:fs';
 import { log, setLogFormat, setLogLevel } from '../log.js';
+import { limitProcessMemory } from '../memory.js';
 import { Stats } from '../stats.js';
 import { checkRunnable, ConfigError, formatIni, helpText, loadConfig, sourceOf, type Config } from './config.js';
 import type { OpenedInput } from '../component.js';
-import { fileInputs, openInputs, openLists, openOutputs, openStages, runInfo, sourcesOf, type OpenLists } from './open.js';
+import { fileInputs, inputFiles, openInputs, openLists, openOutputs, openStages, runInfo, sourcesOf, type OpenLists } from './open.js';
 import { runPipeline } from './pipeline.js';
 import { registry as defaultRegistry, type Registry } from './registry.js';
 import { progressLine, statsRecord, summaryText } from './summary.js';
@@ -77,7 +78,7 @@ async function capture(cfg: Config, registry: Registry, lists: OpenLists, defaul
   const onAbort = () => stop.abort();
   io.signal?.addEventListener('abort', onAbort);
   if (io.signal?.aborted) stop.abort();
-  const run = runInfo(cfg, { fileInput: fileInputs(cfg, registry), lists: lists.lists, signal: stop.signal });
+  const run = runInfo(cfg, { fileInput: fileInputs(cfg, registry), files: inputFiles(cfg, registry), packetLimit: cfg.packetLimit, lists: lists.lists, signal: stop.signal });
   // --metricEndpointType prometheus: up before anything opens, so /healthz says "starting" meanwhile
   const prometheus = cfg.metricEndpointType === 'prometheus' ? await openPrometheus(cfg, stats) : null;
   // Transforms, then outputs: the summary lists components' counters in pipeline order.
@@ -91,6 +92,7 @@ async function capture(cfg: Config, registry: Registry, lists: OpenLists, defaul
   const metrics = cfg.metricFlushInterval > 0 && !prometheus ? setInterval(() => log.info(statsRecord(stats), 'stats'), cfg.metricFlushInterval) : undefined;
   metrics?.unref();
 
+  const unlimitMemory = limitProcessMemory(run.memoryLimit); // node's heap under a tight --memoryLimit
   let failure: unknown;
   let tty = false;
   let total = 0;
@@ -112,15 +114,19 @@ async function capture(cfg: Config, registry: Registry, lists: OpenLists, defaul
     tty = process.stderr.isTTY === true && !inputs.some((i) => i.stdin);
     const file = inputs.length === 1 ? inputs[0].file : undefined;
     total = tty && file ? fileSize(file) : 0;
-    await runPipeline({
-      sources: sourcesOf(inputs, cfg, stats, stages.packet),
-      transforms: stages.events,
-      outputs,
-      packetLimit: cfg.packetLimit,
-      signal: inputs.every((i) => i.endsOnAbort) ? undefined : stop.signal, // live inputs drain after a stop
-      tickMs: inputs.some((i) => i.live) ? 1000 : 0,
-      onBatch: afterBatch,
-    });
+    // Outputs that ended before anything was read (a file the store has already) need no reading.
+    if (!outputs.every((o) => o.ended)) {
+      await runPipeline({
+        sources: sourcesOf(inputs, cfg, stats, stages.packet),
+        transforms: stages.events,
+        outputs,
+        packetLimit: cfg.packetLimit,
+        signal: inputs.every((i) => i.endsOnAbort) ? undefined : stop.signal, // live inputs drain after a stop
+        tickMs: inputs.some((i) => i.live) ? 1000 : 0,
+        onBatch: afterBatch,
+      });
+      if (!stop.signal.aborted) for (const o of outputs) o.inputEnded?.();
+    }
   } catch (e) {
     failure = e;
   } finally {
@@ -144,10 +150,11 @@ async function capture(cfg: Config, registry: Registry, lists: OpenLists, defaul
   try {
     const reader = defaultStore ? opened.find((o) => o.name === DEFAULT_OUTPUT)?.opened.reader : undefined;
     // loaded only for a report: its SQL helpers pull in the ClickHouse client
-    if (!failure && reader) io.out(await (await import('../reports/summary.js')).summaryReport(await reader()));
+    if (!failure && reader) io.out(await (await import('../reports/summary.js')).summaryReport(await reader(), { timezone: run.timezone }));
   } finally {
     for (const { opened: o } of opened) await o.dispose?.();
     await prometheus?.close();
+    unlimitMemory();
   }
   if (failure) throw failure;
   return stats.damage ? EXIT_DAMAGED_INPUT : EXIT_OK;

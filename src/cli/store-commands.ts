@@ -2,6 +2,7 @@
 // running capture's endpoint), with the ClickHouse output's own store options.
 import { readFileSync } from 'node:fs';
 import { log } from '../log.js';
+import { resolveMemoryLimit } from '../memory.js';
 import { ConfigError, loadConfig, settingsOf, type Config } from './config.js';
 import { clickhouse, type ClickHouseSettings } from '../outputs/clickhouse/index.js';
 import { migrateOptions, openMigrated, storeOptions } from '../outputs/clickhouse/store.js';
@@ -9,6 +10,7 @@ import { openStore, type Store } from '../store/connection.js';
 import { schemaScript } from '../store/migrate.js';
 import { runSql, type SqlFormat } from '../reports/sql.js';
 import { summaryReport } from '../reports/summary.js';
+import { askedZone } from '../zone.js';
 
 const settings = (cfg: Config): ClickHouseSettings => settingsOf(cfg, clickhouse);
 // These commands use the store options only: a capture option's own check does not stop them.
@@ -56,22 +58,24 @@ export async function storeCommand(cmd: string, args: string[]): Promise<number>
     const a = splitArgs(args, ['top', 'since', 'until']);
     const top = Number(a.own.get('top') ?? 10);
     if (!Number.isInteger(top) || top < 1) throw new ConfigError('top', `--top: "${a.own.get('top')}" is not a positive integer`);
+    const timezone = askedZone(loadConfig(a.rest, process.env, undefined, STORE_ONLY).timezone);
     return withStore(a.rest, async (store) => {
       const [t] = await store.query<{ n: string | number }>("SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name = 'DNS_LOG'");
       if (Number(t?.n ?? 0) === 0) throw new ConfigError('dataDir', `no dnslens store in ${store.where}: nothing is stored there yet (a capture creates it)`);
-      process.stdout.write(await summaryReport(store, { top, since: a.own.get('since'), until: a.own.get('until') }));
+      process.stdout.write(await summaryReport(store, { top, since: a.own.get('since'), until: a.own.get('until'), timezone }));
     });
   }
   // schema migrate | schema print
   const a = splitArgs(args, []);
   if (a.positional[0] === 'print') {
     // The SQL a migration from an empty store runs (with --clickhouseCluster: the cluster form), without connecting.
-    process.stdout.write(schemaScript(migrateOptions(settings(loadConfig(a.rest, process.env, undefined, STORE_ONLY)))));
+    const cfg = loadConfig(a.rest, process.env, undefined, STORE_ONLY);
+    process.stdout.write(schemaScript(migrateOptions(settings(cfg), askedZone(cfg.timezone))));
     return 0;
   }
   if (a.positional[0] !== 'migrate') throw new ConfigError('schema', 'usage: dnslens schema migrate|print [store flags]');
   const cfg = loadConfig(a.rest, process.env, undefined, STORE_ONLY);
-  const store = await openMigrated(settings(cfg), log);
+  const store = await openMigrated(settings(cfg), log, askedZone(cfg.timezone), resolveMemoryLimit(cfg.memoryLimit));
   process.stdout.write(`schema up to date (${store.where})\n`);
   await store.close();
   return 0;
@@ -82,7 +86,7 @@ export async function storeCommand(cmd: string, args: string[]): Promise<number>
 // the dictionaries' login. `schema migrate` and a capture bring the schema up to date.
 async function withStore(flags: string[], fn: (store: Store) => Promise<unknown>): Promise<number> {
   const cfg = loadConfig(flags, process.env, undefined, STORE_ONLY);
-  const store = await openStore(storeOptions(settings(cfg)));
+  const store = await openStore({ ...storeOptions(settings(cfg)), memoryLimit: resolveMemoryLimit(cfg.memoryLimit) });
   try {
     await fn(store);
   } finally {

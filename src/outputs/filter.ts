@@ -24,6 +24,7 @@ export function filteredOutput(out: Output, type: number, lists: Lists, stats: S
       return kept.length ? out.write(kept) : undefined;
     },
     close: () => out.close(),
+    inputEnded: () => out.inputEnded?.(),
     get ended() {
       return out.ended;
     },

@@ -9,12 +9,42 @@ export interface ReportOptions {
   since?: Date | string; // PacketTime lower bound (inclusive)
   until?: Date | string; // PacketTime upper bound (exclusive)
   top?: number; // rows in each top list, default 10
+  timezone?: string; // IANA zone of the times shown (--timezone), default UTC
 }
 
-// A bound of the range as a DateTime64(6, 'UTC') parameter; null leaves that end open.
-function timeBound(v: Date | string | undefined, name: string): string | null {
+/** A stored UTC time ('2024-03-12 09:00:00.005000') as wall-clock time in zone tz, its fraction kept. */
+export function localTime(utc: string, tz: string): string {
+  const d = new Date(utc.replace(' ', 'T') + 'Z');
+  if (Number.isNaN(d.getTime())) return utc;
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
+  }).formatToParts(d);
+  const p = (t: string) => parts.find((x) => x.type === t)?.value ?? '';
+  const fraction = /\.\d+$/.exec(utc)?.[0] ?? '';
+  return `${p('year')}-${p('month')}-${p('day')} ${p('hour')}:${p('minute')}:${p('second')}${fraction}`;
+}
+
+/** Zone tz's offset from UTC at instant ms, in ms (Intl's wall-clock parts read back as UTC). */
+function offsetMs(ms: number, tz: string): number {
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
+  }).formatToParts(new Date(ms));
+  const p = (t: string) => Number(parts.find((x) => x.type === t)?.value);
+  return Date.UTC(p('year'), p('month') - 1, p('day'), p('hour'), p('minute'), p('second')) - Math.floor(ms / 1000) * 1000;
+}
+
+// A bound of the range as a DateTime64(6, 'UTC') parameter; null leaves that end open. A time
+// without a zone ('2024-03-12 09:00') is wall-clock time in tz, the zone the report prints.
+function timeBound(v: Date | string | undefined, name: string, tz: string): string | null {
   if (v === undefined) return null;
-  const d = v instanceof Date ? v : new Date(v);
+  let d = v instanceof Date ? v : new Date(v);
+  const wall = typeof v === 'string' ? /^(\d{4})-(\d\d)-(\d\d)(?:[ T](\d\d):(\d\d)(?::(\d\d)(\.\d+)?)?)?$/.exec(v.trim()) : null;
+  if (wall) {
+    const [, y, mo, da, h = '0', mi = '0', se = '0', frac = ''] = wall;
+    const asUtc = Date.UTC(+y, +mo - 1, +da, +h, +mi, +se) + Math.round(Number(frac || 0) * 1000);
+    const guess = asUtc - offsetMs(asUtc, tz);
+    d = new Date(asUtc - offsetMs(guess, tz)); // the offset at the instant itself (DST)
+  }
   if (Number.isNaN(d.getTime())) throw new Error(`${name}: not a time: ${String(v)}`);
   return d.toISOString().replace('T', ' ').replace('Z', '');
 }
@@ -63,10 +93,19 @@ async function lookups(store: Reader): Promise<Record<string, string>> {
   return out;
 }
 
+/** The zone the store's rollups are in (recorded by the migration), else UTC. */
+async function storeZone(store: Reader): Promise<string> {
+  const rows = await store
+    .query<{ zone: string }>("SELECT argMax(checksum, applied_at) AS zone FROM dnslens_migrations WHERE name = 'timezone'")
+    .catch(() => []);
+  return rows[0]?.zone || 'UTC';
+}
+
 /** The short report: messages, time span, top domains and apex domains, rcodes, qtypes, latency. */
 export async function summaryReport(store: Reader, opts: ReportOptions = {}): Promise<string> {
   const top = Math.max(1, Math.floor(opts.top ?? 10));
-  const params = { since: timeBound(opts.since, 'since'), until: timeBound(opts.until, 'until'), top };
+  const tz = opts.timezone ?? (await storeZone(store));
+  const params = { since: timeBound(opts.since, 'since', tz), until: timeBound(opts.until, 'until', tz), top };
   const ranged = opts.since !== undefined || opts.until !== undefined;
   try {
     const expressions = await lookups(store);
@@ -89,8 +128,9 @@ export async function summaryReport(store: Reader, opts: ReportOptions = {}): Pr
         ['responses', count(responses)],
         ['distinct names', count(num(totals.domains))],
         ['clients', count(num(totals.clients))],
-        ['first', `${totals.first} UTC`],
-        ['last', `${totals.last} UTC`],
+        ['time zone', tz],
+        ['first', localTime(String(totals.first), tz)],
+        ['last', localTime(String(totals.last), tz)],
         ['span', duration(num(totals.span))],
       ]),
     );

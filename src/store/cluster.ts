@@ -3,9 +3,10 @@
 //
 //   CREATE DATABASE d                      -> CREATE DATABASE d ON CLUSTER
 //   CREATE TABLE T ... ENGINE = xMergeTree -> T_local ON CLUSTER, ReplicatedxMergeTree('/clickhouse/tables/{shard}/db/T_local', '{replica}'),
+//                                             (xMergeTree(args): the args follow, ReplicatedxMergeTree(path, replica, args))
 //                                             then T ON CLUSTER AS T_local ENGINE = Distributed(cluster, db, T_local, key)
 //                                             (key: cityHash64(Question) for DNS_LOG, rand() for the rest)
-//     ... named dict_* or dnslens_migrations -> T ON CLUSTER, ReplicatedxMergeTree('/clickhouse/tables/all/db/T', '{replica}')
+//     ... named dict_*, dnslens_migrations or dnslens_imports -> T ON CLUSTER, ReplicatedxMergeTree('/clickhouse/tables/all/db/T', '{replica}')
 //                                             (a full copy on every node, no Distributed table)
 //     ... ENGINE = Null                    -> T ON CLUSTER (a stage: local to each node)
 //   CREATE MATERIALIZED VIEW V TO T AS ... FROM S -> V ON CLUSTER TO T_local ... FROM S_local
@@ -17,12 +18,17 @@
 //   ALTER TABLE T MODIFY COLUMN c t CODEC(...), ... -> T_local ON CLUSTER only (a codec is storage;
 //                                             the Distributed table keeps the same type). Every
 //                                             MODIFY must name a CODEC: a type change needs a rule of its own.
+//   ALTER TABLE T DROP COLUMN IF EXISTS c  -> T ON CLUSTER, then T_local ON CLUSTER
+//   DROP TABLE IF EXISTS T                 -> T ON CLUSTER, then T_local ON CLUSTER
+//   ALTER TABLE T MODIFY SETTING s = v, ...  -> T_local ON CLUSTER (T for a full copy); non_replicated_*
+//                                             settings are left out (replicated tables deduplicate
+//                                             inserts by themselves), and with nothing left, so is the statement
 //   INSERT INTO T SELECT ...               -> as written (a back-fill, run once, through the Distributed tables)
 //
 // Any other statement is refused with an error naming the file and statement, so a new kind of
 // statement cannot silently yield wrong cluster SQL: add a rule here first.
 
-import { splitStatements } from './migrate.js';
+import { sqlOf, splitStatements } from './statements.js';
 
 export interface SchemaFile {
   name: string; // for messages: 'bootstrap.sql', '0001_dns_log.sql', 'dictionaries/dictionaries.sql'
@@ -36,8 +42,8 @@ export interface DerivedFile {
 
 type TableKind = 'sharded' | 'everywhere' | 'stage';
 
-/** Tables that hold a full copy on every node: lookup data, and the record of applied migrations. */
-const EVERYWHERE_RE = /^(dict_\w+|dnslens_migrations)$/;
+/** Tables that hold a full copy on every node: lookup data, and the records of applied migrations and of imports. */
+const EVERYWHERE_RE = /^(dict_\w+|dnslens_migrations|dnslens_imports)$/;
 /** Sharding keys of the Distributed tables; any table not named here is sharded by rand(). */
 const SHARD_KEYS: Record<string, string> = { DNS_LOG: 'cityHash64(Question)' };
 
@@ -53,17 +59,12 @@ const DROP_VIEW_RE = /^(DROP VIEW IF EXISTS \{\{database\}\}\.\w+)$/;
 const CREATE_DICTIONARY_RE = /^(CREATE OR REPLACE DICTIONARY \{\{database\}\}\.\w+)(\s*\n[\s\S]*)$/;
 const ALTER_ADD_RE = /^ALTER TABLE \{\{database\}\}\.(\w+)(\s*\n\s*ADD COLUMN [\s\S]*)$/;
 const ALTER_CODEC_RE = /^ALTER TABLE \{\{database\}\}\.(\w+)(\s*\n\s*MODIFY COLUMN [\s\S]*)$/;
+const ALTER_DROP_RE = /^ALTER TABLE \{\{database\}\}\.(\w+)(\s*\n\s*DROP COLUMN IF EXISTS \w+(?:,\s*\n\s*DROP COLUMN IF EXISTS \w+)*)$/;
+const DROP_TABLE_RE = /^DROP TABLE IF EXISTS \{\{database\}\}\.(\w+)$/;
+const ALTER_SETTING_RE = /^ALTER TABLE \{\{database\}\}\.(\w+)\s+MODIFY SETTING ([\s\S]+)$/;
 const INSERT_RE = /^INSERT INTO \{\{database\}\}\.(\w+)\s/;
 const CODEC_RE = / CODEC\((?:[^()]|\([^()]*\))*\)/g;
 
-/** A statement without its whole-line comments (they describe the single-server form). */
-function code(statement: string): string {
-  return statement
-    .split('\n')
-    .filter((l) => !l.trim().startsWith('--'))
-    .join('\n')
-    .trim();
-}
 
 /** The text with the inside of '...' literals blanked (same length, so offsets still fit the original). */
 function outsideStrings(sql: string): string {
@@ -74,7 +75,7 @@ class Deriver {
   private readonly tables = new Map<string, TableKind>();
 
   derive(file: SchemaFile): DerivedFile {
-    const statements = splitStatements(file.sql).map(code);
+    const statements = splitStatements(file.sql).map(sqlOf) // comment lines describe the single-server form;
     const out: string[] = [];
     statements.forEach((st, i) => {
       try {
@@ -97,13 +98,16 @@ class Deriver {
     if ((m = st.match(CREATE_DICTIONARY_RE))) return [m[1] + ON_CLUSTER + m[2]];
     if ((m = st.match(ALTER_ADD_RE))) return this.alterAdd(m[1], m[2]);
     if ((m = st.match(ALTER_CODEC_RE))) return this.alterCodec(m[1], m[2]);
+    if ((m = st.match(ALTER_DROP_RE))) return this.alterDrop(m[1], m[2]);
+    if ((m = st.match(DROP_TABLE_RE))) return this.dropTable(m[1]);
+    if ((m = st.match(ALTER_SETTING_RE))) return this.alterSetting(m[1], m[2]);
     if ((m = st.match(INSERT_RE))) {
       this.known(m[1]);
       return [st];
     }
     throw new Error(
       'no cluster rule for this kind of statement (known: CREATE DATABASE, CREATE TABLE, CREATE [MATERIALIZED] VIEW, DROP VIEW IF EXISTS, ' +
-        'CREATE OR REPLACE DICTIONARY, ALTER TABLE ... ADD COLUMN, ALTER TABLE ... MODIFY COLUMN ... CODEC, INSERT INTO); add one in src/store/cluster.ts',
+        'CREATE OR REPLACE DICTIONARY, ALTER TABLE ... ADD COLUMN, ALTER TABLE ... MODIFY COLUMN ... CODEC, ALTER TABLE ... DROP COLUMN IF EXISTS, DROP TABLE IF EXISTS, ALTER TABLE ... MODIFY SETTING, INSERT INTO); add one in src/store/cluster.ts',
     );
   }
 
@@ -119,8 +123,15 @@ class Deriver {
     if (engines.length !== 1) throw new Error(`expected one "ENGINE = <name>", found ${engines.length}`);
     const engine = engines[0][1];
     const at = engines[0].index! + engines[0][0].length - engine.length;
-    const after = rest.slice(at + engine.length);
-    if (after.startsWith('(')) throw new Error(`engine ${engine} with arguments has no cluster rule`);
+    let after = rest.slice(at + engine.length);
+    // Arguments (ReplacingMergeTree(Version)) follow the replicated engine's path and replica.
+    let args = '';
+    if (after.startsWith('(')) {
+      const a = /^\(([^()]*)\)/.exec(after);
+      if (!a) throw new Error(`engine ${engine} with nested arguments has no cluster rule`);
+      args = a[1].trim() ? `, ${a[1].trim()}` : '';
+      after = after.slice(a[0].length);
+    }
     const withEngine = (e: string) => rest.slice(0, at) + e + after;
 
     if (engine === 'Null') {
@@ -130,12 +141,12 @@ class Deriver {
     if (!/^\w*MergeTree$/.test(engine)) throw new Error(`engine ${engine} has no cluster rule (MergeTree family or Null)`);
     if (EVERYWHERE_RE.test(table)) {
       this.tables.set(table, 'everywhere');
-      return [`${head}${DB}.${table}${ON_CLUSTER}${withEngine(`Replicated${engine}('/clickhouse/tables/all/${DB}/${table}', '{replica}')`)}`];
+      return [`${head}${DB}.${table}${ON_CLUSTER}${withEngine(`Replicated${engine}('/clickhouse/tables/all/${DB}/${table}', '{replica}'${args})`)}`];
     }
     this.tables.set(table, 'sharded');
     const local = `${table}_local`;
     return [
-      `${head}${DB}.${local}${ON_CLUSTER}${withEngine(`Replicated${engine}('/clickhouse/tables/{shard}/${DB}/${local}', '{replica}')`)}`,
+      `${head}${DB}.${local}${ON_CLUSTER}${withEngine(`Replicated${engine}('/clickhouse/tables/{shard}/${DB}/${local}', '{replica}'${args})`)}`,
       `${head}${DB}.${table}${ON_CLUSTER}\nAS ${DB}.${local}\n` +
         `ENGINE = Distributed('{{cluster}}', '${DB}', '${local}', ${SHARD_KEYS[table] ?? 'rand()'})`,
     ];
@@ -167,6 +178,31 @@ class Deriver {
       throw new Error('ALTER TABLE ... MODIFY COLUMN without a CODEC: only codec changes have a cluster rule (add one in src/store/cluster.ts)');
     }
     return [`ALTER TABLE ${DB}.${kind === 'sharded' ? `${table}_local` : table}${ON_CLUSTER}${rest}`];
+  }
+
+  /** Table settings are storage: the tables that store rows. */
+  private alterSetting(table: string, settings: string): string[] {
+    const kind = this.known(table);
+    const kept = settings
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => !/^non_replicated_\w+\s*=/.test(x));
+    if (kept.length === 0) return [];
+    return [`ALTER TABLE ${DB}.${kind === 'sharded' ? `${table}_local` : table}${ON_CLUSTER} MODIFY SETTING ${kept.join(', ')}`];
+  }
+
+  /** The Distributed table first (it must not name a column its local tables lost), then the local ones. */
+  private alterDrop(table: string, rest: string): string[] {
+    const kind = this.known(table);
+    if (kind !== 'sharded') return [`ALTER TABLE ${DB}.${table}${ON_CLUSTER}${rest}`];
+    return [`ALTER TABLE ${DB}.${table}${ON_CLUSTER}${rest}`, `ALTER TABLE ${DB}.${table}_local${ON_CLUSTER}${rest}`];
+  }
+
+  private dropTable(table: string): string[] {
+    const kind = this.known(table);
+    this.tables.delete(table);
+    const drop = (t: string) => `DROP TABLE IF EXISTS ${DB}.${t}${ON_CLUSTER}`;
+    return kind === 'sharded' ? [drop(table), drop(`${table}_local`)] : [drop(table)];
   }
 
   /** The local tables first, then the Distributed one (which takes no CODECs). */

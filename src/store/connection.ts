@@ -12,8 +12,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
-import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import { log } from '../log.js';
+import { memoryTier, type MemoryTier } from '../memory.js';
 import { makeDirs } from '../mkdirs.js';
 import { chunksOf, writeChunks } from '../chunks.js';
 import { readEndpointInfo, type EndpointInfo } from './endpoint.js';
@@ -28,6 +29,7 @@ export interface StoreOptions {
   dataDir: string;
   requestTimeoutMs?: number; // per HTTP request (server and endpoint), default 60 s
   endpointWaitMs?: number; // how long to wait for a starting holder to publish its endpoint, default 5 s
+  memoryLimit?: number; // --memoryLimit in bytes, 0 or none = no limit: sizes the embedded engine
 }
 
 export type StoreKind = 'embedded' | 'server' | 'endpoint';
@@ -44,6 +46,9 @@ export interface InsertBatch {
   format: InsertFormat;
   data?: Uint8Array | readonly Uint8Array[];
   path?: string;
+  /** A file import's batch: the store drops a batch whose token it holds, in DNS_LOG and in each
+   *  rollup on its own (see dedupSettings). Without one the insert is not checked. */
+  token?: string;
 }
 
 // The format name goes into SQL, and a spool's comes from disk: only known names pass.
@@ -85,7 +90,7 @@ export interface Store {
 
 export const DNS_LOG_TABLE = 'DNS_LOG';
 
-function quoteIdent(name: string): string {
+export function quoteIdent(name: string): string {
   return '`' + name.replace(/\\/g, '\\\\').replace(/`/g, '\\`') + '`';
 }
 
@@ -93,8 +98,35 @@ function insertHead(database: string, columns: readonly string[]): string {
   return `INSERT INTO ${quoteIdent(database)}.${DNS_LOG_TABLE} (${columns.map(quoteIdent).join(', ')})`;
 }
 
-function sqlString(s: string): string {
+export function sqlString(s: string): string {
   return "'" + s.replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'";
+}
+
+// Insert deduplication (migration 0013 keeps the tokens of the last blocks DNS_LOG and every rollup
+// took). A batch with a token is checked in DNS_LOG and in each view's table on its own: sent again
+// after a crash, it completes what only partly landed and adds nothing twice. A batch without one
+// (live capture) is not checked: hashing it would cost insert CPU (+2.5 CPU-s per million bench
+// rows, measured) and push the tokens out of the window. Newer ClickHouse (26.x) switches this with
+// deduplicate_insert, which overrides insert_deduplicate; older versions only know the latter.
+export function dedupSettings(token: string | undefined, hasDeduplicateInsert: boolean): Record<string, string | number> {
+  const on = token !== undefined;
+  return {
+    ...(hasDeduplicateInsert ? { deduplicate_insert: on ? 'enable' : 'disable' } : { insert_deduplicate: on ? 1 : 0 }),
+    ...(on ? { deduplicate_blocks_in_dependent_materialized_views: 1, insert_deduplication_token: token } : {}),
+  };
+}
+
+const dedupSwitch = new WeakMap<object, Promise<boolean>>();
+
+/** dedupSettings for an insert into this store (which switch it has is asked once). */
+async function storeDedup(store: Pick<Store, 'query'>, token: string | undefined): Promise<Record<string, string | number>> {
+  let has = dedupSwitch.get(store);
+  if (!has) {
+    has = store.query<{ n: string | number }>("SELECT count() AS n FROM system.settings WHERE name = 'deduplicate_insert'").then((r) => Number(r[0]?.n ?? 0) > 0);
+    has.catch(() => dedupSwitch.delete(store)); // asked again at the next insert
+    dedupSwitch.set(store, has);
+  }
+  return dedupSettings(token, await has);
 }
 
 /** Drop trailing semicolons: HTTP ClickHouse takes one statement. */
@@ -134,8 +166,10 @@ const CHDB_MISSING =
   'the embedded ClickHouse store needs the optional package "chdb" (Linux or macOS, x64 or arm64): ' +
   'install it with `npm install chdb`, or give --clickhouseAddress to use a ClickHouse server';
 
-async function loadChdb(): Promise<void> {
+async function loadChdb(allocator?: string): Promise<void> {
   if (chdbModule && chdbConnection) return;
+  // Read once, when the library loads (its jemalloc is built with the je_ prefix); the user's own wins.
+  if (allocator && !process.env.JE_MALLOC_CONF) process.env.JE_MALLOC_CONF = allocator;
   // Names in variables: chdb is optional, so neither tsc nor a bundler should insist on it.
   const main = 'chdb';
   const conn = 'chdb/connection';
@@ -190,6 +224,22 @@ export function processAlive(pid: number): boolean {
 //    that aggregate give the same results.
 const EMBEDDED_INSERT_SETTINGS = 'SETTINGS parallel_view_processing = 1, optimize_on_insert = 0';
 
+// The embedded engine under a memory limit. chdb 26.7 takes server settings as engine arguments
+// of the first session (--mark_cache_size=..., also MergeTree defaults through --config-file) and
+// query defaults per session, but on the bench import none of them moved peak RSS beyond the
+// noise (±10 MB: smaller compression and read buffers, one merge at a time, one thread per
+// query, serial views, smaller caches); the insert and merge buffers it tracks are mostly
+// allocated, not touched. What moves it is its allocator (jemalloc), which keeps freed pages for
+// 5 s per CPU arena: returning them at once saves 180-270 MB (1M rows, 500k-row inserts: peak
+// 1.0-1.1 GB -> 0.82 GB, ~7% more CPU); one arena without thread caches saves ~30 MB more with
+// small inserts but costs ~30% CPU with large ones. The allocator reads its options when chdb
+// loads, so they apply to the first store a process opens.
+const ALLOCATOR: Record<MemoryTier, string | undefined> = {
+  tight: 'dirty_decay_ms:0,narenas:1,percpu_arena:disabled,tcache:false',
+  bounded: 'dirty_decay_ms:0',
+  roomy: undefined,
+};
+
 export class EmbeddedStore implements Store {
   readonly kind = 'embedded' as const;
   readonly where: string;
@@ -207,12 +257,13 @@ export class EmbeddedStore implements Store {
   }
 
   /** Open chdb on dataDir; throws (with the holder's PID) when another process holds it. */
-  static async open(dataDir: string, database: string): Promise<EmbeddedStore> {
-    await loadChdb();
+  static async open(dataDir: string, database: string, memoryLimit = 0): Promise<EmbeddedStore> {
+    await loadChdb(ALLOCATOR[memoryTier(memoryLimit)]);
     await makeDirs(dataDir);
     let session: ChdbSession;
     try {
-      session = new chdbModule!.Session(dataDir);
+      const TMPARGS = process.env.DNSLENS_ENGINE_ARGS ? (JSON.parse(process.env.DNSLENS_ENGINE_ARGS) as string[]) : null; // TEMP
+      session = TMPARGS ? new (chdbModule!.Session as unknown as new (p: string, o: object) => ChdbSession)(dataDir, { connectionArgs: TMPARGS }) : new chdbModule!.Session(dataDir);
     } catch (err) {
       const holder = await dataDirHolder(dataDir);
       if (holder !== null) throw new DataDirLockedError(dataDir, holder);
@@ -274,7 +325,8 @@ export class EmbeddedStore implements Store {
       path = temp;
     }
     try {
-      await this.session.queryAsync(`${insertHead(this.database, batch.columns)} FROM INFILE ${sqlString(resolve(path))} ${EMBEDDED_INSERT_SETTINGS} FORMAT ${format}`);
+      const dedup = Object.entries(await storeDedup(this, batch.token)).map(([k, v]) => `${k} = ${typeof v === 'string' ? sqlString(v) : v}`);
+      await this.session.queryAsync(`${insertHead(this.database, batch.columns)} FROM INFILE ${sqlString(resolve(path))} ${EMBEDDED_INSERT_SETTINGS}, ${dedup.join(', ')} FORMAT ${format}`);
     } finally {
       if (temp) await rm(temp, { force: true });
     }
@@ -415,15 +467,16 @@ export class HttpStore implements Store {
     return this.withFailover((c) => clientQueryText(c, sql, format));
   }
 
-  insertBatch(batch: InsertBatch): Promise<void> {
-    if (batch.rows === 0) return Promise.resolve();
+  async insertBatch(batch: InsertBatch): Promise<void> {
+    if (batch.rows === 0) return;
     const format = formatOf(batch);
+    const clickhouse_settings = (await storeDedup(this, batch.token)) as ClickHouseSettings;
     return this.withFailover(async (c) => {
       // A fresh body per attempt: a stream cannot be replayed.
       const values = batch.path
         ? createReadStream(batch.path)
         : Readable.from(chunksOf(batch.data).map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)));
-      const res = await c.exec({ query: `${insertHead(this.database, batch.columns)} FORMAT ${format}`, values });
+      const res = await c.exec({ query: `${insertHead(this.database, batch.columns)} FORMAT ${format}`, values, clickhouse_settings });
       for await (const _ of res.stream as AsyncIterable<unknown>) {
         // drain, so the socket goes back to the pool
       }
@@ -533,7 +586,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     if (viaEndpoint) return viaEndpoint;
   }
   try {
-    return await EmbeddedStore.open(dataDir, database);
+    return await EmbeddedStore.open(dataDir, database, opts.memoryLimit);
   } catch (err) {
     if (!(err instanceof DataDirLockedError)) throw err;
     // Another process took the directory meanwhile (when we already waited for this one, once more).

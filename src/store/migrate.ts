@@ -11,6 +11,9 @@
 //   half way is re-run from its start.
 // The cluster variant runs the same files, rewritten statement by statement (src/store/cluster.ts),
 // and records the same checksums.
+// Every view lives in views.sql, applied after the numbered files when its rendered text changed
+// (src/store/views.ts rebuilds the rollups then); on an empty store the numbered files' own views and
+// back-fills are skipped.
 // Besides the numbered files, every run (re)loads the dict_* tables from clickhouse/dictionaries/*.tsv
 // when a file changed, re-creates the dictionaries (dictionaries/dictionaries.sql, with the current
 // credentials) as soon as their tables exist, and re-applies retention (retention.ts).
@@ -21,6 +24,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CLUSTER_V1_CHECKSUMS, deriveCluster } from './cluster.js';
 import { applyRetention } from './retention.js';
+import { sqlOf, splitStatements } from './statements.js';
+import { parseViews, rebuildRollups } from './views.js';
+
+export { splitStatements };
 
 /** What the runner needs from a connection; the store's embedded and server clients both fit. */
 export interface SqlRunner {
@@ -50,6 +57,9 @@ export interface MigrateOptions {
   cluster?: string; // the cluster name, for the cluster variant's ON CLUSTER
   clientMaskV4?: number; // prefix kept by the per-client rollups (default 24)
   clientMaskV6?: number; // (default 48)
+  timezone?: string; // IANA zone of the rollups' hours, days, weeks and months; unset: the store's own
+  defaultTimezone?: string; // the zone of a store that has none yet (default UTC)
+  noRebuild?: string; // why views.sql may not be applied again now (the views are dropped meanwhile)
   /** Credentials the dictionaries use to read their tables; needed when the server's user has a password. */
   dictionaryAuth?: { user: string; password: string };
   root?: string; // schema directory (single-server files, for either variant); default clickhouse/
@@ -83,27 +93,6 @@ export function checksum(text: string): string {
   return createHash('sha256').update(text.replace(/\r\n/g, '\n')).digest('hex');
 }
 
-/** Statements of a migration file: a ";" at the end of a non-comment line ends one. */
-export function splitStatements(sql: string): string[] {
-  const out: string[] = [];
-  let current: string[] = [];
-  for (const line of sql.replace(/\r\n/g, '\n').split('\n')) {
-    const trimmed = line.trim();
-    if (!trimmed.startsWith('--') && trimmed.endsWith(';')) {
-      current.push(line.slice(0, line.lastIndexOf(';')));
-      out.push(current.join('\n'));
-      current = [];
-    } else {
-      current.push(line);
-    }
-  }
-  out.push(current.join('\n'));
-  // drop pieces with nothing but comments and blanks
-  return out
-    .map((s) => s.trim())
-    .filter((s) => s.split('\n').some((l) => l.trim() !== '' && !l.trim().startsWith('--')));
-}
-
 function sqlString(s: string): string {
   return "'" + s.replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'";
 }
@@ -116,6 +105,11 @@ function days(name: string, v: number): string {
 function prefix(name: string, v: number, max: number): string {
   if (!Number.isInteger(v) || v < 0 || v > max) throw new Error(`${name} must be a prefix length from 0 to ${max}, not ${v}`);
   return String(v);
+}
+
+function zoneName(z: string): string {
+  if (!/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(z)) throw new Error(`time zone ${JSON.stringify(z)} is not an IANA zone name`);
+  return z;
 }
 
 /** Placeholder values for these options (validated). */
@@ -133,6 +127,7 @@ export function placeholders(opts: MigrateOptions): Map<string, string> {
     ['ttlMonthDays', days('rollupTtl.month', r.month)],
     ['clientMaskV4', prefix('clientMaskV4', opts.clientMaskV4 ?? 24, 32)],
     ['clientMaskV6', prefix('clientMaskV6', opts.clientMaskV6 ?? 48, 128)],
+    ['timezone', zoneName(opts.timezone ?? opts.defaultTimezone ?? 'UTC')],
     ['dictionaryAuth', opts.dictionaryAuth ? `USER ${sqlString(opts.dictionaryAuth.user)} PASSWORD ${sqlString(opts.dictionaryAuth.password)}` : ''],
   ]);
   if (opts.cluster !== undefined) {
@@ -208,6 +203,50 @@ async function tableColumns(db: SqlRunner, database: string, table: string): Pro
   );
 }
 
+const VIEW_OR_FILL_RE = /^(CREATE (MATERIALIZED )?VIEW|DROP VIEW|INSERT INTO) /;
+
+const VIEWS_KEY = 'views.sql';
+const ZONE_KEY = 'timezone';
+
+/**
+ * (Re)creates the views of views.sql when its rendered text differs from the one applied last:
+ * drops them, rebuilds the rollups from DNS_LOG (single server), creates them again.
+ */
+async function applyViews(
+  db: SqlRunner,
+  source: StatementSource,
+  path: string,
+  o: { database: string; variant: string; values: Map<string, string>; applied: Map<string, string>; hadRollups: boolean; noRebuild?: string; log: (m: string) => void },
+): Promise<void> {
+  const statements = source(path, 'views.sql');
+  const sum = checksum(statements.map(sqlOf).join('\n;\n')); // an edited comment changes nothing
+  if (o.applied.get(VIEWS_KEY) === sum) return;
+  const zone = o.values.get('timezone')!;
+  const oldZone = o.applied.get(ZONE_KEY) ?? 'UTC'; // every view before views.sql was in UTC
+  if (o.noRebuild) throw new Error(`the views (time zone ${oldZone} -> ${zone}, or views.sql) change, which rebuilds the rollups, and ${o.noRebuild}`);
+  // a zone ClickHouse does not know must stop us before anything is dropped
+  await db.query(`SELECT toTimeZone(now(), ${sqlString(zone)}) AS t`).catch((e: unknown) => {
+    throw new Error(`time zone ${zone}: ClickHouse does not know it (${(e as Error).message.split('\n')[0]})`);
+  });
+  const single = o.variant === 'single';
+  const defs = parseViews(single ? statements : splitStatements(render(readFileSync(path, 'utf8'), o.values, 'views.sql')));
+  const onCluster = single ? '' : ` ON CLUSTER ${sqlString(o.values.get('cluster')!)}`;
+  for (const v of defs) await db.exec(`DROP VIEW IF EXISTS ${o.database}.${v.name}${onCluster}`);
+  if (single) {
+    const [s] = await db.query<{ n: string | number }>("SELECT count() AS n FROM system.settings WHERE name = 'deduplicate_insert'");
+    const dedupOff = Number(s?.n ?? 0) > 0 ? "SETTINGS deduplicate_insert = 'disable'" : 'SETTINGS insert_deduplicate = 0';
+    await rebuildRollups(db, defs, { database: o.database, zone, dedupOff, log: o.log });
+  } else if (o.applied.has(VIEWS_KEY)) o.log('views re-created on the cluster; rollup rows written before keep their old boundaries (not rebuilt)');
+  await runFile(db, () => statements, path, 'views.sql');
+  // both in one insert: the zone recorded is the one the views use
+  await db.exec(
+    `INSERT INTO ${o.database}.dnslens_migrations (name, checksum) VALUES (${sqlString(VIEWS_KEY)}, ${sqlString(sum)}), (${sqlString(ZONE_KEY)}, ${sqlString(zone)})`,
+  );
+  o.applied.set(VIEWS_KEY, sum);
+  o.applied.set(ZONE_KEY, zone);
+  if (oldZone !== zone && o.hadRollups) o.log(`rollups now in time zone ${zone} (were ${oldZone})`);
+}
+
 /** Reloads every dict_<name> table whose clickhouse/dictionaries/<name>.tsv changed. Returns the files loaded. */
 async function loadTsvFiles(db: SqlRunner, database: string, tsvDir: string, applied: Map<string, string>): Promise<string[]> {
   const loaded: string[] = [];
@@ -239,15 +278,17 @@ function schemaSource(opts: MigrateOptions, values: Map<string, string>, root: s
   const files = migrationFiles(join(root, 'migrations'));
   const bootstrap = join(root, 'bootstrap.sql');
   const ddl = join(root, 'dictionaries', 'dictionaries.sql');
+  const views = join(root, 'views.sql');
   const source =
     (opts.variant ?? 'single') === 'cluster'
       ? clusterStatements(values, [
           { path: bootstrap, label: 'bootstrap.sql' },
           ...files.map((f) => ({ path: f.path, label: f.name })),
           ...(existsSync(ddl) ? [{ path: ddl, label: 'dictionaries/dictionaries.sql' }] : []),
+          ...(existsSync(views) ? [{ path: views, label: 'views.sql' }] : []),
         ])
       : singleStatements(values);
-  return { files, bootstrap, ddl, source };
+  return { files, bootstrap, ddl, views, source };
 }
 
 /** Every statement a migration from an empty store runs, as one script (`dnslens schema print`):
@@ -255,7 +296,7 @@ function schemaSource(opts: MigrateOptions, values: Map<string, string>, root: s
 export function schemaScript(opts: MigrateOptions): string {
   const values = placeholders(opts);
   if (opts.variant === 'cluster' && !values.has('cluster')) throw new Error('the cluster schema needs a cluster name');
-  const { files, bootstrap, ddl, source } = schemaSource(opts, values, opts.root ?? schemaRoot());
+  const { files, bootstrap, ddl, views, source } = schemaSource(opts, values, opts.root ?? schemaRoot());
   const block = (path: string, label: string) => `-- ${label}\n` + source(path, label).map((st) => st.trim() + ';\n').join('\n');
   const out = [block(bootstrap, 'bootstrap.sql')];
   // As migrate() does: the dictionaries right after the migration that creates their tables.
@@ -267,6 +308,7 @@ export function schemaScript(opts: MigrateOptions): string {
       dictionaries = true;
     }
   }
+  if (existsSync(views)) out.push(block(views, 'views.sql'));
   return out.join('\n');
 }
 
@@ -283,13 +325,20 @@ export async function migrate(db: SqlRunner, opts: MigrateOptions): Promise<stri
   const root = opts.root ?? schemaRoot();
   const tsvDir = opts.tsvDir ?? join(root, 'dictionaries');
   const log = opts.log ?? (() => {});
-  const { files, bootstrap, ddl, source } = schemaSource(opts, values, root);
+  const { files, bootstrap, ddl, views, source } = schemaSource(opts, values, root);
 
   await runFile(db, source, bootstrap, 'bootstrap.sql');
   const rows = await db.query<{ name: string; checksum: string }>(
     `SELECT name, argMax(checksum, applied_at) AS checksum FROM ${database}.dnslens_migrations GROUP BY name`,
   );
   const applied = new Map(rows.map((r) => [r.name, r.checksum]));
+  // On an empty store the numbered files' views and back-fills are skipped: views.sql creates every
+  // view, and there is nothing to back-fill (about half the statements of a first start).
+  const fresh = rows.length === 0 && existsSync(views);
+  const fileSource: StatementSource = fresh ? (path, label) => source(path, label).filter((st) => !VIEW_OR_FILL_RE.test(sqlOf(st))) : source;
+  const hadRollups = applied.has('0003_traffic_rollups.sql'); // before this pass: were there rollups?
+  // Without --timezone a store keeps the zone it has.
+  if (opts.timezone === undefined && applied.has(ZONE_KEY)) values.set('timezone', zoneName(applied.get(ZONE_KEY)!));
 
   const known = new Set(files.map((f) => f.name));
   for (const f of files) {
@@ -305,7 +354,7 @@ export async function migrate(db: SqlRunner, opts: MigrateOptions): Promise<stri
     }
   }
   for (const name of applied.keys()) {
-    if (!name.startsWith(DICT_PREFIX) && !known.has(name)) {
+    if (!name.startsWith(DICT_PREFIX) && name !== VIEWS_KEY && name !== ZONE_KEY && !known.has(name)) {
       log(`migration ${name} is recorded in ${database}.dnslens_migrations but not known here (written by a newer dnslens?)`);
     }
   }
@@ -328,13 +377,15 @@ export async function migrate(db: SqlRunner, opts: MigrateOptions): Promise<stri
   const done: string[] = [];
   for (const f of files) {
     if (applied.has(f.name)) continue;
-    await runFile(db, source, f.path, f.name);
+    await runFile(db, fileSource, f.path, f.name);
     await record(db, database, f.name, f.checksum);
     applied.set(f.name, f.checksum);
     done.push(f.name);
     log(`applied migration ${f.name}`);
     await dictionaries();
   }
+
+  if (existsSync(views)) await applyViews(db, source, views, { database, variant, values, applied, hadRollups, noRebuild: opts.noRebuild, log });
 
   const altered = await applyRetention(db, { ttlDays: opts.ttlDays, rollupTtl: opts.rollupTtl, database, cluster: values.get('cluster') });
   if (altered.length > 0) log(`retention re-applied to ${altered.join(', ')}`);

@@ -43,7 +43,8 @@ export async function tableRetention(db: SqlRunner, database: string): Promise<T
   );
   const out: TableRetention[] = [];
   for (const r of rows) {
-    const cls = r.comment.slice('retention:'.length).trim() as RetentionClass;
+    // 'retention:<class>', then maybe '; ...' (a rollup's zone stamp, src/store/views.ts)
+    const cls = r.comment.slice('retention:'.length).split(';')[0].trim() as RetentionClass;
     if (!CLASSES.includes(cls)) throw new Error(`table ${database}.${r.name} has an unknown retention class in its comment: ${r.comment}`);
     out.push({ table: r.name, class: cls, days: ttlDays(r.engine_full) });
   }

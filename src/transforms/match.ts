@@ -8,10 +8,21 @@
 // passes at once, unmatched, and the response time counts from the first one, as tshark does.
 import type { DnsEvent } from '../event.js';
 import { defineTransform, type EventTransform } from '../component.js';
+import { budget } from '../memory.js';
 import { dur } from '../options.js';
 import type { Counters, Stats } from '../stats.js';
 
 export const DEFAULT_MAX_PENDING = 200_000;
+
+// A waiting query holds its event: ~450 bytes of live heap (200,000 held: 87 MB), about twice
+// that in a heap that is collected as it goes. The table may take a tenth of --memoryLimit.
+const PENDING_BYTES = 1000;
+const MIN_PENDING = 10_000;
+
+/** Queries held at most under a memory limit in bytes (0 = none). */
+export function maxPendingFor(memoryLimit: number): number {
+  return Math.floor(budget(memoryLimit, 1 / 10, MIN_PENDING * PENDING_BYTES, DEFAULT_MAX_PENDING * PENDING_BYTES) / PENDING_BYTES);
+}
 
 /** The matcher's counters (in the summary under "match"); every event still goes out. */
 export const MATCH_COUNTERS = {
@@ -256,5 +267,6 @@ export const match = defineTransform({
   ],
   // Masks must come after it (registry order): it keys on whole addresses.
   counters: MATCH_COUNTERS,
-  open: ({ settings, stats }) => (settings.matchTimeout > 0 ? { event: new Matcher({ timeoutMs: settings.matchTimeout, stats }) } : null),
+  open: ({ settings, stats, run }) =>
+    settings.matchTimeout > 0 ? { event: new Matcher({ timeoutMs: settings.matchTimeout, stats, maxPending: maxPendingFor(run.memoryLimit) }) } : null,
 });

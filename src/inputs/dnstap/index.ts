@@ -16,6 +16,7 @@ export const dnstap = defineInput({
   ],
   given: (s) => (s.dnstapSocket !== '' ? 'dnstapSocket' : s.dnstapFile !== '' ? 'dnstapFile' : undefined),
   isFile: (s) => s.dnstapSocket === '',
+  filePath: (s) => (s.dnstapSocket === '' && s.dnstapFile) || undefined,
   check(s) {
     if (s.dnstapSocket !== '' && s.dnstapFile !== '') throw new ConfigError('dnstapFile', '--dnstapFile: only one input at a time (also given: --dnstapSocket)');
     if (s.dnstapSocket === '') return;

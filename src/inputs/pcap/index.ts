@@ -13,6 +13,7 @@ export const pcap = defineInput({
   ],
   given: (s) => (s.pcapFile !== '' ? 'pcapFile' : undefined),
   isFile: () => true,
+  filePath: (s) => s.pcapFile || undefined,
   async open({ settings, stats }) {
     const frames = readCapture(settings.pcapFile, stats, { noEtherframe: settings.noEtherframe });
     return { feeds: [{ kind: 'frames', frames, inputKind: 'pcap', inputName: settings.pcapFile }], ...(settings.pcapFile === '-' ? { stdin: true } : { file: settings.pcapFile }) };

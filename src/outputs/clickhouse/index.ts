@@ -27,6 +27,10 @@ export const OPTIONS = [
   bool('clickhouseSecure', S, 'Use TLS for the ClickHouse connection'),
   ...later('FullQuery column (stored empty for now)', [bool('clickhouseSaveFullQuery', S, 'Also store the full message as JSON')]),
   outputType('clickhouse', S, 'ClickHouse'),
+  {
+    ...bool('reimport', S, 'Import the input file again although the store records it as imported (its messages are then stored twice); without it, such a file is skipped'),
+    cliOnly: true,
+  },
   int('clickhouseBatchSize', S, 100000, 'Events per ClickHouse insert (the embedded store uses 500000 unless this is set: fewer, larger inserts cost less there)', 'ready', 1),
   tuning(int('clickhouseWorkers', S, 1, 'Concurrent ClickHouse inserts (dnslens keeps one insert in flight: measured fastest)', 'ready', 1)),
   tuning(int('clickhouseWorkerChannelSize', S, 100000, 'Channel size of each ClickHouse worker', 'ready', 1)),

@@ -84,7 +84,7 @@ export function clickhouseWriter(store: Pick<Store, 'insertBatch' | 'where'>, op
       return store.where;
     },
     send: (b: SinkBatch<BatchMeta>): Promise<void> => {
-      const batch: InsertBatch = { columns: b.meta.columns, format: b.meta.format, rows: b.rows, data: b.data, path: b.path };
+      const batch: InsertBatch = { columns: b.meta.columns, format: b.meta.format, rows: b.rows, data: b.data, path: b.path, token: b.token };
       return store.insertBatch(batch);
     },
   };

@@ -4,11 +4,14 @@
 import { readFileSync } from 'node:fs';
 import type { Context, OpenedOutput } from '../../component.js';
 import type { Log } from '../../log.js';
+import { memoryTier } from '../../memory.js';
 import { EmbeddedStore, openStore, type Store, type StoreOptions } from '../../store/connection.js';
 import { startEndpoint } from '../../store/endpoint.js';
 import { migrate, type MigrateOptions, type SqlRunner } from '../../store/migrate.js';
+import { hostZone } from '../../zone.js';
 import { HealthReporter } from './health.js';
 import type { ClickHouseSettings, OPTIONS } from './index.js';
+import { fileIdentity, importedFile, importOutput, planImport, skippedOutput, type FileImport } from './imports.js';
 import { openingClickHouseOutput } from './output.js';
 
 /** --clickhousePassword, or the first line of a file given as @path (keeps it out of `ps`). */
@@ -33,8 +36,10 @@ export function storeOptions(s: ClickHouseSettings): StoreOptions {
   };
 }
 
-export function migrateOptions(s: ClickHouseSettings): MigrateOptions {
+export function migrateOptions(s: ClickHouseSettings, timezone: string | undefined): MigrateOptions {
   return {
+    timezone,
+    defaultTimezone: hostZone(),
     ttlDays: s.clickhouseTTL,
     rollupTtl: {
       minute: s.clickhouseRollupTTLMinute,
@@ -56,14 +61,21 @@ export function migrateOptions(s: ClickHouseSettings): MigrateOptions {
   };
 }
 
-/** Opens the store, brings its schema up to date and applies the configured retention. */
-export async function openMigrated(s: ClickHouseSettings, log: Log): Promise<Store> {
-  const store = await openStore(storeOptions(s));
+/** Opens the store, brings its schema up to date and applies the configured retention.
+ *  memoryLimit (bytes, 0 = none) sizes an embedded engine. */
+export async function openMigrated(s: ClickHouseSettings, log: Log, timezone: string | undefined, memoryLimit = 0): Promise<Store> {
+  const store = await openStore({ ...storeOptions(s), memoryLimit });
   try {
     const runner: SqlRunner = { exec: (sql) => store.exec(sql), query: <T>(sql: string) => store.query<T>(sql) };
     if (store instanceof EmbeddedStore) runner.execScript = (statements) => store.execScript(statements);
     // migrate() also re-applies the configured retention (ALTER ... MODIFY TTL) where it changed.
-    const applied = await migrate(runner, migrateOptions(s));
+    // each applied file is in the 'schema migrated' line; a rebuild or a zone change is news of its own
+    const applied = await migrate(runner, {
+      ...migrateOptions(s, timezone),
+      log: (m) => (/^(rollups|views)/.test(m) ? log.info(m) : log.debug(m)),
+      // through a running capture's endpoint: that capture would write while the rollups are rebuilt
+      noRebuild: store.kind === 'endpoint' ? `the store is held by a running capture (${store.where}), which would write meanwhile: stop it first` : undefined,
+    });
     if (applied.length) log.info({ applied, store: store.where }, 'schema migrated');
     return store;
   } catch (e) {
@@ -83,19 +95,45 @@ export const EMBEDDED_BATCH_SIZE = 500_000;
 // smaller, so less of the store's work is left when decoding ends.
 export const EMBEDDED_MIN_BATCH = 125_000;
 
-export function batchSizes(batchSize: number, batchSizeSet: boolean, embedded: boolean): { batchSize: number; minBatchRows?: number } {
-  if (embedded && !batchSizeSet) return { batchSize: EMBEDDED_BATCH_SIZE, minBatchRows: EMBEDDED_MIN_BATCH };
-  return { batchSize };
+export function batchSizes(batchSize: number, batchSizeSet: boolean, embedded: boolean, memoryLimit = 0): { batchSize: number; minBatchRows?: number } {
+  if (!embedded || batchSizeSet) return { batchSize };
+  const rows = embeddedRows(memoryLimit);
+  return { batchSize: rows, minBatchRows: Math.min(rows, EMBEDDED_MIN_BATCH) };
 }
 
+// Rows per embedded insert under --memoryLimit, measured on the bench import (1M packets): under
+// a tight limit 25,000 (chdb's own peak is lowest there: 10,000-row parts cost more in merges,
+// 100,000 ~60 MB more; each batch also waits encoded in memory, ~200 bytes a row, more while it
+// fills); then 250,000 (peak 0.62 GB) and from 1 GB the full 500,000 (0.74 GB), one batch waiting
+// behind the one being inserted (the insert is the slower side: a longer queue only holds memory).
+export const TIGHT_BATCH = 25_000;
+const BOUNDED_BATCH = 250_000;
+
+function embeddedRows(memoryLimit: number): number {
+  const tier = memoryTier(memoryLimit);
+  if (tier === 'tight') return TIGHT_BATCH;
+  return tier === 'bounded' && memoryLimit < 1e9 ? BOUNDED_BATCH : EMBEDDED_BATCH_SIZE;
+}
+
+/** The writer's bound on sealed batches in memory: under a limit one batch waits behind the one
+ *  being sent, and the pipeline waits for room (undefined: the writer's default). */
+export function queueBytes(memoryLimit: number): number | undefined {
+  return memoryTier(memoryLimit) === 'roomy' ? undefined : 1;
+}
 
 export async function openClickHouse({ settings, isSet, log, counters, stats, run }: Context<typeof OPTIONS>): Promise<OpenedOutput> {
-  const storeOpening = openMigrated(settings, log);
-  const sizes = (embedded: boolean) => batchSizes(settings.clickhouseBatchSize, isSet('clickhouseBatchSize'), embedded);
+  const storeOpening = openMigrated(settings, log, run.timezone, run.memoryLimit);
+  const sizes = (embedded: boolean) => batchSizes(settings.clickhouseBatchSize, isSet('clickhouseBatchSize'), embedded, run.memoryLimit);
   // No address: the embedded store, unless another process holds it (then its endpoint). Until
   // the store is open, batches only fill (an early one would wait for the store anyway).
   const guess = sizes(storeOptions(settings).address?.length === 0).batchSize;
-  const { output, opened } = openingClickHouseOutput(storeOpening, { stats, counters, log, delayMs: settings.clickhouseDelay, batchSize: guess }, (store) =>
+  // A file read from start to end is an import the store records (imports.ts); hashed while the store opens.
+  const file = importedFile(run.files);
+  const identity = file ? fileIdentity(file.path) : undefined;
+  identity?.catch(() => undefined); // reported where it is awaited
+  let fileImport: FileImport | undefined;
+  const onSent = (b: { rows: number; token?: string }) => fileImport?.sent(b);
+  const { output, opened } = openingClickHouseOutput(storeOpening, { stats, counters, log, delayMs: settings.clickhouseDelay, batchSize: guess, maxQueueBytes: queueBytes(run.memoryLimit), onSent }, (store) =>
     sizes(store instanceof EmbeddedStore),
   );
   const opening = (async () => {
@@ -113,16 +151,34 @@ export async function openClickHouse({ settings, isSet, log, counters, stats, ru
       throw e;
     }
   })();
-  if (!run.fileInput) await opening;
+  // An import waits for the store's record of its file: batches are cut, and every row's IndexTime
+  // set, as that record says before the first row is encoded.
+  if (!run.fileInput || file) await opening;
   else opening.catch((e: unknown) => log.error({ err: (e as Error).message }, 'the ClickHouse store could not be opened'));
-  return {
-    output,
-    reader: async () => (await opening).store,
-    dispose: async () => {
-      const o = await opening.catch(() => null);
-      await o?.health.close(); // the final snapshot, after the writer closed
-      await o?.endpoint?.close();
-      await o?.store.close();
-    },
+  const dispose = async () => {
+    const o = await opening.catch(() => null);
+    await o?.health.close(); // the final snapshot, after the writer closed
+    await o?.endpoint?.close();
+    await o?.store.close();
   };
+  let out = output;
+  if (file && identity) {
+    try {
+      const { store } = await opening;
+      const batchRows = sizes(store instanceof EmbeddedStore).batchSize;
+      const plan = await planImport(store, { file, identity: await identity, server: run.server, packetLimit: run.packetLimit ?? 0, batchRows, reimport: settings.reimport, log });
+      const ch = await opened;
+      if (plan.skip) out = skippedOutput(ch);
+      else {
+        fileImport = plan.import;
+        ch.writer.cut(plan.import.cuts);
+        out = importOutput(ch, plan.import, run.signal);
+      }
+    } catch (e) {
+      await output.close().catch(() => undefined);
+      await dispose();
+      throw e;
+    }
+  }
+  return { output: out, reader: async () => (await opening).store, dispose };
 }

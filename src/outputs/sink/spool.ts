@@ -2,7 +2,8 @@
 // are replayed in order when it is back, also after a restart. Each batch is two files:
 // <seq>.json (the sink's description of the batch: format, columns, ...) written first, then the
 // data, written under a temporary name and renamed, so a crash never leaves a half batch that
-// looks whole. What the description holds, and which versions replay, is the sink's codec.
+// looks whole. What the description holds, and which versions replay, is the sink's codec; a
+// batch's deduplication token (writer.ts, Cuts) is kept in it too, as "token".
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeChunks } from '../../chunks.js';
@@ -14,6 +15,7 @@ export interface SpoolEntry<M> {
   readonly bytes: number;
   readonly meta: M; // the sink's description (format, columns, ...)
   readonly path: string; // the data file
+  readonly token?: string; // the batch's deduplication token, when it has one
   rejections: number; // sends the receiver refused for bad data (see writer.ts)
 }
 
@@ -76,10 +78,12 @@ export class Spool<M> {
       const seq = Number(m[1]);
       let data: string | null = null;
       try {
-        const { meta, rows } = codec.read(JSON.parse(await readFile(join(dir, n), 'utf8')));
+        const json = JSON.parse(await readFile(join(dir, n), 'utf8')) as { token?: unknown };
+        const { meta, rows } = codec.read(json);
         data = join(dir, `${m[1]}.${codec.extension(meta)}`);
         const st = await stat(data);
-        entries.push({ seq, rows, bytes: st.size, meta, path: data, rejections: 0 });
+        const token = typeof json.token === 'string' ? json.token : undefined;
+        entries.push({ seq, rows, bytes: st.size, meta, path: data, token, rejections: 0 });
       } catch (err) {
         if (err instanceof UnknownSpoolFormat) {
           // Written by a newer dnslens: not ours to replay or delete; set aside with its files.
@@ -138,7 +142,7 @@ export class Spool<M> {
    * Write a batch. Space is reserved at once (so callers can decide synchronously);
    * writes happen one after another. Rejects when the disk write fails.
    */
-  append(seq: number, rows: number, meta: M, data: readonly Uint8Array[]): Promise<void> {
+  append(seq: number, rows: number, meta: M, data: readonly Uint8Array[], token?: string): Promise<void> {
     const bytes = data.reduce((n, c) => n + c.byteLength, 0);
     this.pendingCount++;
     this.pendingBytes += bytes;
@@ -147,7 +151,7 @@ export class Spool<M> {
       const base = join(this.dir, name(seq));
       const path = `${base}.${this.codec.extension(meta)}`;
       try {
-        await writeFile(`${base}.json`, JSON.stringify(this.codec.describe(meta, rows)));
+        await writeFile(`${base}.json`, this.description(meta, rows, token));
         await writeChunks(`${path}.tmp`, data);
         await rename(`${path}.tmp`, path);
       } catch (err) {
@@ -158,7 +162,7 @@ export class Spool<M> {
         this.pendingCount--;
         this.pendingBytes -= bytes;
       }
-      const entry: SpoolEntry<M> = { seq, rows, bytes, meta, path, rejections: 0 };
+      const entry: SpoolEntry<M> = { seq, rows, bytes, meta, path, token, rejections: 0 };
       // Keep seq order (a batch spilled from memory at close is older than later spool batches).
       let i = this.list.length;
       while (i > 0 && this.list[i - 1].seq > seq) i--;
@@ -168,6 +172,11 @@ export class Spool<M> {
     const p = this.chain.then(run);
     this.chain = p.catch(() => undefined);
     return p;
+  }
+
+  // The sink's description of a batch, with its token.
+  private description(meta: M, rows: number, token: string | undefined): string {
+    return JSON.stringify(token === undefined ? this.codec.describe(meta, rows) : { ...this.codec.describe(meta, rows), token });
   }
 
   /** Let another process use the directory (the batches stay). */
@@ -194,11 +203,11 @@ export class Spool<M> {
   }
 
   /** Keep an in-memory batch the receiver refused in <dir>/rejected/ (for a look, never replayed). */
-  async saveRejected(seq: number, rows: number, meta: M, data: readonly Uint8Array[]): Promise<string> {
+  async saveRejected(seq: number, rows: number, meta: M, data: readonly Uint8Array[], token?: string): Promise<string> {
     const target = join(this.dir, 'rejected');
     await mkdir(target, { recursive: true });
     const base = join(target, name(seq));
-    await writeFile(`${base}.json`, JSON.stringify(this.codec.describe(meta, rows)));
+    await writeFile(`${base}.json`, this.description(meta, rows, token));
     await writeChunks(`${base}.${this.codec.extension(meta)}`, data);
     return target;
   }

@@ -8,6 +8,8 @@
 // restart). When both are full the caller waits (back-pressure); with whenFull='drop' the
 // batch is dropped instead. Every row is counted: sent, spooled, replayed, rejected or dropped
 // by reason (Stats.dropped(<sink>, reason)); close() flushes (SIGTERM ends in close()).
+// A file import cuts its batches by row count alone (cut()): the same file then cuts the same way in
+// every run, and each batch carries a token the receiver deduplicates on, also through the spool.
 import type { DnsEvent } from '../../event.js';
 import type { Log } from '../../log.js';
 import type { Counters, Stats } from '../../stats.js';
@@ -27,6 +29,16 @@ export interface SinkBatch<M> {
   meta: M;
   data?: readonly Uint8Array[];
   path?: string;
+  token?: string; // the receiver stores a batch with a token it holds already only once (see Cuts)
+}
+
+/** How a file import cuts batches: by row count alone, from the file's first row, so a run after an
+ *  interrupted one cuts the same batches, and batch i has the same token (and rows) in every run. */
+export interface Cuts {
+  rows: number; // rows per batch; the input's last batch has the rest
+  skipRows: number; // the leading rows an earlier run stored (whole batches): passed over, not sent
+  nowSec: number; // the intake time written with every row, the same in every run
+  token(index: number): string; // batch `index`'s token (0: the file's first rows)
 }
 
 /** Where batches go. */
@@ -45,6 +57,7 @@ export const SINK_COUNTERS: Readonly<Record<string, string>> = {
   replayed: 'rows replayed', // sent from the spool
   rejected: 'rows rejected', // refused by the receiver for their content, set aside
   dropped: 'rows dropped', // by reason under "dropped or filtered"
+  resumed: 'rows stored by an earlier run', // a resumed import passed over them (Cuts.skipRows)
 };
 
 export interface WriterOptions<M> {
@@ -69,10 +82,13 @@ export interface WriterOptions<M> {
   rejectAfter?: number; // refusals of the same batch for bad data before it is set aside, default 3
   /** True when the receiver refused the batch for its content (it will never go in). */
   isBadData?: (err: unknown) => boolean;
+  /** After the receiver took a batch (a file import records its progress); not awaited. */
+  onSent?: (batch: { rows: number; token?: string }) => void;
 }
 
 interface MemBatch {
   seq: number;
+  token?: string;
   rows: number;
   data: Uint8Array[]; // in the chunks it was encoded in (joined by the file write)
   bytes: number;
@@ -106,6 +122,9 @@ export class BatchWriter<M> {
   // queue it behind that insert, so it keeps filling and goes as soon as the pump is free.
   private ageDue = false;
   private seq: number;
+  private cuts: Cuts | null = null;
+  private skipLeft = 0; // rows still to pass over (Cuts.skipRows)
+  private cutIndex = 0; // the next batch's index under cuts
 
   private readonly mem: MemBatch[] = [];
   private memBytes = 0;
@@ -145,13 +164,43 @@ export class BatchWriter<M> {
   /** For a receiver that opened after this writer began (file inputs encode while it opens): its
    *  spool, whose leftovers go after the batches sealed so far, and its batch sizes. */
   attach(spool: Spool<M> | null, batchSize: number, minBatchRows?: number): void {
-    [this.batchSize, this.minBatchRows] = sizes(batchSize, minBatchRows);
+    if (!this.cuts) [this.batchSize, this.minBatchRows] = sizes(batchSize, minBatchRows);
     if (spool) {
       this.spool = spool;
       this.seq = Math.max(this.seq, spool.maxSeq);
     }
     if (this.pendingRows >= this.batchSize || this.startsEarly()) this.seal();
     else if (spool && spool.entries > 0) void this.pump();
+  }
+
+  /** From now on, batches are cut by row count alone and carry tokens (a file import). Call it
+   *  before the first write: the batch being filled must be empty. */
+  cut(cuts: Cuts): void {
+    if (this.pendingRows > 0) throw new Error('cut() after rows were written');
+    if (!(cuts.rows >= 1) || cuts.skipRows % cuts.rows !== 0) throw new Error(`bad cuts: ${cuts.skipRows} rows to skip in batches of ${cuts.rows}`);
+    this.cuts = cuts;
+    [this.batchSize, this.minBatchRows] = sizes(cuts.rows);
+    this.skipLeft = cuts.skipRows;
+    this.cutIndex = cuts.skipRows / cuts.rows;
+  }
+
+  /** Batches cut so far under cut(), those passed over included: the next one's index. */
+  get batchesCut(): number {
+    return this.cutIndex;
+  }
+
+  /** Forget the rows of the batch being filled (an interrupted file import: a later run cuts them
+   *  again), counted as dropped for `reason`. */
+  discardPending(reason: string): void {
+    if (this.pendingRows === 0) return;
+    this.encoder.take();
+    this.drop(this.pendingRows, reason);
+    this.pendingRows = 0;
+  }
+
+  /** Count rows the sink was given but will not take (e.g. after a file import was stopped). */
+  refuse(rows: number, reason: string): void {
+    if (rows > 0) this.drop(rows, reason);
   }
 
   /** How long the last successful send took, in microseconds (ms resolution); null before the first. */
@@ -169,9 +218,15 @@ export class BatchWriter<M> {
   /** Take events. The promise (when one is returned) resolves once there is room for more. */
   write(events: readonly DnsEvent[]): void | Promise<void> {
     if (this.closing) throw new Error(`${this.opts.name} output is closed`);
+    if (this.skipLeft > 0) {
+      const skip = Math.min(this.skipLeft, events.length);
+      this.skipLeft -= skip;
+      this.counters.add('resumed', skip);
+      events = skip === events.length ? [] : events.slice(skip);
+    }
     const n = events.length;
     if (n === 0) return;
-    const now = Math.floor(Date.now() / 1000);
+    const now = this.cuts ? this.cuts.nowSec : Math.floor(Date.now() / 1000);
     const size = this.batchSize;
     let i = 0;
     while (i < n) {
@@ -183,7 +238,7 @@ export class BatchWriter<M> {
       if (this.pendingRows >= size) this.seal();
     }
     if (this.startsEarly()) this.seal();
-    if (this.pendingRows > 0 && this.timer === null) {
+    if (this.pendingRows > 0 && this.timer === null && !this.cuts) {
       this.timer = setTimeout(() => {
         this.timer = null;
         if (this.pumping && !this.closing) this.ageDue = true;
@@ -195,9 +250,10 @@ export class BatchWriter<M> {
     return new Promise<void>((resolve) => this.roomWaiters.push(resolve));
   }
 
-  /** Send everything accepted so far; resolves when the receiver has it (waits out outages). */
+  /** Send everything accepted so far (under cuts: the batches cut so far); resolves when the
+   *  receiver has it (waits out outages). */
   async flush(): Promise<void> {
-    this.seal();
+    if (!this.cuts) this.seal();
     await this.whenIdle();
   }
 
@@ -232,7 +288,7 @@ export class BatchWriter<M> {
 
   // The receiver has nothing to do and enough rows wait: give them now (see minBatchRows).
   private startsEarly(): boolean {
-    return this.pendingRows >= this.minBatchRows && !this.pumping && this.mem.length === 0 && !(this.spool && this.spool.entries > 0);
+    return !this.cuts && this.pendingRows >= this.minBatchRows && !this.pumping && this.mem.length === 0 && !(this.spool && this.spool.entries > 0);
   }
 
   private seal(): void {
@@ -245,7 +301,7 @@ export class BatchWriter<M> {
     const data = this.encoder.take();
     let bytes = 0;
     for (const c of data) bytes += c.byteLength;
-    const batch: MemBatch = { seq: ++this.seq, rows: this.pendingRows, data, bytes, rejections: 0 };
+    const batch: MemBatch = { seq: ++this.seq, token: this.cuts?.token(this.cutIndex++), rows: this.pendingRows, data, bytes, rejections: 0 };
     this.pendingRows = 0;
 
     const route = this.route(batch.bytes);
@@ -278,7 +334,7 @@ export class BatchWriter<M> {
 
   private toSpool(batch: MemBatch): void {
     const sp = this.spool!;
-    sp.append(batch.seq, batch.rows, this.opts.meta, batch.data).then(
+    sp.append(batch.seq, batch.rows, this.opts.meta, batch.data, batch.token).then(
       () => {
         this.counters.add('spooled', batch.rows);
         void this.pump();
@@ -315,8 +371,8 @@ export class BatchWriter<M> {
         if (!item) break;
         const batch: SinkBatch<M> =
           item.kind === 'mem'
-            ? { rows: item.batch.rows, meta: this.opts.meta, data: item.batch.data }
-            : { rows: item.entry.rows, meta: item.entry.meta, path: item.entry.path };
+            ? { rows: item.batch.rows, meta: this.opts.meta, data: item.batch.data, token: item.batch.token }
+            : { rows: item.entry.rows, meta: item.entry.meta, path: item.entry.path, token: item.entry.token };
         const started = Date.now();
         if (this.failures > 0) this.counters.add('retried');
         try {
@@ -332,6 +388,7 @@ export class BatchWriter<M> {
         this.counters.add('sent', batch.rows);
         this.counters.add('batches');
         this.lastInsertUs = (Date.now() - started) * 1000;
+        this.opts.onSent?.({ rows: batch.rows, token: batch.token });
         if (item.kind === 'mem') {
           this.mem.shift();
           this.memBytes -= item.batch.bytes;
@@ -391,7 +448,7 @@ export class BatchWriter<M> {
       if (item.kind === 'mem') {
         this.mem.shift();
         this.memBytes -= item.batch.bytes;
-        if (this.spool) kept = await this.spool.saveRejected(item.batch.seq, rows, this.opts.meta, item.batch.data);
+        if (this.spool) kept = await this.spool.saveRejected(item.batch.seq, rows, this.opts.meta, item.batch.data, item.batch.token);
       } else {
         kept = await this.spool!.reject(item.entry);
       }
@@ -411,7 +468,7 @@ export class BatchWriter<M> {
     for (const b of batches) {
       if (this.spool) {
         try {
-          await this.spool.append(b.seq, b.rows, this.opts.meta, b.data);
+          await this.spool.append(b.seq, b.rows, this.opts.meta, b.data, b.token);
           this.counters.add('spooled', b.rows);
           continue;
         } catch (err) {
