@@ -159,7 +159,8 @@ async function clientQueryText(client: ClickHouseClient, sql: string, format: st
 // ---------------------------------------------------------------------------------------------
 // Embedded (chdb).
 
-let chdbModule: { Session: new (path: string) => ChdbSession } | null = null;
+type SessionClass = new (path: string, opts?: { connectionArgs?: string[] }) => ChdbSession;
+let chdbModule: { Session: SessionClass } | null = null;
 let chdbConnection: { createChdbConnection(opts: { path: string }): unknown } | null = null;
 
 const CHDB_MISSING =
@@ -176,7 +177,7 @@ async function loadChdb(allocator?: string): Promise<void> {
   try {
     const m = (await import(main)) as { Session?: unknown; default?: { Session?: unknown } };
     const c = (await import(conn)) as { createChdbConnection?: unknown; default?: { createChdbConnection?: unknown } };
-    chdbModule = { Session: (m.Session ?? m.default?.Session) as new (path: string) => ChdbSession };
+    chdbModule = { Session: (m.Session ?? m.default?.Session) as SessionClass };
     chdbConnection = {
       createChdbConnection: (c.createChdbConnection ?? c.default?.createChdbConnection) as (opts: { path: string }) => unknown,
     };
@@ -224,20 +225,24 @@ export function processAlive(pid: number): boolean {
 //    that aggregate give the same results.
 const EMBEDDED_INSERT_SETTINGS = 'SETTINGS parallel_view_processing = 1, optimize_on_insert = 0';
 
-// The embedded engine under a memory limit. chdb 26.7 takes server settings as engine arguments
-// of the first session (--mark_cache_size=..., also MergeTree defaults through --config-file) and
-// query defaults per session, but on the bench import none of them moved peak RSS beyond the
-// noise (±10 MB: smaller compression and read buffers, one merge at a time, one thread per
-// query, serial views, smaller caches); the insert and merge buffers it tracks are mostly
-// allocated, not touched. What moves it is its allocator (jemalloc), which keeps freed pages for
-// 5 s per CPU arena: returning them at once saves 180-270 MB (1M rows, 500k-row inserts: peak
-// 1.0-1.1 GB -> 0.82 GB, ~7% more CPU); one arena without thread caches saves ~30 MB more with
-// small inserts but costs ~30% CPU with large ones. The allocator reads its options when chdb
-// loads, so they apply to the first store a process opens.
-const ALLOCATOR: Record<MemoryTier, string | undefined> = {
-  tight: 'dirty_decay_ms:0,narenas:1,percpu_arena:disabled,tcache:false',
-  bounded: 'dirty_decay_ms:0',
-  roomy: undefined,
+// The embedded engine under a memory limit, measured on the bench import (1M and 5M packets).
+// chdb 26.7 takes server settings as arguments of the first session (--background_pool_size=1;
+// MergeTree defaults only through --config-file) and query defaults per session. What moves peak
+// RSS is its allocator (jemalloc), which keeps freed pages for 5 s per CPU arena: returning them
+// at once saves 250-300 MB (500k-row inserts: 1.0-1.08 GB -> 0.75-0.82 GB, ~10% more CPU); one
+// arena without thread caches saves ~30 MB more with small inserts but costs ~30% CPU with large
+// ones. Then, under a tight limit, one merge at a time (-20 to -40 MB: merges of DNS_LOG parts
+// hold 100-200 MB each). Smaller compression and read buffers, one thread per query, serial
+// views and smaller caches moved nothing beyond the noise (±10-20 MB): the buffers chdb counts are
+// mostly allocated, not touched. The allocator reads its options when chdb loads, so they apply
+// to the first store a process opens.
+const ENGINE: Record<MemoryTier, { allocator?: string; args: string[] }> = {
+  tight: {
+    allocator: 'dirty_decay_ms:0,narenas:1,percpu_arena:disabled,tcache:false',
+    args: ['--background_pool_size=1', '--background_merges_mutations_concurrency_ratio=1'],
+  },
+  bounded: { allocator: 'dirty_decay_ms:0', args: [] },
+  roomy: { args: [] },
 };
 
 export class EmbeddedStore implements Store {
@@ -258,12 +263,13 @@ export class EmbeddedStore implements Store {
 
   /** Open chdb on dataDir; throws (with the holder's PID) when another process holds it. */
   static async open(dataDir: string, database: string, memoryLimit = 0): Promise<EmbeddedStore> {
-    await loadChdb(ALLOCATOR[memoryTier(memoryLimit)]);
+    const engine = ENGINE[memoryTier(memoryLimit)];
+    await loadChdb(engine.allocator);
     await makeDirs(dataDir);
     let session: ChdbSession;
     try {
-      const TMPARGS = process.env.DNSLENS_ENGINE_ARGS ? (JSON.parse(process.env.DNSLENS_ENGINE_ARGS) as string[]) : null; // TEMP
-      session = TMPARGS ? new (chdbModule!.Session as unknown as new (p: string, o: object) => ChdbSession)(dataDir, { connectionArgs: TMPARGS }) : new chdbModule!.Session(dataDir);
+      // The first session starts the engine: its arguments hold for the process.
+      session = new chdbModule!.Session(dataDir, engine.args.length > 0 ? { connectionArgs: engine.args } : undefined);
     } catch (err) {
       const holder = await dataDirHolder(dataDir);
       if (holder !== null) throw new DataDirLockedError(dataDir, holder);
