@@ -55,7 +55,17 @@ export interface DnsEvent {
   unanswered: boolean; // a query whose response did not come within --matchTimeout
   clientId: string; // keyed pseudonym of the client address (--clientIdKey), "" when off
   messageType: string; // dnstap message type (CLIENT_QUERY, RESOLVER_RESPONSE, ...), "" for packets
+  // Resolver logs (inputKind 'log'); "" for packets and dnstap.
+  resolution: Resolution; // how the resolver answered
+  upstream: string; // the server a forwarded query went to ("192.0.2.1#53" as logged)
+  eventHash: string; // stable identity of a log event: 16 hex digits of its source and line(s)
+  rawLine: string; // the log line(s) it came from, with --keepRawLine
 }
+
+/** How a resolver answered, as its log says: from its cache (or a stale cache entry), by asking
+ *  an upstream, from local data (configuration, /etc/hosts), or by blocking the name. */
+export type Resolution = '' | 'cached' | 'stale' | 'forwarded' | 'local' | 'blocked';
+
 
 // Shared by every event without answers (half of all messages are queries): one allocation less.
 export const NO_ANSWERS: readonly DnsAnswer[] = Object.freeze([]);
@@ -101,6 +111,10 @@ export function newEvent(): DnsEvent {
     unanswered: false,
     clientId: '',
     messageType: '',
+    resolution: '',
+    upstream: '',
+    eventHash: '',
+    rawLine: '',
   };
 }
 
