@@ -13,6 +13,7 @@ import { liveStep } from './live.js';
 import { dnstapStep } from './dnstap.js';
 import { weekStep } from './week.js';
 import { memoryStep } from './memory.js';
+import { logsStep } from './logs.js';
 
 export interface Row {
   step: string;
@@ -107,7 +108,7 @@ export function runTimed(cmd: string, args: string[], opts: { captureStdout: boo
 }
 
 /** The fastest of ctx.repeat runs (and the highest RSS seen); stops at the first failure. */
-async function bestOf(ctx: Ctx, cmd: string, args: string[], captureStdout = false): Promise<Timed> {
+export async function bestOf(ctx: Ctx, cmd: string, args: string[], captureStdout = false): Promise<Timed> {
   let best: Timed | null = null;
   let rss: number | null = null;
   for (let i = 0; i < ctx.repeat; i++) {
@@ -540,7 +541,7 @@ const sizeStep: Step = {
   },
 };
 
-export const STEPS: Step[] = [decodeStep, jsonStep, matchStep, refStep, storeStep, sizeStep, liveStep, dnstapStep, weekStep, memoryStep];
+export const STEPS: Step[] = [decodeStep, jsonStep, matchStep, refStep, storeStep, sizeStep, liveStep, dnstapStep, weekStep, memoryStep, logsStep];
 
 // ---------------------------------------------------------------- table
 
@@ -566,7 +567,7 @@ async function main(argv: string[]): Promise<number> {
   const names = STEPS.map((s) => s.name);
   const args = await yargs(argv)
     .scriptName('npm run bench --')
-    .usage('$0 [--packets N] [--days D] [--seed S] [--only decode,json,match,ref,store,size,live,dnstap,week] [--repeat R]')
+    .usage('$0 [--packets N] [--days D] [--seed S] [--only decode,json,match,ref,store,size,live,dnstap,week,memory,logs] [--repeat R]')
     .option('packets', { type: 'number', default: 1_000_000, describe: `frames in the generated capture (1,000..${MAX_PACKETS.toLocaleString('en-US')})` })
     .option('days', { type: 'number', default: 7, describe: `days of traffic (daily cycle, 20 queries/s average) in the week step's capture (1..${MAX_DAYS})` })
     .option('seed', { type: 'number', default: 1, describe: 'generator seed' })

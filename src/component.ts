@@ -79,6 +79,58 @@ export interface RunInfo {
   lists: Lists;
   /** Aborted on SIGINT/SIGTERM. */
   signal?: AbortSignal;
+  /** Some input reads resolver logs: an output that can keeps their read positions (logLedger). */
+  logs?: boolean;
+  /** Where log inputs keep their read positions (the store's import ledger), once an output offers one. */
+  logLedger?: LogLedger;
+}
+
+// ------------------------------------------------------------------ log read positions
+
+/** The store's record of where reading a log file got to (one per file content, however named). */
+export interface LogLedger {
+  /** The record of a file (by identity: the SHA-256 of its first line), made when there is none;
+   *  with onlyKnown, null then. */
+  open(file: { input: string; path: string; identity: string; inode: number }): Promise<LogRecord>;
+  open(file: { input: string; path: string; identity: string; inode: number }, opts: { onlyKnown: true }): Promise<LogRecord | null>;
+  /** When a file was first read under this path (ms since the epoch), or null: never. */
+  firstSeen(input: string, path: string): Promise<number | null>;
+}
+
+/** A log chunk: lines [start, end) of one file, whose events go out as one insert under one token. */
+export interface LogChunk {
+  readonly record: LogRecord;
+  readonly start: number;
+  readonly end: number;
+  readonly holdFrom: number; // the parser's heldFrom() after the chunk's last line (end when nothing is held)
+  readonly token: string; // the insert's deduplication token: names the file and the range
+  readonly indexTimeSec: number; // the IndexTime its rows get, the same when it is cut again
+}
+
+export interface LogRecord {
+  readonly id: string;
+  /** Events of lines before this byte offset are stored. */
+  readonly resumeAt: number;
+  /** Where to start reading to rebuild what the parser held at resumeAt (<= resumeAt). */
+  readonly holdFrom: number;
+  /** The file was read to its end before (at resumeAt). */
+  readonly complete: boolean;
+  /** Chunks cut after resumeAt by an earlier run that may be stored: cut again exactly so. */
+  readonly pending: readonly { start: number; end: number }[];
+  /** Records a chunk before its events go out (write-ahead), so a run after a crash cuts it again the same. */
+  cut(start: number, end: number, holdFrom: number): Promise<LogChunk>;
+  /** The file was read to its end (at offset, after the last chunk). Recorded once every chunk is stored. */
+  ended(offset: number, size: number): void;
+}
+
+// Each log event knows its chunk, so the output can cut inserts at chunk ends (tagged by the input,
+// read by the output; packets carry none).
+const chunks = new WeakMap<DnsEvent, LogChunk>();
+export function tagChunk(events: readonly DnsEvent[], chunk: LogChunk): void {
+  for (let i = 0; i < events.length; i++) chunks.set(events[i], chunk);
+}
+export function chunkOf(ev: DnsEvent): LogChunk | undefined {
+  return chunks.get(ev);
 }
 
 export interface InputFile {
@@ -145,6 +197,8 @@ export interface OpenedOutput {
   reader?: () => Promise<Reader>;
   /** After output.close(): release what the report still needed. */
   dispose?: () => Promise<void>;
+  /** Read positions for log inputs, kept in this output's store. */
+  logLedger?: LogLedger;
 }
 
 export interface OutputComponent<O extends readonly OptionSpec[] = readonly OptionSpec[]> extends Base<O> {

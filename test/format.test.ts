@@ -121,7 +121,7 @@ const JSON_KEYS = [
   'time', 'server', 'ipVersion', 'srcIp', 'dstIp', 'srcPort', 'dstPort', 'transport', 'id', 'qr', 'opcode',
   'aa', 'tc', 'rd', 'ra', 'ad', 'cd', 'rcode', 'qname', 'qtype', 'qclass', 'qdCount', 'anCount', 'nsCount',
   'arCount', 'answers', 'ednsPresent', 'ednsUdpSize', 'ednsDo', 'ednsClientSubnet', 'size', 'inputKind',
-  'inputName', 'responseTimeUs', 'unanswered', 'clientId', 'messageType',
+  'inputName', 'responseTimeUs', 'unanswered', 'clientId', 'messageType', 'resolution', 'upstream', 'eventHash', 'rawLine',
 ];
 
 // What the JSON line must mean: the event with its two time fields replaced by "time".
@@ -141,7 +141,7 @@ describe('json format', () => {
         '"aa":false,"tc":false,"rd":true,"ra":false,"ad":false,"cd":false,"rcode":0,"qname":"google.com",' +
         '"qtype":1,"qclass":1,"qdCount":1,"anCount":0,"nsCount":0,"arCount":0,"answers":[],' +
         '"ednsPresent":true,"ednsUdpSize":4096,"ednsDo":true,"ednsClientSubnet":"","size":39,' +
-        '"inputKind":"pcap","inputName":"/data/dns.pcap","responseTimeUs":null,"unanswered":false,"clientId":"","messageType":""}',
+        '"inputKind":"pcap","inputName":"/data/dns.pcap","responseTimeUs":null,"unanswered":false,"clientId":"","messageType":"","resolution":"","upstream":"","eventHash":"","rawLine":""}',
     );
   });
 

@@ -207,6 +207,8 @@ function encodeInto(w: Writer, events: readonly DnsEvent[], indexTimeSec: number
   const inputKind = new Repeated();
   const inputName = new Repeated();
   const messageType = new Repeated();
+  const resolution = new Repeated();
+  const upstream = new Repeated();
   for (let i = 0; i < events.length; i++) {
     const e = events[i];
     w.row = w.pos;
@@ -278,5 +280,9 @@ function encodeInto(w: Writer, events: readonly DnsEvent[], indexTimeSec: number
     w.u8(e.unanswered ? 1 : 0);
     w.str(e.clientId);
     messageType.write(w, e.messageType);
+    resolution.write(w, e.resolution);
+    upstream.write(w, e.upstream);
+    w.str(e.eventHash);
+    w.str(e.rawLine);
   }
 }

@@ -492,7 +492,11 @@ function checkComponent(c: Component, config: Config, from: Map<string, Origin>)
 export function checkRunnable(config: Config, registry: Registry = defaultRegistry): void {
   const given = registry.inputs.map((c) => c.given(settingsOf(config, c))).filter((n): n is string => n !== undefined);
   if (given.length === 0) throw new ConfigError('pcapFile', '--pcapFile: no input given (set --pcapFile, or "-" for stdin)');
-  if (given.length > 1) throw new ConfigError(given[1], `--${given[1]}: only one input at a time (also given: --${given[0]})`);
+  // One packet or dnstap input at a time; resolver logs may go beside it.
+  const packets = given.filter((n) => n !== 'bindLogFile' && n !== 'dnsmasqLogFile');
+  if (packets.length > 1) throw new ConfigError(packets[1], `--${packets[1]}: only one input at a time (also given: --${packets[0]}; resolver logs may go beside one)`);
+  const stdin = registry.options.filter((o) => o.stdin && (Array.isArray(config[o.name]) ? (config[o.name] as string[]).includes('-') : config[o.name] === '-'));
+  if (stdin.length > 1) throw new ConfigError(stdin[1].name, `--${stdin[1].name}: "-" (stdin) is already the input of --${stdin[0].name}`);
   if (!registry.outputs.some((o) => (config[o.typeOption] as number) > 0)) {
     const ready = registry.outputs.filter((o) => registry.findOption(o.typeOption)?.status === 'ready').map((o) => `--${o.typeOption}`);
     const list = ready.length > 1 ? `${ready.slice(0, -1).join(', ')} or ${ready.at(-1)}` : ready.join('');

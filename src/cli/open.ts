@@ -51,6 +51,11 @@ export function fileInputs(cfg: Config, registry: Registry = defaultRegistry): b
   return given.length > 0 && given.every((c) => c.isFile?.(settingsOf(cfg, c)) ?? false);
 }
 
+/** The names of the inputs asked for. */
+export function givenInputs(cfg: Config, registry: Registry = defaultRegistry): string[] {
+  return registry.inputs.filter((c) => c.given(settingsOf(cfg, c)) !== undefined).map((c) => c.name);
+}
+
 /** The files the given inputs read from start to end, stdin left out (what a store records as imported). */
 export function inputFiles(cfg: Config, registry: Registry = defaultRegistry): InputFile[] {
   return registry.inputs.flatMap((c) => {
@@ -59,7 +64,7 @@ export function inputFiles(cfg: Config, registry: Registry = defaultRegistry): I
   });
 }
 
-/** Opens the inputs that were asked for (checkRunnable allows one at a time today). */
+/** Opens the inputs that were asked for. */
 export async function openInputs(cfg: Config, stats: Stats, run: RunInfo, registry: Registry = defaultRegistry): Promise<OpenedInput[]> {
   const opened: OpenedInput[] = [];
   for (const c of registry.inputs) {

@@ -5,6 +5,7 @@ import type { Component, InputComponent, OutputComponent, TransformComponent } f
 import type { OptionSpec } from '../options.js';
 import { dnstap } from '../inputs/dnstap/index.js';
 import { live } from '../inputs/live/index.js';
+import { logs } from '../inputs/logs/index.js';
 import { pcap } from '../inputs/pcap/index.js';
 import { dedup } from '../transforms/dedup.js';
 import { match } from '../transforms/match.js';
@@ -20,6 +21,7 @@ export const COMPONENTS: readonly Component[] = [
   pcap,
   live,
   dnstap,
+  logs,
   // Packets are deduplicated, then sampled; matching keys on whole addresses, so masks come last.
   dedup,
   sample,

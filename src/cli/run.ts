@@ -6,7 +6,7 @@ import { limitProcessMemory } from '../memory.js';
 import { Stats } from '../stats.js';
 import { checkRunnable, ConfigError, formatIni, helpText, loadConfig, sourceOf, type Config } from './config.js';
 import type { OpenedInput } from '../component.js';
-import { fileInputs, inputFiles, openInputs, openLists, openOutputs, openStages, runInfo, sourcesOf, type OpenLists } from './open.js';
+import { fileInputs, givenInputs, inputFiles, openInputs, openLists, openOutputs, openStages, runInfo, sourcesOf, type OpenLists } from './open.js';
 import { runPipeline } from './pipeline.js';
 import { registry as defaultRegistry, type Registry } from './registry.js';
 import { progressLine, statsRecord, summaryText } from './summary.js';
@@ -78,7 +78,17 @@ async function capture(cfg: Config, registry: Registry, lists: OpenLists, defaul
   const onAbort = () => stop.abort();
   io.signal?.addEventListener('abort', onAbort);
   if (io.signal?.aborted) stop.abort();
-  const run = runInfo(cfg, { fileInput: fileInputs(cfg, registry), files: inputFiles(cfg, registry), packetLimit: cfg.packetLimit, lists: lists.lists, signal: stop.signal });
+  // Several inputs at once (logs beside a capture, say): no file is recorded as an import, whose
+  // batches must be cut from its rows alone.
+  const given = givenInputs(cfg, registry);
+  const run = runInfo(cfg, {
+    fileInput: fileInputs(cfg, registry),
+    files: given.length === 1 ? inputFiles(cfg, registry) : [],
+    packetLimit: cfg.packetLimit,
+    lists: lists.lists,
+    signal: stop.signal,
+    logs: given.includes('logs'),
+  });
   // --metricEndpointType prometheus: up before anything opens, so /healthz says "starting" meanwhile
   const prometheus = cfg.metricEndpointType === 'prometheus' ? await openPrometheus(cfg, stats) : null;
   // Transforms, then outputs: the summary lists components' counters in pipeline order.
@@ -107,6 +117,7 @@ async function capture(cfg: Config, registry: Registry, lists: OpenLists, defaul
     process.stderr.write(progressLine(stats, total));
   };
   let inputs: OpenedInput[] | null = null;
+  run.logLedger = opened.map((o) => o.opened.logLedger).find((l) => l !== undefined);
   try {
     inputs = await openInputs(cfg, stats, run, registry);
     prometheus?.ready();

@@ -6,7 +6,7 @@
 //                                             (xMergeTree(args): the args follow, ReplicatedxMergeTree(path, replica, args))
 //                                             then T ON CLUSTER AS T_local ENGINE = Distributed(cluster, db, T_local, key)
 //                                             (key: cityHash64(Question) for DNS_LOG, rand() for the rest)
-//     ... named dict_*, dnslens_migrations or dnslens_imports -> T ON CLUSTER, ReplicatedxMergeTree('/clickhouse/tables/all/db/T', '{replica}')
+//     ... named dict_*, dnslens_migrations, dnslens_imports or dnslens_log_chunks -> T ON CLUSTER, ReplicatedxMergeTree('/clickhouse/tables/all/db/T', '{replica}')
 //                                             (a full copy on every node, no Distributed table)
 //     ... ENGINE = Null                    -> T ON CLUSTER (a stage: local to each node)
 //   CREATE MATERIALIZED VIEW V TO T AS ... FROM S -> V ON CLUSTER TO T_local ... FROM S_local
@@ -43,7 +43,7 @@ export interface DerivedFile {
 type TableKind = 'sharded' | 'everywhere' | 'stage';
 
 /** Tables that hold a full copy on every node: lookup data, and the records of applied migrations and of imports. */
-const EVERYWHERE_RE = /^(dict_\w+|dnslens_migrations|dnslens_imports)$/;
+const EVERYWHERE_RE = /^(dict_\w+|dnslens_migrations|dnslens_imports|dnslens_log_chunks)$/;
 /** Sharding keys of the Distributed tables; any table not named here is sharded by rand(). */
 const SHARD_KEYS: Record<string, string> = { DNS_LOG: 'cityHash64(Question)' };
 

@@ -54,6 +54,10 @@ export const DNS_LOG_SCHEMA: ReadonlyArray<readonly [string, string]> = [
   ['Unanswered', 'UInt8'],
   ['ClientId', 'String'],
   ['MessageType', 'LowCardinality(String)'],
+  ['Resolution', 'LowCardinality(String)'],
+  ['Upstream', 'LowCardinality(String)'],
+  ['EventHash', 'String'],
+  ['RawLine', 'String'],
 ];
 
 export const DNS_LOG_COLUMNS: readonly string[] = DNS_LOG_SCHEMA.map(([name]) => name);

@@ -68,6 +68,10 @@ const OTHER_TYPES: Record<string, string> = {
   InputKind: 'LowCardinality(String)',
   InputName: 'LowCardinality(String)',
   MessageType: 'LowCardinality(String)',
+  Resolution: 'LowCardinality(String)',
+  Upstream: 'LowCardinality(String)',
+  EventHash: 'String',
+  RawLine: 'String',
   Question: 'String',
   EdnsClientSubnet: 'String',
   ClientId: 'String',
@@ -272,12 +276,16 @@ class Block {
   readonly answerData: Strings;
   readonly ecs: Strings;
   readonly clientId: Strings;
+  readonly eventHash: Strings;
+  readonly rawLine: Strings;
   // low cardinality
   readonly server: LowCard;
   readonly transport: LowCard;
   readonly inputKind: LowCard;
   readonly inputName: LowCard;
   readonly messageType: LowCard;
+  readonly resolution: LowCard;
+  readonly upstream: LowCard;
 
   constructor(cap: number) {
     this.cap = cap;
@@ -296,11 +304,15 @@ class Block {
     this.answerData = new Strings(cap * 8);
     this.ecs = new Strings(cap);
     this.clientId = new Strings(cap);
+    this.eventHash = new Strings(cap);
+    this.rawLine = new Strings(cap);
     this.server = new LowCard(cap);
     this.transport = new LowCard(cap);
     this.inputKind = new LowCard(cap);
     this.inputName = new LowCard(cap);
     this.messageType = new LowCard(cap);
+    this.resolution = new LowCard(cap);
+    this.upstream = new LowCard(cap);
   }
 
   /** Room for `rows` rows in every per-row column (capacity doubles; the copy is amortized). */
@@ -312,7 +324,7 @@ class Block {
     this.answerEnds = grow(this.answerEnds, cap * 2);
     this.rtNull = grow(this.rtNull, cap);
     this.rt = grow(this.rt, cap);
-    for (const lc of [this.server, this.transport, this.inputKind, this.inputName, this.messageType]) lc.idx = grow(lc.idx, cap);
+    for (const lc of [this.server, this.transport, this.inputKind, this.inputName, this.messageType, this.resolution, this.upstream]) lc.idx = grow(lc.idx, cap);
   }
 
   reserveAnswers(n: number): void {
@@ -324,7 +336,7 @@ class Block {
 
   /** State to return to when a call fails half way (see NativeEncoder.encode). */
   mark(): number[] {
-    return [this.rows, this.answers, this.question.n, this.answerName.n, this.answerData.n, this.ecs.n, this.clientId.n];
+    return [this.rows, this.answers, this.question.n, this.answerName.n, this.answerData.n, this.ecs.n, this.clientId.n, this.eventHash.n, this.rawLine.n];
   }
 
   rollback(m: number[]): void {
@@ -340,6 +352,8 @@ class Block {
     this.answerData.n = m[4];
     this.ecs.n = m[5];
     this.clientId.n = m[6];
+    this.eventHash.n = m[7];
+    this.rawLine.n = m[8];
   }
 
   /** The data of one column, by DNS_LOG name, as chunks. */
@@ -356,6 +370,10 @@ class Block {
       case 'Question': return [this.question.bytes()];
       case 'EdnsClientSubnet': return [this.ecs.bytes()];
       case 'ClientId': return [this.clientId.bytes()];
+      case 'Resolution': return this.resolution.chunks(r);
+      case 'Upstream': return this.upstream.chunks(r);
+      case 'EventHash': return [this.eventHash.bytes()];
+      case 'RawLine': return [this.rawLine.bytes()];
       case 'AnswerName': return [ends(), this.answerName.bytes()];
       case 'AnswerData': return [ends(), this.answerData.bytes()];
       case 'AnswerType': return [ends(), used(this.answerType, this.answers)];
@@ -459,7 +477,7 @@ export class NativeEncoder {
     const { ID: id, AA: aa, TC: tc, RD: rd, RA: ra, AD: ad, CD: cd, QdCount: qdCount, AnCount: anCount, NsCount: nsCount } = b.fixed;
     const { ArCount: arCount, EdnsUdpSize: ednsUdpSize, Unanswered: unanswered } = b.fixed;
     const { answerEnds, rtNull, rt } = b;
-    const { question, answerName, answerData, ecs, clientId, server, transport, inputKind, inputName, messageType } = b;
+    const { question, answerName, answerData, ecs, clientId, server, transport, inputKind, inputName, messageType, resolution, upstream, eventHash, rawLine } = b;
     let lastQname = this.lastQname;
     let lastApexLength = this.lastApexLength;
     let answers = b.answers;
@@ -556,6 +574,10 @@ export class NativeEncoder {
       unanswered[r] = e.unanswered ? 1 : 0;
       clientId.add(e.clientId);
       messageType.idx[r] = messageType.key(e.messageType);
+      resolution.idx[r] = resolution.key(e.resolution);
+      upstream.idx[r] = upstream.key(e.upstream);
+      eventHash.add(e.eventHash);
+      rawLine.add(e.rawLine);
     }
     b.rows = r;
     b.answers = answers;

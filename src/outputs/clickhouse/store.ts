@@ -12,7 +12,9 @@ import { hostZone } from '../../zone.js';
 import { HealthReporter } from './health.js';
 import type { ClickHouseSettings, OPTIONS } from './index.js';
 import { fileIdentity, importedFile, importOutput, planImport, skippedOutput, type FileImport } from './imports.js';
+import { ClickHouseLogLedger, logChunkOutput } from './logledger.js';
 import { openingClickHouseOutput } from './output.js';
+import type { LogChunk } from '../../component.js';
 
 /** --clickhousePassword, or the first line of a file given as @path (keeps it out of `ps`). */
 function passwordOf(s: ClickHouseSettings): string {
@@ -132,7 +134,15 @@ export async function openClickHouse({ settings, isSet, log, counters, stats, ru
   const identity = file ? fileIdentity(file.path) : undefined;
   identity?.catch(() => undefined); // reported where it is awaited
   let fileImport: FileImport | undefined;
-  const onSent = (b: { rows: number; token?: string }) => fileImport?.sent(b);
+  let logLedger: ClickHouseLogLedger | undefined;
+  const logChunks = new Map<string, LogChunk>(); // token -> chunk, until stored
+  const onSent = (b: { rows: number; token?: string }) => {
+    fileImport?.sent(b);
+    if (logLedger && b.token !== undefined) {
+      logLedger.sent(b, logChunks.get(b.token));
+      logChunks.delete(b.token);
+    }
+  };
   const { output, opened } = openingClickHouseOutput(storeOpening, { stats, counters, log, delayMs: settings.clickhouseDelay, batchSize: guess, maxQueueBytes: queueBytes(run.memoryLimit), onSent }, (store) =>
     sizes(store instanceof EmbeddedStore),
   );
@@ -180,5 +190,11 @@ export async function openClickHouse({ settings, isSet, log, counters, stats, ru
       throw e;
     }
   }
-  return { output: out, reader: async () => (await opening).store, dispose };
+  // Resolver logs: each chunk of lines is one insert, and the read positions live in this store.
+  if (run.logs && !file) {
+    const { store } = await opening;
+    logLedger = new ClickHouseLogLedger(store, run.server, log);
+    out = logChunkOutput(await opened, logLedger, logChunks);
+  }
+  return { output: out, reader: async () => (await opening).store, dispose, logLedger };
 }

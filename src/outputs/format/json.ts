@@ -92,6 +92,10 @@ const RESPONSE_TIME = ascii(',"responseTimeUs":');
 const NULL = ascii('null');
 const UNANSWERED = [false, true].map((b) => ascii(`,"unanswered":${b},"clientId":`));
 const MESSAGE_TYPE = ascii(',"messageType":');
+const RESOLUTION = ascii(',"resolution":');
+const UPSTREAM = ascii(',"upstream":');
+const EVENT_HASH = ascii(',"eventHash":');
+const RAW_LINE = ascii(',"rawLine":');
 const A_NAME_FIRST = ascii('[{"name":');
 const A_NAME_NEXT = ascii('},{"name":');
 const A_TYPE = ascii(',"type":');
@@ -188,6 +192,14 @@ export function encodeJson(w: ByteWriter, ev: DnsEvent): void {
   str(w, ev.clientId);
   w.bytes(MESSAGE_TYPE);
   str(w, ev.messageType);
+  w.bytes(RESOLUTION);
+  str(w, ev.resolution);
+  w.bytes(UPSTREAM);
+  str(w, ev.upstream);
+  w.bytes(EVENT_HASH);
+  str(w, ev.eventHash);
+  w.bytes(RAW_LINE);
+  str(w, ev.rawLine);
   w.byte(0x7d); // }
 }
 

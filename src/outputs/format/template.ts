@@ -52,6 +52,10 @@ export const TEMPLATE_FIELDS: Readonly<Record<string, Formatter>> = {
   unanswered: (ev) => str(ev.unanswered),
   clientId: (ev) => ev.clientId,
   messageType: (ev) => ev.messageType,
+  resolution: (ev) => ev.resolution,
+  upstream: (ev) => ev.upstream,
+  eventHash: (ev) => ev.eventHash,
+  rawLine: (ev) => ev.rawLine,
   // derived: mnemonics for the numeric codes
   qtypeName: (ev) => typeName(ev.qtype),
   qclassName: (ev) => className(ev.qclass),

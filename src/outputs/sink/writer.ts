@@ -250,6 +250,21 @@ export class BatchWriter<M> {
     return new Promise<void>((resolve) => this.roomWaiters.push(resolve));
   }
 
+  /** Events that go as one batch of their own, sealed at once under this token (a log chunk, named
+   *  by its range of the file, so a chunk cut again after a crash is recognised by the receiver);
+   *  nowSec is the intake time of its rows. Rows being filled go first, as a batch without token. */
+  writeSealed(events: readonly DnsEvent[], token: string, nowSec: number): void | Promise<void> {
+    if (this.closing) throw new Error(`${this.opts.name} output is closed`);
+    if (this.cuts) throw new Error('writeSealed() in a file import');
+    if (events.length === 0) return;
+    if (this.pendingRows > 0) this.seal();
+    this.encoder.encode(events, nowSec);
+    this.pendingRows = events.length;
+    this.seal(token);
+    if (this.whenFull === 'drop' || this.hasRoom()) return;
+    return new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+  }
+
   /** Send everything accepted so far (under cuts: the batches cut so far); resolves when the
    *  receiver has it (waits out outages). */
   async flush(): Promise<void> {
@@ -291,7 +306,7 @@ export class BatchWriter<M> {
     return !this.cuts && this.pendingRows >= this.minBatchRows && !this.pumping && this.mem.length === 0 && !(this.spool && this.spool.entries > 0);
   }
 
-  private seal(): void {
+  private seal(token?: string): void {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
@@ -301,7 +316,7 @@ export class BatchWriter<M> {
     const data = this.encoder.take();
     let bytes = 0;
     for (const c of data) bytes += c.byteLength;
-    const batch: MemBatch = { seq: ++this.seq, token: this.cuts?.token(this.cutIndex++), rows: this.pendingRows, data, bytes, rejections: 0 };
+    const batch: MemBatch = { seq: ++this.seq, token: token ?? this.cuts?.token(this.cutIndex++), rows: this.pendingRows, data, bytes, rejections: 0 };
     this.pendingRows = 0;
 
     const route = this.route(batch.bytes);

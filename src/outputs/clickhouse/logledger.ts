@@ -1,0 +1,231 @@
+// Read positions of resolver logs in the store (migration 0017): where each log file's stored events
+// end, and the chunks of lines cut since, recorded before their events go out. A chunk's events are
+// one insert whose token names the file and the range, so after a crash the input cuts the recorded
+// chunks again at the same offsets: one that was stored is dropped by the store (insert
+// deduplication, as for file imports: src/store/connection.ts), one that was not is stored now.
+import { randomUUID } from 'node:crypto';
+import { chunkOf, type LogChunk, type LogLedger, type LogRecord, type Output } from '../../component.js';
+import type { DnsEvent } from '../../event.js';
+import type { Log } from '../../log.js';
+import { quoteIdent, sqlString, type Store } from '../../store/connection.js';
+import type { ClickHouseOutput } from './output.js';
+
+type Num = string | number;
+
+interface RecordRow {
+  ImportId: string;
+  Version: Num;
+  State: 'partial' | 'complete';
+  LogOffset: Num;
+  LogHoldFrom: Num;
+  Rows: Num;
+  Batches: Num;
+  StartedMs: Num;
+}
+
+const hourOf = (ms: number) => Math.floor(ms / 3_600_000) * 3600;
+
+class StoredLogRecord implements LogRecord {
+  readonly pending: { start: number; end: number; indexTimeSec: number }[];
+  resumeAt: number;
+  holdFrom: number;
+  complete: boolean;
+  private version: number;
+  private rows: number;
+  private batches: number;
+  private endAt = -1; // offset the input read to, at its end
+  private size = 0;
+  private handed = 0; // chunks given to the writer
+  private sent = 0; // of those, stored
+  constructor(
+    private readonly ledger: ClickHouseLogLedger,
+    readonly id: string,
+    readonly file: { input: string; path: string; identity: string; inode: number },
+    row: RecordRow | null,
+    pending: { start: number; end: number; indexTimeSec: number }[],
+    private readonly startedMs: number,
+  ) {
+    this.version = row ? Number(row.Version) + 1 : 1;
+    this.resumeAt = row ? Number(row.LogOffset) : 0;
+    this.holdFrom = row ? Number(row.LogHoldFrom) : 0;
+    this.complete = row?.State === 'complete';
+    this.rows = row ? Number(row.Rows) : 0;
+    this.batches = row ? Number(row.Batches) : 0;
+    this.pending = pending;
+  }
+
+  async cut(start: number, end: number, holdFrom: number): Promise<LogChunk> {
+    const again = this.pending.find((p) => p.start === start && p.end === end);
+    const indexTimeSec = again ? again.indexTimeSec : hourOf(Date.now());
+    if (!again) await this.ledger.recordChunk(this.id, start, end, holdFrom, indexTimeSec);
+    return { record: this, start, end, holdFrom, token: `log:${this.id}:${start}-${end}`, indexTimeSec };
+  }
+
+  ended(offset: number, size: number): void {
+    this.endAt = offset;
+    this.size = size;
+  }
+
+  /** The output gave a chunk's events to its writer. */
+  onHanded(): void {
+    this.handed++;
+  }
+
+  /** The store took a chunk's events (chunks of one file are stored in order). */
+  onSent(chunk: LogChunk, rows: number): void {
+    this.sent++;
+    this.batches++;
+    this.rows += rows;
+    this.resumeAt = chunk.end;
+    this.holdFrom = chunk.holdFrom;
+    this.save();
+  }
+
+  /** After the writer closed: complete when the input read the file to its end and every chunk is stored. */
+  finish(inputEnded: boolean): void {
+    if (inputEnded && this.endAt >= 0 && this.sent === this.handed) {
+      this.resumeAt = this.endAt;
+      this.holdFrom = this.endAt;
+      this.complete = true;
+    }
+    this.save();
+  }
+
+  save(): void {
+    this.ledger.saveRecord(this, {
+      version: this.version++,
+      state: this.complete ? 'complete' : 'partial',
+      rows: this.rows,
+      batches: this.batches,
+      size: this.size,
+      startedMs: this.startedMs,
+    });
+  }
+}
+
+/** The ledger of one store; the output and the log inputs of a run share it. */
+export class ClickHouseLogLedger implements LogLedger {
+  private saving: Promise<void> = Promise.resolve();
+  private readonly records = new Set<StoredLogRecord>();
+  private readonly db: string;
+
+  constructor(
+    private readonly store: Store,
+    private readonly server: string,
+    private readonly log: Log,
+  ) {
+    this.db = quoteIdent(store.database);
+  }
+
+  open(file: { input: string; path: string; identity: string; inode: number }): Promise<LogRecord>;
+  open(file: { input: string; path: string; identity: string; inode: number }, opts: { onlyKnown: true }): Promise<LogRecord | null>;
+  async open(file: { input: string; path: string; identity: string; inode: number }, opts?: { onlyKnown: true }): Promise<LogRecord | null> {
+    const rows = await this.store.query<RecordRow>(
+      `SELECT ImportId, Version, State, LogOffset, LogHoldFrom, Rows, Batches, toUnixTimestamp64Milli(StartedAt) AS StartedMs
+         FROM dnslens_imports FINAL
+        WHERE FileSha256 = '' AND InputKind = {input:String} AND LogFirstLineSha256 = {identity:String}
+        ORDER BY StartedAt DESC LIMIT 1`,
+      { input: file.input, identity: file.identity },
+    );
+    const row = rows[0] ?? null;
+    if (!row) {
+      if (opts?.onlyKnown) return null;
+      const rec = new StoredLogRecord(this, randomUUID(), file, null, [], Date.now());
+      this.records.add(rec);
+      rec.save(); // recorded before its first chunk
+      return rec;
+    }
+    const chunks = await this.store.query<{ s: Num; e: Num; t: Num }>(
+      `SELECT DISTINCT StartOffset AS s, EndOffset AS e, toUnixTimestamp(IndexTime) AS t FROM dnslens_log_chunks
+        WHERE ImportId = {id:String} AND StartOffset >= {from:UInt64} ORDER BY s, e`,
+      { id: row.ImportId, from: Number(row.LogOffset) },
+    );
+    // One chunk per start (a run that cut it again recorded the same range); in file order, not overlapping.
+    const pending: { start: number; end: number; indexTimeSec: number }[] = [];
+    for (const c of chunks) {
+      const [start, end] = [Number(c.s), Number(c.e)];
+      if (pending.length > 0 && start < pending[pending.length - 1].end) continue;
+      pending.push({ start, end, indexTimeSec: Number(c.t) });
+    }
+    const rec = new StoredLogRecord(this, row.ImportId, file, row, pending, Number(row.StartedMs));
+    this.records.add(rec);
+    if (pending.length > 0) this.log.info({ file: file.path, chunks: pending.length }, `${file.path}: ${pending.length} chunk(s) of lines were on their way to the store when the last run ended: read again, stored once`);
+    return rec;
+  }
+
+  async firstSeen(input: string, path: string): Promise<number | null> {
+    const rows = await this.store.query<{ n: Num; ms: Num }>(
+      `SELECT count() AS n, toUnixTimestamp64Milli(min(StartedAt)) AS ms FROM dnslens_imports FINAL
+        WHERE FileSha256 = '' AND InputKind = {input:String} AND Path = {path:String}`,
+      { input, path },
+    );
+    return rows.length > 0 && Number(rows[0].n) > 0 ? Number(rows[0].ms) : null;
+  }
+
+  /** Write-ahead: the chunk's range is recorded before its insert can start. */
+  async recordChunk(id: string, start: number, end: number, holdFrom: number, indexTimeSec: number): Promise<void> {
+    await this.store.exec(
+      `INSERT INTO ${this.db}.dnslens_log_chunks (ImportId, StartOffset, EndOffset, HoldFrom, IndexTime) VALUES (${sqlString(id)}, ${start}, ${end}, ${holdFrom}, toDateTime(${indexTimeSec}, 'UTC'))`,
+    );
+  }
+
+  saveRecord(rec: StoredLogRecord, s: { version: number; state: 'partial' | 'complete'; rows: number; batches: number; size: number; startedMs: number }): void {
+    const now = Date.now();
+    const values = [
+      sqlString(rec.id), s.version, sqlString(s.state), sqlString(rec.file.input), sqlString(rec.file.path), s.size, "''", 0, sqlString(this.server),
+      s.rows, s.batches, 0, `toDateTime(${hourOf(now)}, 'UTC')`, `fromUnixTimestamp64Milli(${s.startedMs}, 'UTC')`,
+      s.state === 'complete' ? `fromUnixTimestamp64Milli(${now}, 'UTC')` : 'NULL', `fromUnixTimestamp64Milli(${now}, 'UTC')`,
+      rec.file.inode, sqlString(rec.file.identity), rec.resumeAt, rec.holdFrom,
+    ];
+    const sql =
+      `INSERT INTO ${this.db}.dnslens_imports (ImportId, Version, State, InputKind, Path, FileSize, FileSha256, PacketLimit, Server, Rows, Batches, BatchRows, IndexTime, StartedAt, FinishedAt, UpdatedAt, LogInode, LogFirstLineSha256, LogOffset, LogHoldFrom) ` +
+      `VALUES (${values.join(', ')})`;
+    this.saving = this.saving.then(() => this.store.exec(sql)).catch((e: unknown) => this.log.warn({ err: (e as Error).message, file: rec.file.path }, 'could not record the read position'));
+  }
+
+  /** The writer's onSent: a chunk's insert was stored. */
+  sent(batch: { rows: number; token?: string }, chunk: LogChunk | undefined): void {
+    if (chunk) (chunk.record as StoredLogRecord).onSent(chunk, batch.rows);
+  }
+
+  /** After the writer closed: each record's final state, written before the store closes. */
+  async finish(inputEnded: boolean): Promise<void> {
+    for (const r of this.records) r.finish(inputEnded);
+    await this.saving;
+  }
+}
+
+/** The ClickHouse output when log inputs run: each chunk's events go as one insert under its token;
+ *  other events (packets beside the logs) are batched as usual. */
+export function logChunkOutput(out: ClickHouseOutput, ledger: ClickHouseLogLedger, tokens: Map<string, LogChunk>): Output {
+  let inputEnded = false;
+  return {
+    name: out.name,
+    write(events: readonly DnsEvent[]) {
+      const waits: Promise<void>[] = [];
+      const n = events.length;
+      for (let i = 0; i < n; ) {
+        const c = chunkOf(events[i]);
+        let j = i + 1;
+        while (j < n && chunkOf(events[j]) === c) j++;
+        const part = i === 0 && j === n ? events : events.slice(i, j);
+        let r: void | Promise<void>;
+        if (c) {
+          tokens.set(c.token, c);
+          (c.record as StoredLogRecord).onHanded();
+          r = out.writer.writeSealed(part, c.token, c.indexTimeSec);
+        } else r = out.write(part);
+        if (r) waits.push(r);
+        i = j;
+      }
+      if (waits.length > 0) return Promise.all(waits).then(() => undefined);
+    },
+    inputEnded() {
+      inputEnded = true;
+    },
+    async close() {
+      await out.close();
+      await ledger.finish(inputEnded);
+    },
+  };
+}
