@@ -6,3 +6,4 @@ import { fileURLToPath } from 'node:url';
 export const SHARED_DIR = process.env.DNSLENS_SHARED_DIR ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../shared');
 export const PCAP_DIR = join(SHARED_DIR, 'data/pcap');
 export const SEEDS_DIR = join(SHARED_DIR, 'seeds');
+export const LOGS_DIR = join(SHARED_DIR, 'data/logs');

@@ -218,6 +218,7 @@ interface Held {
 
 interface Group {
   active: boolean;
+  rawLine: string; // with --keepRawLine: the first line of the reply
   serial: number;
   held: Held | null; // with a serial: known from the start
   name: string; // the first line's name, lower case ("" for "error"/"query"/"(null)")
@@ -264,7 +265,7 @@ const GONE: Held = { ev: newEvent(), offset: -1, proc: null as unknown as Proc, 
 
 function newGroup(): Group {
   return {
-    active: false, serial: -1, held: null, name: '', rawName: '', errorName: false, cls: U, answers: null, rcode: 0, hint: 0,
+    active: false, rawLine: '', serial: -1, held: null, name: '', rawName: '', errorName: false, cls: U, answers: null, rcode: 0, hint: 0,
     addrType: 0, res: '', blocked: false, cnameMark: false, lastName: '', lastLower: '', pendingCname: null, lastPositive: false, lastSrc: -1, tc: false,
     timeSec: 0, timeNsec: 0, precise: false, lastSec: 0, offset: 0, clientIp: '', clientPort: 0,
   };
@@ -522,6 +523,7 @@ class Parser implements DnsmasqParser {
       client = this.lastClient = text.slice(sp + 6, ce);
       this.lastClientVersion = ipVersionOf(client);
     }
+    if (this.ctx.keepRawLine) ev.rawLine = text;
     ev.srcIp = client;
     ev.srcPort = cPort;
     ev.ipVersion = this.lastClientVersion;
@@ -654,6 +656,7 @@ class Parser implements DnsmasqParser {
     if (g.active && !restart && !this.continues(g, text, p, sp, kind, cls, serial, special)) this.close(proc, out);
     if (!g.active) {
       g.active = true;
+      g.rawLine = this.ctx.keepRawLine ? text : '';
       g.serial = serial;
       g.held = serial >= 0 ? proc.bySerial.get(serial) ?? null : null;
       g.rawName = special ? '' : text.slice(p, sp);
@@ -811,6 +814,7 @@ class Parser implements DnsmasqParser {
     const res: Resolution = g.blocked ? 'blocked' : g.res;
     const upstream = h ? h.upstream : '';
     const resp = this.response(h, g.timeSec, g.timeNsec, g.precise, answers, g.rcode, res, upstream, g.tc);
+    resp.rawLine = g.rawLine; // the reply's first line
     if (g.cls === U) proc.last = { answers, rcode: g.rcode, res, upstream, name: h ? h.ev.qname : g.name, qtype: h ? h.ev.qtype : g.hint, tc: g.tc };
     if (!h) {
       // an orphan: what the lines say

@@ -41,7 +41,9 @@ export async function expandLogFiles(patterns: readonly string[]): Promise<LogFi
 }
 
 export async function logFile(path: string): Promise<LogFile> {
-  const st = await stat(path);
+  const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
+    throw new Error(e.code === 'ENOENT' ? `${path}: no such file` : e.code === 'EACCES' ? `${path}: not readable` : `${path}: ${e.message}`);
+  });
   if (!st.isFile()) throw new Error(`${path}: not a regular file`);
   return { path, inode: st.ino, size: st.size, mtimeMs: st.mtimeMs, gz: isGz(path) };
 }

@@ -8,6 +8,7 @@ import { memoryTier, type MemoryTier } from '../../memory.js';
 import { hostZone, localClock } from '../../zone.js';
 import { bindParser } from './bind.js';
 import { dnsmasqParser } from './dnsmasq.js';
+import { isDynamicPattern } from 'tinyglobby';
 import { expandLogFiles, isGz } from './files.js';
 import type { LineParser, ParseContext } from './parser.js';
 import { followLogFile, readLogFile, readLogStdin, type LogInput } from './reader.js';
@@ -68,7 +69,7 @@ export const logs = defineInput({
       const stdin = patterns.includes('-');
       const paths = patterns.filter((p) => p !== '-');
       if (stdin) feeds.push({ kind: 'events', events: readLogStdin(li) });
-      if (s.logFollow) for (const p of paths) feeds.push({ kind: 'events', events: followLogFile(p, li) });
+      if (s.logFollow) for (const p of await followedPaths(paths, input)) feeds.push({ kind: 'events', events: followLogFile(p, li) });
       else if (paths.length > 0) {
         const files = await expandLogFiles(paths).catch((e: unknown) => {
           throw new ConfigError(input === 'bind' ? 'bindLogFile' : 'dnsmasqLogFile', `--${input}LogFile: ${(e as Error).message}`);
@@ -91,7 +92,7 @@ function logInput(ctx: Context<typeof OPTIONS>, input: 'bind' | 'dnsmasq', parse
     parser,
     context: (file) => {
       const p = Object.fromEntries(parts.formatToParts(file.mtimeMs).map((x) => [x.type, x.value]));
-      return { toUtc, fileYear: Number(p.year), fileMonth: Number(p.month) };
+      return { toUtc, fileYear: Number(p.year), fileMonth: Number(p.month), keepRawLine: s.keepRawLine };
     },
     server: ctx.run.server,
     keepRawLine: s.keepRawLine,
@@ -102,6 +103,24 @@ function logInput(ctx: Context<typeof OPTIONS>, input: 'bind' | 'dnsmasq', parse
     signal: ctx.run.signal,
     pollMs: s.logPollInterval,
   };
+}
+
+// --logFollow: a path is followed as it is (it may not exist yet); a glob names the live files it
+// matches now, not their rotated siblings (queries.log, not queries.log.0 beside it).
+async function followedPaths(patterns: readonly string[], input: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of patterns) {
+    if (!isDynamicPattern(p)) {
+      out.push(p);
+      continue;
+    }
+    const files = await expandLogFiles([p]).catch((e: unknown) => {
+      throw new ConfigError(`${input}LogFile`, `--${input}LogFile: ${(e as Error).message}`);
+    });
+    const paths = files.map((f) => f.path);
+    out.push(...paths.filter((f) => !paths.some((o) => o !== f && (f.startsWith(`${o}.`) || f.startsWith(`${o}-`)))));
+  }
+  return [...new Set(out)];
 }
 
 async function* oneAfterAnother(parts: (() => AsyncIterable<DnsEvent[]>)[]): AsyncGenerator<DnsEvent[]> {

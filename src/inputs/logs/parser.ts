@@ -11,6 +11,9 @@ export interface ParseContext {
   fileYear: number;
   /** The month (1-12) of the file's last change: a line of a later month than this is from the year before. */
   fileMonth: number;
+  /** --keepRawLine: a parser whose events come from several lines sets each event's rawLine itself
+   *  (the reader gives the others the line that completed them). */
+  keepRawLine?: boolean;
 }
 
 /** What a line was. A DNS line is 'dns' (whether it completed events now or is held for its

@@ -53,7 +53,7 @@ export class LineReader {
 
   constructor(
     private readonly parser: LineParser,
-    private readonly o: { in: LogInput; path: string; identity: string; startAt: number; resumeAt: number; boundaries: number[] },
+    private readonly o: { in: LogInput; path: string; identity: string; startAt: number; resumeAt: number; boundaries: number[]; timelessMs?: number },
   ) {
     this.pos = o.startAt;
     this.chunkStart = o.resumeAt;
@@ -171,9 +171,18 @@ export class LineReader {
       ev.inputName = path;
       ev.eventHash = eventHash(this.seed, offset, i - from, text);
       if (keepRawLine && ev.rawLine === '') ev.rawLine = text;
+      if (ev.timeSec === 0) this.timeless(ev);
     }
     this.doneBefore = n;
     this.eventCount += n - from;
+  }
+
+  // A line without a time (BIND without print-time): the time it was read when following, else
+  // the file's last change (the time of its last line).
+  private timeless(ev: DnsEvent): void {
+    const ms = this.o.timelessMs ?? Date.now();
+    ev.timeSec = Math.floor(ms / 1000);
+    ev.timeNsec = Math.floor(ms % 1000) * 1_000_000;
   }
 
   private cut(): void {
@@ -242,12 +251,12 @@ export async function* readLogStdin(li: LogInput): AsyncGenerator<DnsEvent[]> {
   yield* drain(reader, null);
 }
 
-function newReader(path: string, identity: string, record: LogRecord | null, li: LogInput, file: { mtimeMs: number }): LineReader {
+function newReader(path: string, identity: string, record: LogRecord | null, li: LogInput, file: { mtimeMs: number }, following = false): LineReader {
   const resumeAt = record?.resumeAt ?? 0;
   const startAt = record ? Math.min(record.holdFrom, resumeAt) : 0;
   const boundaries = record ? record.pending.map((p) => p.end) : [];
   if (resumeAt > 0) li.log.info({ file: path, offset: resumeAt }, `${path}: resuming at byte ${resumeAt}, where the stored events end`);
-  return new LineReader(li.parser(li.context(file)), { in: li, path, identity, startAt, resumeAt, boundaries });
+  return new LineReader(li.parser(li.context(file)), { in: li, path, identity, startAt, resumeAt, boundaries, timelessMs: following ? undefined : file.mtimeMs });
 }
 
 async function* chunksOf(reader: LineReader, record: LogRecord | null, bytes: AsyncIterable<Buffer>): AsyncGenerator<DnsEvent[]> {
@@ -315,7 +324,7 @@ export async function* followLogFile(path: string, li: LogInput): AsyncGenerator
     first = false;
     const record = li.ledger ? await li.ledger.open({ input: li.input, path, identity: f.identity, inode: f.file.inode }) : null;
     li.counters.add('files');
-    const reader = newReader(path, f.identity, record, li, f.file);
+    const reader = newReader(path, f.identity, record, li, f.file, true);
     const fh = await open(path, 'r').catch(() => null);
     if (!fh) continue; // gone again
     let ino = (await fh.stat()).ino;
