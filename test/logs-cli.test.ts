@@ -1,7 +1,7 @@
 // The log inputs as the CLI takes them: bad options stop the run with exit 2 and a message naming
 // the option; a log beside a capture goes into the same store; stdin; a glob followed is its live
 // files only.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -27,14 +27,33 @@ describe('log inputs on the command line', () => {
     expect(r.stderr).toMatch(message);
   });
 
-  it('stores a log beside a capture, in one run', () => {
+  it('refuses a capture file beside a log (each is an import of its own), and reads them one after the other', () => {
     const dataDir = join(dir, 'both');
     const log = join(FIXTURES, 'dnsmasq', 'dnsmasq-2.90-plain.log');
-    const r = dnslens(['--pcapFile', SAMPLE, '--dnsmasqLogFile', log, '--dataDir', dataDir, '--timezone', 'UTC']);
-    expect(r.code, r.stderr).toBe(0);
+    const both = dnslens(['--pcapFile', SAMPLE, '--dnsmasqLogFile', log, '--dataDir', dataDir]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--pcapFile: a capture file and resolver logs are read one after the other/);
+    for (let run = 0; run < 2; run++) {
+      expect(dnslens(['--pcapFile', SAMPLE, '--dataDir', dataDir]).code).toBe(0);
+      expect(dnslens(['--dnsmasqLogFile', log, '--dataDir', dataDir, '--timezone', 'UTC']).code).toBe(0);
+    }
     const kinds = sqlValue(dataDir, "SELECT arrayStringConcat(groupArray(k), ',') FROM (SELECT InputKind AS k FROM DNS_LOG GROUP BY k ORDER BY k)");
     expect(kinds).toBe('log,pcap');
-    expect(Number(sqlValue(dataDir, "SELECT count() FROM DNS_LOG WHERE InputKind = 'pcap'"))).toBe(38);
+    expect(Number(sqlValue(dataDir, "SELECT count() FROM DNS_LOG WHERE InputKind = 'pcap'"))).toBe(38); // the second runs stored nothing again
+  });
+
+  it('reads a log from stdin into a fresh embedded store (the engine must not take stdin for itself)', () => {
+    const dataDir = join(dir, 'stdin-store');
+    const r = spawnSync(process.execPath, [MAIN, '--dnsmasqLogFile', '-', '--dataDir', dataDir], {
+      input: readFileSync(join(FIXTURES, 'dnsmasq', 'dnsmasq-2.90-plain.log')),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(Number(sqlValue(dataDir, "SELECT countIf(QR = 0) FROM DNS_LOG WHERE InputKind = 'log'"))).toBeGreaterThan(20);
+    const pcap = spawnSync(process.execPath, [MAIN, '--pcapFile', '-', '--dataDir', join(dir, 'stdin-pcap')], { input: readFileSync(SAMPLE), encoding: 'utf8', timeout: 60_000 });
+    expect(pcap.status, pcap.stderr).toBe(0);
+    expect(Number(sqlValue(join(dir, 'stdin-pcap'), 'SELECT count() FROM DNS_LOG'))).toBe(38);
   });
 
   it('reads stdin to its end, with every field of the seed logger', () => {

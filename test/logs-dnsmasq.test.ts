@@ -401,14 +401,15 @@ describe('dnsmasq log lines', () => {
     expect(out).toHaveLength(0); // b's run is open until a line that does not continue it
     expect(parser.heldFrom()).toBe(offsets[0]);
     parser.expire(out);
-    expect(out).toHaveLength(0); // nothing older than 10 s yet
-    parser.line(at(12, 'query[A] c.example from 10.0.0.1'), offset, out);
-    // c's query closed b's run
+    // a cut closes the reply in progress; a is not older than 10 s yet
     expect(out.map((e) => `${e.qname} ${e.qr}`)).toEqual(['b.example false', 'b.example true']);
+    parser.line(at(12, 'query[A] c.example from 10.0.0.1'), offset, out);
+    expect(out).toHaveLength(2);
     expect(parser.heldFrom()).toBe(offsets[0]);
     parser.expire(out);
     expect(out.slice(2).map((e) => `${e.qname} ${e.unanswered} ${e.resolution} ${e.upstream}`)).toEqual(['a.example true forwarded 192.0.2.1']);
-    expect(parser.heldFrom()).toBe(offset);
+    // c (12 s) is held: reading starts maxHoldSec (10 s) of log before it, at the first line of 5 s
+    expect(parser.heldFrom()).toBe(offsets[2]);
     parser.end(out);
     expect(out.slice(3).map((e) => `${e.qname} ${e.unanswered}`)).toEqual(['c.example true']);
     expect(parser.heldFrom()).toBe(-1);
@@ -422,7 +423,7 @@ describe('dnsmasq log lines', () => {
     lines.forEach((l, i) => parser.line(l, i * 100, out));
     expect(out.map((e) => `${e.qname} ${e.unanswered}`)).toEqual(['q0.example true', 'q1.example true']);
     expect(parser.stats.evicted).toBe(2);
-    expect(parser.heldFrom()).toBe(200);
+    expect(parser.heldFrom()).toBe(0); // 10 s of log before the oldest held (q2, 2 s)
   });
 
   it('lets a process exit release what it held', () => {

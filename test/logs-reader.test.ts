@@ -13,6 +13,7 @@ import type { LineParser } from '../src/inputs/logs/parser.js';
 import { followLogFile, readLogFile, type LogInput } from '../src/inputs/logs/reader.js';
 import { logFile } from '../src/inputs/logs/files.js';
 import { Stats } from '../src/stats.js';
+import { localClock } from '../src/zone.js';
 
 // "<sec> Q <name>" holds a query; "<sec> R <name>" answers the oldest held one of that name (both go
 // out then); queries older than 10 s of log time go out unanswered at expire(); "# ..." is skipped.
@@ -182,7 +183,9 @@ describe('log reader', () => {
     const path = join(dir, 'q.log');
     writeFileSync(path, toyLog(300));
     const whole = (await collect(readLogFile(await logFile(path), input()))).flat().map(key).sort();
-    for (const crashAfter of [1, 2, 5, 9, 17]) {
+    const total = (await collect(readLogFile(await logFile(path), input()))).length;
+    // up to the file's end: its last chunks (what the lines gave, then what the parser still held)
+    for (const crashAfter of [1, 2, 5, 9, 17, total - 1, total]) {
       for (const inFlight of [0, 1, 2]) {
         const ledger = new MemoryLedger();
         const identity = [...(await collectIdentity(path))][0];
@@ -234,6 +237,44 @@ describe('log reader', () => {
     expect(got.every((e) => e.responseTimeUs === 1e6 || e.qr)).toBe(true);
     expect(li.counters.get('rotations')).toBe(1);
   });
+});
+
+describe('log reader with dnsmasq pairing', () => {
+  it('a restart rebuilds what was held as the first run had it: a reply read before the restart keeps its own query', async () => {
+    const { dnsmasqParser } = await import('../src/inputs/logs/dnsmasq.js');
+    const dir = tmp();
+    const path = join(dir, 'dnsmasq.log');
+    const at = (s: number, m: string) => `Dec  7 10:00:0${s} dnsmasq[7]: ${m}\n`;
+    writeFileSync(
+      path,
+      at(0, 'query[A] x.test from 10.0.0.1') + at(0, 'forwarded x.test to 192.0.2.1') + at(1, 'query[AAAA] x.test from 10.0.0.1') +
+        at(1, 'forwarded x.test to 192.0.2.1') + at(2, 'reply x.test is NXDOMAIN') + at(3, 'query[A] y.test from 10.0.0.2') + at(3, 'cached y.test is 192.0.2.9'),
+    );
+    const ledger = new MemoryLedger();
+    const identity = (await collectIdentity(path))[0];
+    const follow = async (want: number) => {
+      const stop = new AbortController();
+      const li = input(ledger, { parser: (c) => dnsmasqParser(c), context: () => ({ toUtc: localClock('UTC'), fileYear: 2026, fileMonth: 12 }), signal: stop.signal, maxChunkEvents: 1000 });
+      const got: DnsEvent[] = [];
+      const reading = (async () => {
+        for await (const c of followLogFile(path, li)) {
+          ledger.store(c, identity);
+          got.push(...c);
+          if (got.length >= want) stop.abort();
+        }
+      })();
+      const timer = setTimeout(() => stop.abort(), 10_000);
+      await reading;
+      clearTimeout(timer);
+      return got;
+    };
+    // the A query and its NXDOMAIN, y and its answer; the AAAA query is held (no reply yet) when dnslens stops
+    const first = await follow(4);
+    expect(first.map((e) => `${e.qname} ${e.qtype} ${e.qr} ${e.rcode}`)).toEqual(['x.test 1 false 0', 'x.test 1 true 3', 'y.test 1 false 0', 'y.test 1 true 0']);
+    appendFileSync(path, at(4, 'reply x.test is NODATA-IPv6'));
+    const second = await follow(2);
+    expect(second.map((e) => `${e.qname} ${e.qtype} ${e.qr} ${e.rcode} ${e.srcIp || e.dstIp}`)).toEqual(['x.test 28 false 0 10.0.0.1', 'x.test 28 true 0 10.0.0.1']);
+  }, 30_000);
 });
 
 async function collectIdentity(path: string): Promise<string[]> {

@@ -495,6 +495,12 @@ export function checkRunnable(config: Config, registry: Registry = defaultRegist
   // One packet or dnstap input at a time; resolver logs may go beside it.
   const packets = given.filter((n) => n !== 'bindLogFile' && n !== 'dnsmasqLogFile');
   if (packets.length > 1) throw new ConfigError(packets[1], `--${packets[1]}: only one input at a time (also given: --${packets[0]}; resolver logs may go beside one)`);
+  // A capture file is an import the store records; beside logs its batches could not be cut from
+  // its rows alone, and it would be stored again by every run.
+  if (packets.length > 0 && packets.length < given.length) {
+    const file = (['pcapFile', 'dnstapFile'] as const).find((o) => packets.includes(o) && config[o] !== '-');
+    if (file) throw new ConfigError(file, `--${file}: a capture file and resolver logs are read one after the other, not in one run (each file is then recorded as imported)`);
+  }
   const stdin = registry.options.filter((o) => o.stdin && (Array.isArray(config[o.name]) ? (config[o.name] as string[]).includes('-') : config[o.name] === '-'));
   if (stdin.length > 1) throw new ConfigError(stdin[1].name, `--${stdin[1].name}: "-" (stdin) is already the input of --${stdin[0].name}`);
   if (!registry.outputs.some((o) => (config[o.typeOption] as number) > 0)) {

@@ -24,7 +24,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CLUSTER_V1_CHECKSUMS, deriveCluster } from './cluster.js';
 import { applyRetention } from './retention.js';
-import { sqlOf, splitStatements } from './statements.js';
+import { selectRows, sqlOf, splitStatements } from './statements.js';
 import { parseViews, rebuildRollups } from './views.js';
 
 export { splitStatements };
@@ -194,7 +194,7 @@ async function runFile(db: SqlRunner, source: StatementSource, path: string, lab
 }
 
 async function record(db: SqlRunner, database: string, name: string, sum: string): Promise<void> {
-  await db.exec(`INSERT INTO ${database}.dnslens_migrations (name, checksum) VALUES (${sqlString(name)}, ${sqlString(sum)})`);
+  await db.exec(`INSERT INTO ${database}.dnslens_migrations (name, checksum) ${selectRows([[sqlString(name), sqlString(sum)]])}`);
 }
 
 async function tableColumns(db: SqlRunner, database: string, table: string): Promise<{ name: string; type: string }[]> {
@@ -240,7 +240,7 @@ async function applyViews(
   await runFile(db, () => statements, path, 'views.sql');
   // both in one insert: the zone recorded is the one the views use
   await db.exec(
-    `INSERT INTO ${o.database}.dnslens_migrations (name, checksum) VALUES (${sqlString(VIEWS_KEY)}, ${sqlString(sum)}), (${sqlString(ZONE_KEY)}, ${sqlString(zone)})`,
+    `INSERT INTO ${o.database}.dnslens_migrations (name, checksum) ${selectRows([[sqlString(VIEWS_KEY), sqlString(sum)], [sqlString(ZONE_KEY), sqlString(zone)]])}`,
   );
   o.applied.set(VIEWS_KEY, sum);
   o.applied.set(ZONE_KEY, zone);

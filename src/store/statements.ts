@@ -30,3 +30,10 @@ export function sqlOf(statement: string): string {
     .join('\n')
     .trim();
 }
+
+/** Rows of literal SQL values as the query an INSERT ... SELECT takes: `SELECT a, b UNION ALL SELECT
+ *  c, d`. Not `INSERT ... VALUES`: the embedded engine (clickhouse-local) reads a VALUES insert's
+ *  data from stdin when stdin is a pipe, which fails with stdin as an input (`--dnsmasqLogFile -`). */
+export function selectRows(rows: readonly (readonly (string | number)[])[]): string {
+  return rows.map((r) => `SELECT ${r.join(', ')}`).join(' UNION ALL ');
+}

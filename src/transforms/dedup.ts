@@ -8,7 +8,6 @@ import type { Frame } from '../frame.js';
 import { defineTransform, type EventTransform } from '../component.js';
 import { bool, dur } from '../options.js';
 import type { Stats } from '../stats.js';
-import { isMessageInput } from './sample.js';
 
 /** Largest number of keys remembered; beyond it the oldest is forgotten early (counted as dedup's "evicted"). */
 /** Keys forgotten early because the table was full: a later repeat of those may pass. */
@@ -290,7 +289,9 @@ export function dedupMessages(windowMs: number, stats: Stats, maxEntries = DEDUP
       let kept: DnsEvent[] | null = null;
       for (let i = 0; i < events.length; i++) {
         const ev = events[i];
-        if (!isMessageInput(ev) || !window.seen(messageKey(ev), ev.timeSec * 1000 + ev.timeNsec / 1e6)) {
+        // dnstap only: a log line is one event, never seen twice (and log events have no ids or
+        // ports, so a repeated query would look like a copy of the first)
+        if (ev.inputKind !== 'dnstap' || !window.seen(messageKey(ev), ev.timeSec * 1000 + ev.timeNsec / 1e6)) {
           kept?.push(ev);
           continue;
         }

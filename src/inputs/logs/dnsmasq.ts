@@ -295,6 +295,7 @@ class Parser implements DnsmasqParser {
   private heldCount = 0;
   private seq = 0;
   private lastSec = 0; // latest log time seen
+  private readonly marks: number[] = []; // [second, offset of its first line, ...], see heldFrom()
   // syslog year inference
   private year = -1;
   private prevMonth = 0;
@@ -356,7 +357,10 @@ class Parser implements DnsmasqParser {
     let m = e + 1; // the message
     if (m >= n) return BAD;
     const sec = this.tSec;
-    if (sec > this.lastSec) this.lastSec = sec;
+    if (sec > this.lastSec) {
+      this.lastSec = sec;
+      this.marks.push(sec, offset); // where each second of the log starts (heldFrom)
+    }
     // --- extra: serial [client/port]
     let serial = -1;
     let cStart = -1;
@@ -465,20 +469,39 @@ class Parser implements DnsmasqParser {
     return K_OTHER;
   }
 
+  // Where a run that resumes must start reading to hold what is held now, and to pair as this run
+  // did: maxHoldSec of log before the oldest held line, so that a query answered in between (whose
+  // reply would otherwise go to a held query of the same name) is seen again too.
   heldFrom(): number {
     this.advanceHead();
     let from = this.qhead < this.queue.length ? this.queue[this.qhead].offset : -1;
+    let fromSec = this.qhead < this.queue.length ? this.queue[this.qhead].ev.timeSec : Infinity;
     for (const proc of this.procs.values()) {
       const g = proc.g;
-      if (g.active && (from < 0 || g.offset < from)) from = g.offset;
+      if (g.active && (from < 0 || g.offset < from)) {
+        from = g.offset;
+        fromSec = Math.min(fromSec, g.timeSec);
+      }
     }
-    return from;
+    if (from < 0) {
+      this.marks.length = 0;
+      return -1;
+    }
+    // the marks of seconds before the window are not needed any more
+    const floor = fromSec - this.maxHoldSec;
+    let k = 0;
+    while (k + 2 < this.marks.length && this.marks[k] < floor) k += 2;
+    if (k > 0) this.marks.splice(0, k);
+    return this.marks.length > 0 ? Math.min(from, this.marks[1]) : from;
   }
 
+  // The reader calls this at every cut: a reply in progress is closed there (dnsmasq writes a reply's
+  // lines together, and a followed log that goes quiet must not keep its last answer back), and
+  // every cut does so, so that a run that resumes at a cut holds what this one held.
   expire(out: DnsEvent[]): void {
     const limit = this.lastSec - this.maxHoldSec;
     for (const [pid, proc] of this.procs) {
-      if (proc.g.active && proc.g.lastSec < limit) this.close(proc, out);
+      if (proc.g.active) this.close(proc, out);
       if (proc.open === 0 && !proc.g.active && proc !== this.lastProc) this.procs.delete(pid);
     }
     for (;;) {

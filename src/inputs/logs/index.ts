@@ -33,6 +33,8 @@ const COUNTERS = {
   filesSkipped: 'files read to their end before',
   rotations: 'rotations followed',
   truncations: 'truncations followed',
+  filesGone: 'files gone before they were read to their end',
+  filesUnreadable: 'files that cannot be read',
 };
 
 // Chunks: one insert each, so as large as the embedded store likes its inserts (fewer, larger

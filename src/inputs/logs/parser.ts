@@ -32,8 +32,9 @@ export interface LineParser {
   /** Byte offset of the oldest line whose event is still held, or -1 when nothing is held. A
    *  run that resumes at offset X reads from min(X, this) to rebuild what was held. */
   heldFrom(): number;
-  /** Queries held longer than maxHoldSec of log time before the last line seen go out
-   *  unanswered (appended to out); called by the reader after each chunk of lines. */
+  /** Called by the reader at every cut of a chunk: queries held longer than maxHoldSec of log time
+   *  before the last line seen go out unanswered, and a response still gathering lines is closed
+   *  (appended to out). A run that resumes at a cut calls it there too, so both hold the same. */
   expire(out: DnsEvent[]): void;
   /** End of the input: every held query goes out unanswered. */
   end(out: DnsEvent[]): void;

@@ -11,7 +11,7 @@ import { tagChunk, type LogLedger, type LogRecord } from '../../component.js';
 import type { DnsEvent } from '../../event.js';
 import type { Log } from '../../log.js';
 import type { Counters } from '../../stats.js';
-import { identityOf, logFile, rotatedSiblings, type LogFile } from './files.js';
+import { identityOf, logFile, rotatedSiblings, rotationNumber, type LogFile } from './files.js';
 import type { LineParser, ParseContext } from './parser.js';
 
 /** What is the same for every file of one input. */
@@ -37,6 +37,10 @@ interface Cut {
 }
 
 const BAD_LINES_LOGGED = 5;
+// Longer lines are passed over (counted as skipped:too-long): no resolver writes them, and a file
+// without line breaks must not grow a buffer without bound.
+const MAX_LINE = 64 * 1024;
+const TOO_LONG = Object.freeze({ skip: 'too-long' });
 
 /** Feeds the lines of one file, from a byte offset, to a parser and cuts chunks of its events. */
 export class LineReader {
@@ -45,6 +49,9 @@ export class LineReader {
   private events: DnsEvent[] = [];
   private chunkStart: number;
   private carry: Buffer | null = null; // a partial last line: read, not taken yet
+  private overlong = 0; // bytes of a line longer than MAX_LINE passed over so far
+  private cutAt = Date.now(); // when the last chunk was cut
+  private readonly released = new Map<string, number>(); // releasedHash's copies
   private badLogged = 0;
   private readonly seed: [number, number];
   private lineCount = 0; // counted into the counters once per push (a Map update per line costs)
@@ -72,6 +79,18 @@ export class LineReader {
 
   /** The next bytes of the file (they follow what was pushed before). */
   push(buf: Buffer): void {
+    if (this.overlong > 0) {
+      // the rest of a line too long to keep: passed over up to its end
+      const nl = buf.indexOf(10);
+      if (nl < 0) {
+        this.overlong += buf.length;
+        return;
+      }
+      const bytes = this.overlong + nl + 1;
+      this.overlong = 0;
+      this.line(null, bytes);
+      buf = buf.subarray(nl + 1);
+    }
     if (this.carry) {
       buf = Buffer.concat([this.carry, buf]);
       this.carry = null;
@@ -87,45 +106,70 @@ export class LineReader {
       this.line(ascii ? text.slice(from, to) : buf.toString('utf8', from, to), nl + 1 - from);
       from = nl + 1;
     }
-    if (from < buf.length) this.carry = buf.subarray(from);
+    if (from < buf.length) {
+      this.carry = buf.subarray(from);
+      if (this.carry.length > MAX_LINE) {
+        this.overlong = this.carry.length;
+        this.carry = null;
+      }
+    }
     this.count();
   }
 
-  /** Bytes read but not taken: a partial last line. */
-  get carried(): number {
-    return this.carry?.length ?? 0;
+  /** The offset after the bytes pushed so far (a partial last line included). */
+  get readAt(): number {
+    return this.pos + this.overlong + (this.carry?.length ?? 0);
   }
 
-  /** No more bytes for now (a followed file at its end): cut what is gathered, unless a recorded
+  /** No more bytes for now (a followed file at its end): cut what is gathered once the chunk is
+   *  minAgeMs old (one insert a second or so, not one per look at the file), unless a recorded
    *  chunk end is still ahead. */
-  pause(): void {
-    if (this.o.boundaries.length > 0) return;
+  pause(minAgeMs = 0): void {
+    if (this.o.boundaries.length > 0 || Date.now() - this.cutAt < minAgeMs) return;
     this.parser.expire(this.events);
     this.finish(this.events, this.pos, this.doneBefore);
     this.count();
     if (this.events.length > 0) this.cut();
   }
 
-  /** The file's end: a last line without a line break is taken, held queries go out unanswered. */
-  end(): void {
-    if (this.carry) {
+  /**
+   * The file's end. A last line without a line break is taken only when takeLast is set (a file
+   * that no longer grows: compressed, rotated, stdin); otherwise it is left for the next run, as
+   * it may be half written. Then what the lines gave is one chunk, and what the parser still held
+   * (going out unanswered) one of its own, [end, end): a run after a crash cuts both again alike.
+   */
+  end(takeLast: boolean): void {
+    if (this.carry && takeLast) {
       const c = this.carry;
       this.carry = null;
-      this.line(c.toString('utf8'), c.length);
+      let n = c.length;
+      if (n > 0 && c[n - 1] === 13) n--;
+      this.line(c.toString('utf8', 0, n), c.length);
+    } else if (this.carry) {
+      this.o.in.counters.add('unterminated');
+      this.o.in.log.info({ file: this.o.path, offset: this.pos }, `${this.o.path}: its last line has no line break yet; it is read by the next run`);
+    }
+    if (this.overlong > 0 && takeLast) this.line(null, this.overlong);
+    if (this.events.length > 0 || this.o.boundaries.length > 0) {
+      this.parser.expire(this.events);
+      this.finish(this.events, this.pos, this.doneBefore);
+      this.cut();
     }
     this.parser.end(this.events);
     this.finish(this.events, this.pos, this.doneBefore);
     this.count();
-    if (this.events.length > 0 || this.o.boundaries.length > 0) this.cut();
+    if (this.events.length > 0) this.cut();
   }
 
   private doneBefore = 0; // events[0..doneBefore) are finished (hash, names)
 
-  private line(text: string, bytes: number): void {
+  // text null: a line longer than MAX_LINE, passed over
+  private line(text: string | null, bytes: number): void {
     const start = this.pos;
     const end = start + bytes;
     const before = this.events.length;
-    const kind = this.parser.line(text, start, this.events);
+    const kind = text === null ? TOO_LONG : this.parser.line(text, start, this.events);
+    text ??= '';
     this.pos = end;
     if (end <= this.o.resumeAt) {
       // warm-up: only what the parser holds counts; what these lines completed was sent before
@@ -169,12 +213,23 @@ export class LineReader {
       ev.server = server;
       ev.inputKind = 'log';
       ev.inputName = path;
-      ev.eventHash = eventHash(this.seed, offset, i - from, text);
+      ev.eventHash = text !== '' ? eventHash(this.seed, offset, i - from, text) : this.releasedHash(ev);
       if (keepRawLine && ev.rawLine === '') ev.rawLine = text;
       if (ev.timeSec === 0) this.timeless(ev);
     }
     this.doneBefore = n;
     this.eventCount += n - from;
+  }
+
+  // An event the parser let go without a line (a query unanswered at expire() or end()): hashed by
+  // what it is, not where the chunk was cut, so a run that cuts elsewhere gives the same hash.
+  // Copies of one query (same time, client, name) are told apart by their order.
+  private releasedHash(ev: DnsEvent): string {
+    const key = `${ev.timeSec}.${ev.timeNsec}|${ev.srcIp}|${ev.dstIp}|${ev.srcPort}|${ev.qname}|${ev.qtype}|${ev.qr ? 1 : 0}`;
+    const n = this.released.get(key) ?? 0;
+    if (this.released.size >= 10_000) this.released.clear();
+    this.released.set(key, n + 1);
+    return eventHash(this.seed, -1, n, key);
   }
 
   // A line without a time (BIND without print-time): the time it was read when following, else
@@ -186,6 +241,7 @@ export class LineReader {
   }
 
   private cut(): void {
+    this.cutAt = Date.now();
     const held = this.parser.heldFrom();
     this.cuts.push({ events: this.events, start: this.chunkStart, end: this.pos, holdFrom: held >= 0 ? held : this.pos });
     this.events = [];
@@ -222,32 +278,62 @@ const HEX8 = (h: number) => (0x100000000 + (h >>> 0)).toString(16).slice(1); // 
 
 // ------------------------------------------------------------------ reading a file once
 
-/** Chunks of one file read to its end, from where the store says an earlier run stopped. */
+/** Chunks of one file read to its end, from where the store says an earlier run stopped. A file
+ *  that went away or cannot be read is logged and counted (filesGone, filesUnreadable), the others
+ *  are read on. */
 export async function* readLogFile(file: LogFile, li: LogInput): AsyncGenerator<DnsEvent[]> {
-  const identity = await identityOf(file.path, file.gz);
-  if (identity === null && file.size === 0) return; // empty: nothing to read or record
-  const id = identity ?? `unterminated:${file.path}`;
-  const record = li.ledger ? await li.ledger.open({ input: li.input, path: file.path, identity: id, inode: file.inode }) : null;
-  // read to its end before: skipped, unless it grew since (a live file read once again)
-  if (record?.complete && (file.gz || file.size <= record.resumeAt)) {
-    li.counters.add('filesSkipped');
-    li.log.info({ file: file.path }, `${file.path}: read to its end before (the store has its events); skipped`);
-    return;
+  try {
+    const identity = await identityOf(file.path, file.gz);
+    if (identity === null && file.size === 0) return; // empty: nothing to read or record
+    const id = identity ?? `unterminated:${file.path}`;
+    const record = li.ledger ? await li.ledger.open({ input: li.input, path: file.path, identity: id, inode: file.inode }) : null;
+    // read to its end before: skipped, unless it grew since (a live file read once again)
+    if (record?.complete && (file.gz || file.size <= record.resumeAt)) {
+      li.counters.add('filesSkipped');
+      li.log.info({ file: file.path }, `${file.path}: read to its end before (the store has its events); skipped`);
+      return;
+    }
+    li.counters.add('files');
+    const reader = newReader(file.path, id, record, li, file);
+    yield* chunksOf(reader, record, bytesFrom(file, reader.readAt, li.signal), li.signal);
+    if (li.signal?.aborted) return;
+    // a compressed or rotated file no longer grows: its last line is whole even without a line break
+    reader.end(file.gz || rotationNumber(file.path) >= 0);
+    yield* drain(reader, record);
+    record?.ended(reader.pos, file.size);
+  } catch (e) {
+    if (!fileTrouble(e, file.path, li)) throw e;
   }
-  li.counters.add('files');
-  const reader = newReader(file.path, id, record, li, file);
-  yield* chunksOf(reader, record, bytesFrom(file, reader.pos, li.signal));
-  if (li.signal?.aborted) return;
-  reader.end();
-  yield* drain(reader, record);
-  record?.ended(reader.pos, file.size);
+}
+
+// A file that went away, cannot be read, or whose reading was stopped: logged and counted (true),
+// or another failure (false).
+function fileTrouble(e: unknown, path: string, li: LogInput): boolean {
+  const code = (e as NodeJS.ErrnoException).code;
+  if ((e as Error).name === 'AbortError' || code === 'ABORT_ERR') return true;
+  if (code === 'ENOENT') {
+    li.counters.add('filesGone');
+    li.log.warn({ file: path }, `${path}: gone before it was read to its end (rotated away?); its rest is not read`);
+    return true;
+  }
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EISDIR') {
+    li.counters.add('filesUnreadable');
+    li.log.warn({ file: path, code }, `${path}: cannot be read (${code}); skipped`);
+    return true;
+  }
+  if (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR') {
+    li.counters.add('filesDamaged');
+    li.log.warn({ file: path, err: (e as Error).message }, `${path}: its compressed data is damaged; read up to the damage`);
+    return true;
+  }
+  return false;
 }
 
 /** Standard input: read to its end, not recorded (it cannot be read again). */
 export async function* readLogStdin(li: LogInput): AsyncGenerator<DnsEvent[]> {
   const reader = new LineReader(li.parser(li.context({ mtimeMs: Date.now() })), { in: li, path: '-', identity: 'stdin', startAt: 0, resumeAt: 0, boundaries: [] });
-  yield* chunksOf(reader, null, process.stdin as AsyncIterable<Buffer>);
-  reader.end();
+  yield* chunksOf(reader, null, process.stdin as AsyncIterable<Buffer>, li.signal);
+  reader.end(true);
   yield* drain(reader, null);
 }
 
@@ -259,10 +345,11 @@ function newReader(path: string, identity: string, record: LogRecord | null, li:
   return new LineReader(li.parser(li.context(file)), { in: li, path, identity, startAt, resumeAt, boundaries, timelessMs: following ? undefined : file.mtimeMs });
 }
 
-async function* chunksOf(reader: LineReader, record: LogRecord | null, bytes: AsyncIterable<Buffer>): AsyncGenerator<DnsEvent[]> {
+async function* chunksOf(reader: LineReader, record: LogRecord | null, bytes: AsyncIterable<Buffer>, signal?: AbortSignal): AsyncGenerator<DnsEvent[]> {
   for await (const buf of bytes) {
     reader.push(buf);
     yield* drain(reader, record);
+    if (signal?.aborted) return;
   }
 }
 
@@ -294,6 +381,8 @@ async function* bytesFrom(file: LogFile, offset: number, signal?: AbortSignal): 
 // ------------------------------------------------------------------ following a file (tail -F)
 
 const ROTATION_GRACE_MS = 1000;
+// A followed file's chunk is cut once it is this old (or full): about one insert a second per file.
+const FOLLOW_CHUNK_MS = 1000;
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -309,10 +398,11 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 
 /**
  * Follows a path like tail -F: reads the file to its end and waits for more; when the path names
- * another file (rotation by rename), reads the old one to its end and moves on; when the file
- * shrinks (copy-truncate), reads the rest from the copy (the sibling with the same first line) and
- * starts over; waits for a file that does not exist yet. At start, a rotated sibling the store has
- * a record of is read to its end first (the file rotated while dnslens was down).
+ * another file (rotation by rename), reads the old one until it has been quiet for a while (the
+ * writer may not have reopened its log yet), then moves on; when the file shrinks (copy-truncate),
+ * reads the rest from the copy (the sibling with the same first line) and starts over; waits for a
+ * file that does not exist yet. At start, a rotated sibling the store has a record of is read to
+ * its end first (the file rotated while dnslens was down).
  */
 export async function* followLogFile(path: string, li: LogInput): AsyncGenerator<DnsEvent[]> {
   const signal = li.signal;
@@ -327,22 +417,21 @@ export async function* followLogFile(path: string, li: LogInput): AsyncGenerator
     const reader = newReader(path, f.identity, record, li, f.file, true);
     const fh = await open(path, 'r').catch(() => null);
     if (!fh) continue; // gone again
-    let ino = (await fh.stat()).ino;
+    const ino = (await fh.stat()).ino;
     const buf = Buffer.allocUnsafe(1 << 20);
+    // what the file has beyond what was read, chunk by chunk as they are cut
+    async function* readMore(): AsyncGenerator<DnsEvent[]> {
+      while (!signal?.aborted) {
+        const { bytesRead } = await fh!.read(buf, 0, buf.length, reader.readAt);
+        if (bytesRead === 0) return;
+        reader.push(Buffer.from(buf.subarray(0, bytesRead)));
+        yield* drain(reader, record);
+      }
+    }
     try {
-      // read what there is, then look again every pollMs
-      const readAll = async (): Promise<DnsEvent[][]> => {
-        const out: DnsEvent[][] = [];
-        for (;;) {
-          const { bytesRead } = await fh.read(buf, 0, buf.length, reader.pos + reader.carried);
-          if (bytesRead === 0) return out;
-          reader.push(Buffer.from(buf.subarray(0, bytesRead)));
-          for await (const c of drain(reader, record)) out.push(c);
-        }
-      };
       for (;;) {
-        for (const c of await readAll()) yield c;
-        reader.pause();
+        yield* readMore();
+        reader.pause(FOLLOW_CHUNK_MS);
         yield* drain(reader, record);
         await sleep(li.pollMs, signal);
         if (signal?.aborted) return;
@@ -353,34 +442,34 @@ export async function* followLogFile(path: string, li: LogInput): AsyncGenerator
           // for a while, then the new file.
           let quietSince = Date.now();
           while (!signal?.aborted && Date.now() - quietSince < Math.max(ROTATION_GRACE_MS, 3 * li.pollMs)) {
-            const at = reader.pos + reader.carried;
-            const more = await readAll();
-            if (reader.pos + reader.carried !== at) quietSince = Date.now();
-            for (const c of more) yield c;
-            reader.pause();
+            const at = reader.readAt;
+            yield* readMore();
+            if (reader.readAt !== at) quietSince = Date.now();
+            reader.pause(FOLLOW_CHUNK_MS);
             yield* drain(reader, record);
             await sleep(li.pollMs, signal);
           }
           if (signal?.aborted) return;
-          for (const c of await readAll()) yield c;
-          reader.end();
+          yield* readMore();
+          reader.end(true);
           yield* drain(reader, record);
           li.counters.add('rotations');
           break;
         }
         const size = (await fh.stat()).size;
-        if (size < reader.pos + reader.carried) {
+        if (size < reader.readAt) {
           // copy-truncate: what was written after our position is in the copy
           li.counters.add('truncations');
-          const copy = await findCopy(path, f.identity, reader.pos);
-          if (copy) yield* chunksOf(reader, record, bytesFrom(copy, reader.pos + reader.carried, signal));
+          const copy = await findCopy(path, f.identity, reader.readAt);
+          if (copy) yield* chunksOf(reader, record, bytesFrom(copy, reader.readAt, signal), signal);
           else li.log.warn({ file: path, offset: reader.pos }, `${path} was truncated and no copy of it was found: lines written after byte ${reader.pos} before the truncation are lost`);
-          reader.end();
+          reader.end(true);
           yield* drain(reader, record);
           break;
         }
-        ino = now.ino;
       }
+    } catch (e) {
+      if (!fileTrouble(e, path, li)) throw e;
     } finally {
       await fh.close();
     }
@@ -388,14 +477,21 @@ export async function* followLogFile(path: string, li: LogInput): AsyncGenerator
 }
 
 async function waitForFile(path: string, li: LogInput): Promise<{ file: LogFile; identity: string } | null> {
-  let said = false;
+  let said = '';
   while (!li.signal?.aborted) {
     const file = await logFile(path).catch(() => null);
-    const identity = file ? await identityOf(path, false).catch(() => null) : null;
+    let why = file ? 'waiting for its first line' : 'does not exist yet: waiting for it';
+    let identity: string | null = null;
+    if (file) {
+      identity = await identityOf(path, false).catch((e: NodeJS.ErrnoException) => {
+        why = `cannot be read (${e.code ?? e.message}): waiting until it can`;
+        return null;
+      });
+    }
     if (file && identity) return { file, identity };
-    if (!said) {
-      li.log.info({ file: path }, file ? `${path}: waiting for its first line` : `${path} does not exist yet: waiting for it`);
-      said = true;
+    if (said !== why) {
+      li.log[why.startsWith('cannot') ? 'warn' : 'info']({ file: path }, `${path} ${why}`);
+      said = why;
     }
     await sleep(li.pollMs, li.signal);
   }
@@ -418,18 +514,22 @@ async function* finishRotated(path: string, currentInode: number, li: LogInput):
   if (since === null) return;
   for (const s of await rotatedSiblings(path)) {
     if (s.inode === currentInode) continue;
-    const identity = await identityOf(s.path, s.gz).catch(() => null);
-    if (!identity || !li.ledger) continue;
-    const known = await li.ledger.open({ input: li.input, path, identity, inode: s.inode }, { onlyKnown: true });
-    if (!known && s.mtimeMs < since) continue;
-    const record = known ?? (await li.ledger.open({ input: li.input, path, identity, inode: s.inode }));
-    if (record.complete || (!s.gz && record.resumeAt >= s.size && record.pending.length === 0)) continue;
-    li.log.info({ file: s.path, offset: record.resumeAt }, `${s.path}: rotated while dnslens was down; reading the rest of it from byte ${record.resumeAt}`);
-    const reader = newReader(s.path, identity, record, li, s);
-    yield* chunksOf(reader, record, bytesFrom(s, reader.pos, li.signal));
-    if (li.signal?.aborted) return;
-    reader.end();
-    yield* drain(reader, record);
-    record.ended(reader.pos, s.size);
+    try {
+      const identity = await identityOf(s.path, s.gz);
+      if (!identity || !li.ledger) continue;
+      const known = await li.ledger.open({ input: li.input, path, identity, inode: s.inode }, { onlyKnown: true });
+      if (!known && s.mtimeMs < since) continue;
+      const record = known ?? (await li.ledger.open({ input: li.input, path, identity, inode: s.inode }));
+      if (record.complete || (!s.gz && record.resumeAt >= s.size && record.pending.length === 0)) continue;
+      li.log.info({ file: s.path, offset: record.resumeAt }, `${s.path}: rotated while dnslens was down; reading the rest of it from byte ${record.resumeAt}`);
+      const reader = newReader(s.path, identity, record, li, s);
+      yield* chunksOf(reader, record, bytesFrom(s, reader.readAt, li.signal), li.signal);
+      if (li.signal?.aborted) return;
+      reader.end(true);
+      yield* drain(reader, record);
+      record.ended(reader.pos, s.size);
+    } catch (e) {
+      if (!fileTrouble(e, s.path, li)) throw e;
+    }
   }
 }

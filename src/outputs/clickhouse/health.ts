@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { log } from '../../log.js';
 import { CORE_COUNTERS, type Stats } from '../../stats.js';
 import type { Store } from '../../store/connection.js';
+import { selectRows } from '../../store/statements.js';
 
 export interface HealthRow {
   kind: 'counter' | 'gauge';
@@ -58,11 +59,11 @@ function sqlString(s: string): string {
   return "'" + s.replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'";
 }
 
-/** The INSERT for one snapshot (plain VALUES: it works on every store kind, and a snapshot is small). */
+/** The INSERT for one snapshot (literal rows: it works on every store kind, and a snapshot is small). */
 export function insertSql(database: string, server: string, sensor: string, timeMs: number, rows: readonly HealthRow[]): string {
   const t = `fromUnixTimestamp64Milli(${Math.floor(timeMs)}, 'UTC')`;
-  const values = rows.map((r) => `(${t}, ${sqlString(server)}, ${sqlString(sensor)}, '${r.kind}', ${sqlString(r.counter)}, ${sqlString(r.reason)}, ${Math.max(0, Math.floor(r.value))})`);
-  return `INSERT INTO \`${database.replace(/`/g, '')}\`.dnslens_health (Time, Server, Sensor, Kind, Counter, Reason, Value) VALUES ${values.join(', ')}`;
+  const values = rows.map((r) => [t, sqlString(server), sqlString(sensor), `'${r.kind}'`, sqlString(r.counter), sqlString(r.reason), Math.max(0, Math.floor(r.value))]);
+  return `INSERT INTO \`${database.replace(/`/g, '')}\`.dnslens_health (Time, Server, Sensor, Kind, Counter, Reason, Value) ${selectRows(values)}`;
 }
 
 export class HealthReporter {

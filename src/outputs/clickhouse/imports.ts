@@ -19,6 +19,7 @@ import type { DnsEvent } from '../../event.js';
 import type { Log } from '../../log.js';
 import { ConfigError } from '../../options.js';
 import { quoteIdent, sqlString, type Store } from '../../store/connection.js';
+import { selectRows } from '../../store/statements.js';
 import type { Cuts } from '../sink/writer.js';
 import type { ClickHouseOutput } from './output.js';
 
@@ -80,7 +81,7 @@ function insertSql(database: string, s: ImportState): string {
     sqlString(s.id), s.version, sqlString(s.state), sqlString(s.input), sqlString(s.path), s.size, sqlString(s.sha256), s.packetLimit, sqlString(s.server),
     us(s.firstUs), us(s.lastUs), s.rows, s.batches, s.batchRows, `toDateTime(${s.indexTimeSec}, 'UTC')`, ms(s.startedMs), ms(s.finishedMs), ms(s.updatedMs),
   ];
-  return `INSERT INTO ${quoteIdent(database)}.dnslens_imports (${COLUMNS}) VALUES (${values.join(', ')})`;
+  return `INSERT INTO ${quoteIdent(database)}.dnslens_imports (${COLUMNS}) ${selectRows([values])}`;
 }
 
 // 64-bit numbers come back as strings; each one is a number well below 2^53 here.

@@ -8,6 +8,7 @@ import { chunkOf, type LogChunk, type LogLedger, type LogRecord, type Output } f
 import type { DnsEvent } from '../../event.js';
 import type { Log } from '../../log.js';
 import { quoteIdent, sqlString, type Store } from '../../store/connection.js';
+import { selectRows } from '../../store/statements.js';
 import type { ClickHouseOutput } from './output.js';
 
 type Num = string | number;
@@ -103,16 +104,34 @@ class StoredLogRecord implements LogRecord {
   }
 }
 
-/** The ledger of one store; the output and the log inputs of a run share it. */
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 30_000;
+
+/** The ledger of one store; the output and the log inputs of a run share it. Its reads and its
+ *  write-ahead records are retried with backoff while the store is down (as the writer's inserts
+ *  are), so a store restart holds the input back, never ends the run. */
 export class ClickHouseLogLedger implements LogLedger {
   private saving: Promise<void> = Promise.resolve();
   private readonly records = new Set<StoredLogRecord>();
   private readonly db: string;
 
+  private async retried<T>(what: string, f: () => Promise<T>): Promise<T> {
+    for (let wait = RETRY_FIRST_MS; ; wait = Math.min(RETRY_MAX_MS, wait * 2)) {
+      try {
+        return await f();
+      } catch (e) {
+        if (this.signal?.aborted) throw e;
+        this.log.warn({ err: (e as Error).message, retryInMs: wait }, `could not ${what}; trying again`);
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  }
+
   constructor(
     private readonly store: Store,
     private readonly server: string,
     private readonly log: Log,
+    private readonly signal?: AbortSignal,
   ) {
     this.db = quoteIdent(store.database);
   }
@@ -120,13 +139,13 @@ export class ClickHouseLogLedger implements LogLedger {
   open(file: { input: string; path: string; identity: string; inode: number }): Promise<LogRecord>;
   open(file: { input: string; path: string; identity: string; inode: number }, opts: { onlyKnown: true }): Promise<LogRecord | null>;
   async open(file: { input: string; path: string; identity: string; inode: number }, opts?: { onlyKnown: true }): Promise<LogRecord | null> {
-    const rows = await this.store.query<RecordRow>(
+    const rows = await this.retried('read the log positions', () => this.store.query<RecordRow>(
       `SELECT ImportId, Version, State, LogOffset, LogHoldFrom, Rows, Batches, toUnixTimestamp64Milli(StartedAt) AS StartedMs
          FROM dnslens_imports FINAL
-        WHERE FileSha256 = '' AND InputKind = {input:String} AND LogFirstLineSha256 = {identity:String}
+        WHERE FileSha256 = '' AND InputKind = {input:String} AND LogFirstLineSha256 = {identity:String} AND Server = {server:String}
         ORDER BY StartedAt DESC LIMIT 1`,
-      { input: file.input, identity: file.identity },
-    );
+      { input: file.input, identity: file.identity, server: this.server },
+    ));
     const row = rows[0] ?? null;
     if (!row) {
       if (opts?.onlyKnown) return null;
@@ -135,11 +154,11 @@ export class ClickHouseLogLedger implements LogLedger {
       rec.save(); // recorded before its first chunk
       return rec;
     }
-    const chunks = await this.store.query<{ s: Num; e: Num; t: Num }>(
+    const chunks = await this.retried('read the log positions', () => this.store.query<{ s: Num; e: Num; t: Num }>(
       `SELECT DISTINCT StartOffset AS s, EndOffset AS e, toUnixTimestamp(IndexTime) AS t FROM dnslens_log_chunks
         WHERE ImportId = {id:String} AND StartOffset >= {from:UInt64} ORDER BY s, e`,
       { id: row.ImportId, from: Number(row.LogOffset) },
-    );
+    ));
     // One chunk per start (a run that cut it again recorded the same range); in file order, not overlapping.
     const pending: { start: number; end: number; indexTimeSec: number }[] = [];
     for (const c of chunks) {
@@ -156,17 +175,17 @@ export class ClickHouseLogLedger implements LogLedger {
   async firstSeen(input: string, path: string): Promise<number | null> {
     const rows = await this.store.query<{ n: Num; ms: Num }>(
       `SELECT count() AS n, toUnixTimestamp64Milli(min(StartedAt)) AS ms FROM dnslens_imports FINAL
-        WHERE FileSha256 = '' AND InputKind = {input:String} AND Path = {path:String}`,
-      { input, path },
+        WHERE FileSha256 = '' AND InputKind = {input:String} AND Path = {path:String} AND Server = {server:String}`,
+      { input, path, server: this.server },
     );
     return rows.length > 0 && Number(rows[0].n) > 0 ? Number(rows[0].ms) : null;
   }
 
   /** Write-ahead: the chunk's range is recorded before its insert can start. */
   async recordChunk(id: string, start: number, end: number, holdFrom: number, indexTimeSec: number): Promise<void> {
-    await this.store.exec(
-      `INSERT INTO ${this.db}.dnslens_log_chunks (ImportId, StartOffset, EndOffset, HoldFrom, IndexTime) VALUES (${sqlString(id)}, ${start}, ${end}, ${holdFrom}, toDateTime(${indexTimeSec}, 'UTC'))`,
-    );
+    await this.retried('record a chunk of log lines', () => this.store.exec(
+      `INSERT INTO ${this.db}.dnslens_log_chunks (ImportId, StartOffset, EndOffset, HoldFrom, IndexTime) ${selectRows([[sqlString(id), start, end, holdFrom, `toDateTime(${indexTimeSec}, 'UTC')`]])}`,
+    ));
   }
 
   saveRecord(rec: StoredLogRecord, s: { version: number; state: 'partial' | 'complete'; rows: number; batches: number; size: number; startedMs: number }): void {
@@ -179,7 +198,7 @@ export class ClickHouseLogLedger implements LogLedger {
     ];
     const sql =
       `INSERT INTO ${this.db}.dnslens_imports (ImportId, Version, State, InputKind, Path, FileSize, FileSha256, PacketLimit, Server, Rows, Batches, BatchRows, IndexTime, StartedAt, FinishedAt, UpdatedAt, LogInode, LogFirstLineSha256, LogOffset, LogHoldFrom) ` +
-      `VALUES (${values.join(', ')})`;
+      selectRows([values]);
     this.saving = this.saving.then(() => this.store.exec(sql)).catch((e: unknown) => this.log.warn({ err: (e as Error).message, file: rec.file.path }, 'could not record the read position'));
   }
 

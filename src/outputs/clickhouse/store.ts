@@ -193,7 +193,7 @@ export async function openClickHouse({ settings, isSet, log, counters, stats, ru
   // Resolver logs: each chunk of lines is one insert, and the read positions live in this store.
   if (run.logs && !file) {
     const { store } = await opening;
-    logLedger = new ClickHouseLogLedger(store, run.server, log);
+    logLedger = new ClickHouseLogLedger(store, run.server, log, run.signal);
     out = logChunkOutput(await opened, logLedger, logChunks);
   }
   return { output: out, reader: async () => (await opening).store, dispose, logLedger };
