@@ -77,6 +77,20 @@ describe('log inputs on the command line', () => {
     expect(r.stderr).toMatch(/skipped:dhcp\s+1/);
   });
 
+  it('--dedup drops a line read twice in one run (the same file named twice), not a query asked twice', () => {
+    const lines =
+      'Dec  7 11:22:33 dnsmasq[830]: query[A] example.com from 192.168.1.5\n' +
+      'Dec  7 11:22:33 dnsmasq[830]: cached example.com is 93.184.216.34\n' +
+      'Dec  7 11:22:34 dnsmasq[830]: query[A] example.com from 192.168.1.5\n' +
+      'Dec  7 11:22:34 dnsmasq[830]: cached example.com is 93.184.216.34\n';
+    const log = join(dir, 'twice.log');
+    writeFileSync(log, lines);
+    const r = dnslens(['--dnsmasqLogFile', log, '--dnsmasqLogFile', `${dir}/./twice.log`, '--dedup', '--stdoutOutputType', '1']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n')).toHaveLength(4); // two queries and their answers, once
+    expect(r.stderr).toMatch(/dedup:duplicate\s+4/);
+  });
+
   it('follows the live files a glob names, not their rotated siblings', async () => {
     const sub = join(dir, 'glob');
     const { mkdirSync } = await import('node:fs');

@@ -289,9 +289,10 @@ export function dedupMessages(windowMs: number, stats: Stats, maxEntries = DEDUP
       let kept: DnsEvent[] | null = null;
       for (let i = 0; i < events.length; i++) {
         const ev = events[i];
-        // dnstap only: a log line is one event, never seen twice (and log events have no ids or
-        // ports, so a repeated query would look like a copy of the first)
-        if (ev.inputKind !== 'dnstap' || !window.seen(messageKey(ev), ev.timeSec * 1000 + ev.timeNsec / 1e6)) {
+        // dnstap: the same message reported twice; logs: the same line read twice (by its hash: log
+        // events have no ids or ports, so a repeated query would look like a copy of the first)
+        const key = ev.inputKind === 'dnstap' ? messageKey(ev) : ev.inputKind === 'log' ? ev.eventHash : null;
+        if (key === null || !window.seen(key, ev.timeSec * 1000 + ev.timeNsec / 1e6)) {
           kept?.push(ev);
           continue;
         }
@@ -314,7 +315,7 @@ export const dedup = defineTransform({
   counters: DEDUP_COUNTERS,
   options: [
     dur('dedupCleanupInterval', 'capture', '60s', 'Dedup window: a packet seen again within this long (capture time) is a duplicate'),
-    bool('dedup', 'capture', 'Drop (and count) repeated packets: same IP packet, whatever the link layer, TTL or checksum (dnstap: same message)'),
+    bool('dedup', 'capture', 'Drop (and count) repeated packets: same IP packet, whatever the link layer, TTL or checksum (dnstap: same message; logs: same line of the same file)'),
   ],
   open({ settings, stats }) {
     if (!settings.dedup) return null;

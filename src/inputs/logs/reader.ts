@@ -271,10 +271,15 @@ function eventHash(seed: readonly [number, number], offset: number, k: number, t
     h1 = Math.imul(h1 ^ c, 0x01000193);
     h2 = Math.imul(h2 ^ c, 0x01000193) ^ (h1 >>> 15);
   }
-  return HEX8(h1) + HEX8(h2);
+  // one flat string from 16 character codes: Number#toString(16) cost 10 % of a BIND import
+  const x = HEX;
+  return String.fromCharCode(
+    x[h1 >>> 28], x[(h1 >>> 24) & 15], x[(h1 >>> 20) & 15], x[(h1 >>> 16) & 15], x[(h1 >>> 12) & 15], x[(h1 >>> 8) & 15], x[(h1 >>> 4) & 15], x[h1 & 15],
+    x[h2 >>> 28], x[(h2 >>> 24) & 15], x[(h2 >>> 20) & 15], x[(h2 >>> 16) & 15], x[(h2 >>> 12) & 15], x[(h2 >>> 8) & 15], x[(h2 >>> 4) & 15], x[h2 & 15],
+  );
 }
 
-const HEX8 = (h: number) => (0x100000000 + (h >>> 0)).toString(16).slice(1); // 8 digits, no padStart
+const HEX = new Uint8Array([...'0123456789abcdef'].map((c) => c.charCodeAt(0)));
 
 // ------------------------------------------------------------------ reading a file once
 
