@@ -32,7 +32,8 @@ export interface EventTransform {
 // a returned promise is back-pressure: the pipeline waits before sending more.
 export interface Output {
   readonly name: string;
-  write(events: readonly DnsEvent[]): void | Promise<void>;
+  /** chunk: the log chunk the events came in (all of them), for an output that stores log positions. */
+  write(events: readonly DnsEvent[], chunk?: LogChunk): void | Promise<void>;
   close(): Promise<void>; // flush everything, release resources
   /** True once the output can take nothing more (stdout's reader went away): a run whose outputs all ended stops reading. */
   readonly ended?: boolean;
@@ -123,14 +124,15 @@ export interface LogRecord {
   ended(offset: number, size: number): void;
 }
 
-// Each log event knows its chunk, so the output can cut inserts at chunk ends (tagged by the input,
-// read by the output; packets carry none).
-const chunks = new WeakMap<DnsEvent, LogChunk>();
+// A log input's batch is one chunk: the input tags the array, the pipeline hands the chunk to the
+// outputs with what the transforms left of the batch (packets carry none). One tag per chunk, not
+// per event.
+const chunks = new WeakMap<readonly DnsEvent[], LogChunk>();
 export function tagChunk(events: readonly DnsEvent[], chunk: LogChunk): void {
-  for (let i = 0; i < events.length; i++) chunks.set(events[i], chunk);
+  chunks.set(events, chunk);
 }
-export function chunkOf(ev: DnsEvent): LogChunk | undefined {
-  return chunks.get(ev);
+export function chunkOf(events: readonly DnsEvent[]): LogChunk | undefined {
+  return chunks.get(events);
 }
 
 export interface InputFile {

@@ -31,10 +31,8 @@ export const CORE_OPTIONS = [
 
 /** Listed after every component's options: the [metric] section closes the INI file, as in dnsmonster. */
 export const METRIC_OPTIONS = [
-  choice('metricEndpointType', 'metric', 'stderr', ['stderr', 'statsd', 'prometheus'], 'Where metrics go: stderr (a JSON log line every metricFlushInterval), or an HTTP endpoint for Prometheus to scrape (with /healthz)', {
-    laterValues: { statsd: 'statsd metrics' },
-  }),
-  ...later('statsd metrics', [str('metricStatsdAgent', 'metric', '', 'statsd agent, e.g. 127.0.0.1:8125')]),
+  choice('metricEndpointType', 'metric', 'stderr', ['stderr', 'statsd', 'prometheus'], 'Where metrics go: stderr (a JSON log line every metricFlushInterval), statsd (UDP to metricStatsdAgent every metricFlushInterval and at exit), or an HTTP endpoint for Prometheus to scrape (with /healthz)'),
+  str('metricStatsdAgent', 'metric', '127.0.0.1:8125', 'statsd agent that --metricEndpointType statsd sends to over UDP: HOST:PORT or [IPv6]:PORT'),
   str('metricPrometheusEndpoint', 'metric', '', 'Where the Prometheus endpoint listens, e.g. http://0.0.0.0:2112/metrics (/healthz beside it); empty: http://127.0.0.1:2112/metrics'),
   dur('metricFlushInterval', 'metric', '10s', 'Interval between metric reports; also how often counters go to the dnslens_health table when storing in ClickHouse'),
 ] as const;

@@ -1,6 +1,6 @@
 // sources → decode (packets only) → transforms → outputs. Data flows one way; each output sees
 // every batch once.
-import type { EventTransform, Output } from '../component.js';
+import { chunkOf, type EventTransform, type LogChunk, type Output } from '../component.js';
 import type { DnsEvent } from '../event.js';
 import type { Frame } from '../frame.js';
 import { decodeFrame, finishDecode, type DecodeContext } from '../decode/packet.js';
@@ -28,9 +28,9 @@ export async function runPipeline(opts: PipelineOptions): Promise<void> {
   const { outputs } = opts;
   const transforms = opts.transforms ?? [];
   const limit = opts.packetLimit ?? 0;
-  const emit = async (events: DnsEvent[], from = 0): Promise<void> => {
+  const emit = async (events: DnsEvent[], from = 0, chunk?: LogChunk): Promise<void> => {
     for (let i = from; i < transforms.length && events.length > 0; i++) events = transforms[i].apply(events);
-    if (events.length > 0) await writeAll(outputs, events);
+    if (events.length > 0) await writeAll(outputs, events, chunk);
   };
   let stopped = false;
   const ticks = opts.tickMs && opts.tickMs > 0 ? idleTicks(opts.tickMs, transforms, emit) : null;
@@ -50,7 +50,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<void> {
       }
       await ticks?.enter();
       if (source.kind === 'events') {
-        await emit(batch as DnsEvent[]);
+        await emit(batch as DnsEvent[], 0, chunkOf(batch as DnsEvent[]));
       } else {
         const frames = batch as Frame[];
         const ctx = source.ctx;
@@ -159,14 +159,14 @@ function idleTicks(tickMs: number, transforms: EventTransform[], emit: (events: 
   };
 }
 
-async function writeAll(outputs: Output[], events: DnsEvent[]): Promise<void> {
+async function writeAll(outputs: Output[], events: DnsEvent[], chunk: LogChunk | undefined): Promise<void> {
   if (outputs.length === 1) {
-    await outputs[0].write(events);
+    await outputs[0].write(events, chunk);
     return;
   }
   const pending: Promise<void>[] = [];
   for (const o of outputs) {
-    const r = o.write(events);
+    const r = o.write(events, chunk);
     if (r) pending.push(r);
   }
   if (pending.length) await Promise.all(pending);

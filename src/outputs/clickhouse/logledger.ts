@@ -4,7 +4,7 @@
 // chunks again at the same offsets: one that was stored is dropped by the store (insert
 // deduplication, as for file imports: src/store/connection.ts), one that was not is stored now.
 import { randomUUID } from 'node:crypto';
-import { chunkOf, type LogChunk, type LogLedger, type LogRecord, type Output } from '../../component.js';
+import type { LogChunk, LogLedger, LogRecord, Output } from '../../component.js';
 import type { DnsEvent } from '../../event.js';
 import type { Log } from '../../log.js';
 import { quoteIdent, sqlString, type Store } from '../../store/connection.js';
@@ -220,24 +220,11 @@ export function logChunkOutput(out: ClickHouseOutput, ledger: ClickHouseLogLedge
   let inputEnded = false;
   return {
     name: out.name,
-    write(events: readonly DnsEvent[]) {
-      const waits: Promise<void>[] = [];
-      const n = events.length;
-      for (let i = 0; i < n; ) {
-        const c = chunkOf(events[i]);
-        let j = i + 1;
-        while (j < n && chunkOf(events[j]) === c) j++;
-        const part = i === 0 && j === n ? events : events.slice(i, j);
-        let r: void | Promise<void>;
-        if (c) {
-          tokens.set(c.token, c);
-          (c.record as StoredLogRecord).onHanded();
-          r = out.writer.writeSealed(part, c.token, c.indexTimeSec);
-        } else r = out.write(part);
-        if (r) waits.push(r);
-        i = j;
-      }
-      if (waits.length > 0) return Promise.all(waits).then(() => undefined);
+    write(events: readonly DnsEvent[], chunk?: LogChunk) {
+      if (!chunk) return out.write(events);
+      tokens.set(chunk.token, chunk);
+      (chunk.record as StoredLogRecord).onHanded();
+      return out.writer.writeSealed(events, chunk.token, chunk.indexTimeSec);
     },
     inputEnded() {
       inputEnded = true;
