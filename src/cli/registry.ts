@@ -15,6 +15,7 @@ import { clickhouse } from '../outputs/clickhouse/index.js';
 import { file } from '../outputs/file.js';
 import { RESERVED } from '../outputs/reserved.js';
 import { stdout } from '../outputs/stdout.js';
+import { syslog } from '../outputs/syslog/index.js';
 import { CORE_OPTIONS, METRIC_OPTIONS, TUNING_OPTIONS } from './core.js';
 
 export const COMPONENTS: readonly Component[] = [
@@ -30,6 +31,7 @@ export const COMPONENTS: readonly Component[] = [
   stdout,
   file,
   clickhouse,
+  syslog,
   ...RESERVED,
 ];
 

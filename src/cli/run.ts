@@ -91,15 +91,18 @@ async function capture(cfg: Config, registry: Registry, lists: OpenLists, defaul
   });
   // --metricEndpointType prometheus: up before anything opens, so /healthz says "starting" meanwhile
   const prometheus = cfg.metricEndpointType === 'prometheus' ? await openPrometheus(cfg, stats) : null;
+  // --metricEndpointType statsd: a bad agent address is refused before anything opens
+  const statsd = cfg.metricEndpointType === 'statsd' ? await openStatsd(cfg, stats) : null;
   // Transforms, then outputs: the summary lists components' counters in pipeline order.
   const stages = openStages(cfg, stats, registry, run);
   const { outputs, opened } = await openOutputs(cfg, stats, run, registry).catch(async (e: unknown) => {
     await prometheus?.close(); // its listener would keep the process alive
+    await statsd?.close();
     throw e;
   });
   const offReload = io.onReload?.(() => lists.reload());
   lists.start();
-  const metrics = cfg.metricFlushInterval > 0 && !prometheus ? setInterval(() => log.info(statsRecord(stats), 'stats'), cfg.metricFlushInterval) : undefined;
+  const metrics = cfg.metricFlushInterval > 0 && !prometheus && !statsd ? setInterval(() => log.info(statsRecord(stats), 'stats'), cfg.metricFlushInterval) : undefined;
   metrics?.unref();
 
   const unlimitMemory = limitProcessMemory(run.memoryLimit); // node's heap under a tight --memoryLimit
@@ -165,6 +168,7 @@ async function capture(cfg: Config, registry: Registry, lists: OpenLists, defaul
   } finally {
     for (const { opened: o } of opened) await o.dispose?.();
     await prometheus?.close();
+    await statsd?.close(); // the last flush, with the outputs' final counts, then the socket closed
     unlimitMemory();
   }
   if (failure) throw failure;
@@ -183,6 +187,21 @@ async function openPrometheus(cfg: Config, stats: Stats) {
   const p = await servePrometheus(endpoint, stats);
   log.info({ url: p.url }, 'prometheus metrics endpoint listening');
   return p;
+}
+
+async function openStatsd(cfg: Config, stats: Stats) {
+  // loaded only when asked for, as prom-client is
+  const { checkResolves, parseAgent, startStatsd } = await import('../metrics/statsd.js');
+  let agent;
+  try {
+    agent = parseAgent(cfg.metricStatsdAgent);
+    await checkResolves(agent);
+  } catch (e) {
+    throw new ConfigError('metricStatsdAgent', `--metricStatsdAgent: ${(e as Error).message}`);
+  }
+  const s = startStatsd(agent, stats, cfg.metricFlushInterval);
+  log.info({ agent: s.agent, intervalMs: cfg.metricFlushInterval }, 'sending metrics to statsd');
+  return s;
 }
 
 function fileSize(path: string): number {

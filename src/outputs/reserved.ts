@@ -17,10 +17,6 @@ function reserved(name: string, section: string, what: string, options: readonly
 }
 
 export const RESERVED: readonly OutputComponent[] = [
-  reserved('syslog', 'syslog_output', 'syslog output', [
-    outputType('syslog', 'syslog_output', 'syslog'),
-    str('syslogOutputEndpoint', 'syslog_output', 'udp://127.0.0.1:514', 'Syslog endpoint: udp://host:port or tcp://host:port'),
-  ]),
   reserved('kafka', 'kafka_output', 'kafka output', [
     outputType('kafka', 'kafka_output', 'Kafka'),
     list('kafkaOutputBroker', 'kafka_output', 'Kafka broker address(es), e.g. 127.0.0.1:9092; comma separated or repeated'),

@@ -98,6 +98,6 @@ export async function openSyslog(ctx: Context<SyslogOptions>): Promise<OpenedOut
     counters: ctx.counters,
     log: ctx.log,
   });
-  ctx.log.debug({ to: output.writer ? endpoint : undefined }, 'syslog output open');
+  ctx.log.debug({ endpoint: s.syslogOutputEndpoint }, 'syslog output open');
   return { output };
 }

@@ -29,6 +29,7 @@ export function parseEndpoint(text: string): Endpoint {
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
+const WRITE_TIMEOUT_MS = 30_000;
 
 /** UDP: each chunk of a batch is one datagram. */
 export class UdpTarget implements SinkTarget<null> {
@@ -130,8 +131,21 @@ export class StreamTarget implements SinkTarget<null> {
     }
     const s = this.socket!;
     const data = batch.data.length === 1 ? batch.data[0] : Buffer.concat(batch.data);
+    // A receiver that takes the connection but stops reading would hold this send (and close())
+    // for ever: after WRITE_TIMEOUT_MS the connection is dropped and the batch retried.
     await new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const timer = setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        this.alive = false;
+        s.destroy();
+        reject(new Error(`writing to ${this.where} timed out after ${WRITE_TIMEOUT_MS} ms (the receiver does not read)`));
+      }, WRITE_TIMEOUT_MS);
       s.write(data, (err) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
         if (err) {
           this.alive = false;
           reject(err);
