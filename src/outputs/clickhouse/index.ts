@@ -2,7 +2,7 @@
 // a server, or the endpoint of another dnslens process that holds the data dir. Also dnslens'
 // own health snapshots (health.ts) and the end-of-run report.
 import { defineOutput } from '../../component.js';
-import { bool, dur, int, later, outputType, secret, str, tuning, type Settings } from '../../options.js';
+import { bool, dur, int, outputType, secret, str, tuning, type Settings } from '../../options.js';
 import { SINK_COUNTERS } from '../sink/writer.js';
 
 const S = 'clickhouse_output';
@@ -22,10 +22,10 @@ export const OPTIONS = [
     "User the dictionaries log in as to read their tables, without a password (one the server allows only from itself); empty = clickhouseUsername with its password, written into the dictionaries' DDL",
   ),
   dur('clickhouseDelay', S, '1s', 'Flush a partial batch to ClickHouse after this long'),
-  ...later('ClickHouse request logging', [bool('clickhouseDebug', S, 'Log ClickHouse requests')]),
+  bool('clickhouseDebug', S, 'Log every ClickHouse statement and insert, with its duration (and error), at info level'),
   bool('clickhouseCompress', S, 'Compress inserts sent to ClickHouse'),
   bool('clickhouseSecure', S, 'Use TLS for the ClickHouse connection'),
-  ...later('FullQuery column (stored empty for now)', [bool('clickhouseSaveFullQuery', S, 'Also store the full message as JSON')]),
+  bool('clickhouseSaveFullQuery', S, "Also store each event as its JSON line in DNS_LOG's FullQuery column (as dnsmonster stores the full message)"),
   outputType('clickhouse', S, 'ClickHouse'),
   {
     ...bool('reimport', S, 'Import the input file again although the store records it as imported (its messages are then stored twice); without it, such a file is skipped'),

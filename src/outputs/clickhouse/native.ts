@@ -17,6 +17,7 @@
 import { endianness } from 'node:os';
 import type { DnsEvent } from '../../event.js';
 import { DNS_LOG_SCHEMA, apexLengthOf, parseIpv4, parseIpv6 } from './columns.js';
+import { formatJson } from '../format/json.js';
 
 type Fixed = Uint8Array | Uint16Array | Uint32Array;
 type FixedArray = new (n: number) => Fixed;
@@ -278,6 +279,7 @@ class Block {
   readonly clientId: Strings;
   readonly eventHash: Strings;
   readonly rawLine: Strings;
+  readonly fullQuery: Strings;
   // low cardinality
   readonly server: LowCard;
   readonly transport: LowCard;
@@ -306,6 +308,7 @@ class Block {
     this.clientId = new Strings(cap);
     this.eventHash = new Strings(cap);
     this.rawLine = new Strings(cap);
+    this.fullQuery = new Strings(0);
     this.server = new LowCard(cap);
     this.transport = new LowCard(cap);
     this.inputKind = new LowCard(cap);
@@ -336,7 +339,7 @@ class Block {
 
   /** State to return to when a call fails half way (see NativeEncoder.encode). */
   mark(): number[] {
-    return [this.rows, this.answers, this.question.n, this.answerName.n, this.answerData.n, this.ecs.n, this.clientId.n, this.eventHash.n, this.rawLine.n];
+    return [this.rows, this.answers, this.question.n, this.answerName.n, this.answerData.n, this.ecs.n, this.clientId.n, this.eventHash.n, this.rawLine.n, this.fullQuery.n];
   }
 
   rollback(m: number[]): void {
@@ -354,6 +357,7 @@ class Block {
     this.clientId.n = m[6];
     this.eventHash.n = m[7];
     this.rawLine.n = m[8];
+    this.fullQuery.n = m[9];
   }
 
   /** The data of one column, by DNS_LOG name, as chunks. */
@@ -374,6 +378,7 @@ class Block {
       case 'Upstream': return this.upstream.chunks(r);
       case 'EventHash': return [this.eventHash.bytes()];
       case 'RawLine': return [this.rawLine.bytes()];
+      case FULL_QUERY_COLUMN: return [this.fullQuery.bytes()];
       case 'AnswerName': return [ends(), this.answerName.bytes()];
       case 'AnswerData': return [ends(), this.answerData.bytes()];
       case 'AnswerType': return [ends(), used(this.answerType, this.answers)];
@@ -403,6 +408,9 @@ const COLUMN_HEADS: ReadonlyArray<readonly [string, Buffer]> = DNS_LOG_SCHEMA.ma
   n,
   Buffer.concat([stringBytes(n), stringBytes(wireType(t))]),
 ]);
+// --clickhouseSaveFullQuery: DNS_LOG's FullQuery column (dnsmonster's), the event's JSON line.
+export const FULL_QUERY_COLUMN = 'FullQuery';
+const FULL_QUERY_HEADS: ReadonlyArray<readonly [string, Buffer]> = [...COLUMN_HEADS, [FULL_QUERY_COLUMN, Buffer.concat([stringBytes(FULL_QUERY_COLUMN), stringBytes('String')])]];
 
 const FIRST_CAP = 1024;
 
@@ -420,7 +428,8 @@ export class NativeEncoder {
   private lastQname = '';
   private lastApexLength = 0;
 
-  constructor() {
+  /** fullQuery: also write FullQuery, each event as its JSON line (--clickhouseSaveFullQuery). */
+  constructor(private readonly fullQuery = false) {
     if (endianness() !== 'LE') throw new Error('the ClickHouse Native encoder needs a little-endian CPU');
   }
 
@@ -442,6 +451,7 @@ export class NativeEncoder {
     try {
       b.reserve(b.rows + n);
       this.fill(b, events, indexTimeSec);
+      if (this.fullQuery) for (let i = 0; i < n; i++) b.fullQuery.add(formatJson(events[i]));
     } catch (err) {
       b.rollback(mark);
       throw err;
@@ -453,8 +463,9 @@ export class NativeEncoder {
     const b = this.block;
     if (!b || b.rows === 0) return;
     this.block = null;
-    this.done.push(Buffer.from([...varintBytes(COLUMN_HEADS.length), ...varintBytes(b.rows)]));
-    for (const [name, head] of COLUMN_HEADS) this.done.push(head, ...b.data(name));
+    const heads = this.fullQuery ? FULL_QUERY_HEADS : COLUMN_HEADS;
+    this.done.push(Buffer.from([...varintBytes(heads.length), ...varintBytes(b.rows)]));
+    for (const [name, head] of heads) this.done.push(head, ...b.data(name));
     this.doneRows += b.rows;
   }
 

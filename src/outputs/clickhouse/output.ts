@@ -12,7 +12,7 @@ import { INSERT_FORMATS, type InsertBatch, type InsertFormat, type Store } from 
 import { Spool, SpoolBusyError, UnknownSpoolFormat, type SpoolCodec } from '../sink/spool.js';
 import { BatchWriter, type SinkBatch, type WriterOptions } from '../sink/writer.js';
 import { DNS_LOG_COLUMNS } from './columns.js';
-import { NativeEncoder } from './native.js';
+import { FULL_QUERY_COLUMN, NativeEncoder } from './native.js';
 
 export const NAME = 'clickhouse';
 
@@ -75,6 +75,7 @@ export type ClickHouseWriter = BatchWriter<BatchMeta>;
 
 export interface ClickHouseWriterOptions extends Omit<WriterOptions<BatchMeta>, 'name' | 'encoder' | 'meta' | 'log' | 'isBadData'> {
   log?: Log;
+  fullQuery?: boolean; // --clickhouseSaveFullQuery
 }
 
 /** The sink toolkit writing DNS_LOG through `store`. */
@@ -91,8 +92,8 @@ export function clickhouseWriter(store: Pick<Store, 'insertBatch' | 'where'>, op
   return new BatchWriter(target, {
     ...opts,
     name: NAME,
-    encoder: new NativeEncoder(),
-    meta: { format: 'Native', columns: DNS_LOG_COLUMNS },
+    encoder: new NativeEncoder(opts.fullQuery),
+    meta: { format: 'Native', columns: opts.fullQuery ? [...DNS_LOG_COLUMNS, FULL_QUERY_COLUMN] : DNS_LOG_COLUMNS },
     log: opts.log ?? rootLog,
     isBadData: (err) => {
       const code = clickhouseCode(err);

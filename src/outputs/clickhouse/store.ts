@@ -6,6 +6,7 @@ import type { Context, OpenedOutput } from '../../component.js';
 import type { Log } from '../../log.js';
 import { memoryTier } from '../../memory.js';
 import { EmbeddedStore, openStore, type Store, type StoreOptions } from '../../store/connection.js';
+import { debugStore } from '../../store/debug.js';
 import { startEndpoint } from '../../store/endpoint.js';
 import { migrate, type MigrateOptions, type SqlRunner } from '../../store/migrate.js';
 import { hostZone } from '../../zone.js';
@@ -66,7 +67,8 @@ export function migrateOptions(s: ClickHouseSettings, timezone: string | undefin
 /** Opens the store, brings its schema up to date and applies the configured retention.
  *  memoryLimit (bytes, 0 = none) sizes an embedded engine. */
 export async function openMigrated(s: ClickHouseSettings, log: Log, timezone: string | undefined, memoryLimit = 0): Promise<Store> {
-  const store = await openStore({ ...storeOptions(s), memoryLimit });
+  const opened = await openStore({ ...storeOptions(s), memoryLimit });
+  const store = s.clickhouseDebug ? debugStore(opened, log) : opened;
   try {
     const runner: SqlRunner = { exec: (sql) => store.exec(sql), query: <T>(sql: string) => store.query<T>(sql) };
     if (store instanceof EmbeddedStore) runner.execScript = (statements) => store.execScript(statements);
@@ -143,7 +145,7 @@ export async function openClickHouse({ settings, isSet, log, counters, stats, ru
       logChunks.delete(b.token);
     }
   };
-  const { output, opened } = openingClickHouseOutput(storeOpening, { stats, counters, log, delayMs: settings.clickhouseDelay, batchSize: guess, maxQueueBytes: queueBytes(run.memoryLimit), onSent }, (store) =>
+  const { output, opened } = openingClickHouseOutput(storeOpening, { stats, counters, log, delayMs: settings.clickhouseDelay, batchSize: guess, maxQueueBytes: queueBytes(run.memoryLimit), onSent, fullQuery: settings.clickhouseSaveFullQuery }, (store) =>
     sizes(store instanceof EmbeddedStore),
   );
   const opening = (async () => {
