@@ -161,7 +161,8 @@ describe('log reader', () => {
     const dir = tmp();
     const path = join(dir, 'q.log');
     writeFileSync(path, toyLog(200) + 'garbage\n');
-    const li = input();
+    const logged: string[] = [];
+    const li = input(undefined, { log: { ...childLog({ component: 'test' }), warn: (_: object, m: string) => void logged.push(m) } as unknown as LogInput['log'] });
     const chunks = await collect(readLogFile(await logFile(path), li));
     const events = chunks.flat();
     expect(chunks.length).toBeGreaterThan(5);
@@ -170,6 +171,7 @@ describe('log reader', () => {
     expect(events.every((e) => e.inputKind === 'log' && e.inputName === path && e.server === 'test')).toBe(true);
     expect(li.counters.get('skipped:comment')).toBe(20);
     expect(li.counters.get('bad')).toBe(1);
+    expect(logged.some((m) => m.includes('q.log:201 a line that looks like DNS but does not parse (line 201,'))).toBe(true);
     expect(li.counters.get('lines')).toBe(201);
     expect(li.counters.get('events')).toBe(events.length);
     // every query once (answered or not), every response once

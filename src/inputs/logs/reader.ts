@@ -53,6 +53,7 @@ export class LineReader {
   private cutAt = Date.now(); // when the last chunk was cut
   private readonly released = new Map<string, number>(); // releasedHash's copies
   private badLogged = 0;
+  private lineNo = 0; // lines seen since reading started (warm-up included)
   private readonly seed: [number, number];
   private lineCount = 0; // counted into the counters once per push (a Map update per line costs)
   private eventCount = 0;
@@ -168,6 +169,7 @@ export class LineReader {
     const start = this.pos;
     const end = start + bytes;
     const before = this.events.length;
+    this.lineNo++;
     const kind = text === null ? TOO_LONG : this.parser.line(text, start, this.events);
     text ??= '';
     this.pos = end;
@@ -183,7 +185,11 @@ export class LineReader {
     this.lineCount++;
     if (kind === 'bad') {
       this.o.in.counters.add('bad');
-      if (this.badLogged++ < BAD_LINES_LOGGED) this.o.in.log.warn({ file: this.o.path, offset: start, line: text.slice(0, 300) }, `${this.o.path}: a line that looks like DNS but does not parse (byte ${start})`);
+      if (this.badLogged++ < BAD_LINES_LOGGED) {
+        // line numbers are known when reading started at the file's start; else the byte offset says where
+        const where = this.o.startAt === 0 ? `line ${this.lineNo}, byte ${start}` : `byte ${start}`;
+        this.o.in.log.warn({ file: this.o.path, lineNo: this.o.startAt === 0 ? this.lineNo : undefined, offset: start, line: text.slice(0, 300) }, `${this.o.path}:${this.o.startAt === 0 ? this.lineNo : ''} a line that looks like DNS but does not parse (${where})`);
+      }
     } else if (kind !== 'dns') this.skips.set(kind.skip, (this.skips.get(kind.skip) ?? 0) + 1);
     this.finish(this.events, start, before, text);
     const b = this.o.boundaries;
