@@ -27,6 +27,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Ctx, Row, Step } from './run.js';
+import { ALNUM, HEX, LOWER, reverseV6, Rng, v6Text, Zipf } from './synth.js';
 
 /** Bump when the model or a line format changes: it invalidates cached logs. */
 export const LOGS_VERSION = 1;
@@ -61,119 +62,6 @@ export interface LogSummary {
   counts: Record<string, number>; // per format: outcomes (dnsmasq), flags (BIND), types
 }
 
-// ---------------------------------------------------------------- PRNG (sfc32, splitmix32 seeding, as bench/gen.ts)
-
-class Rng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
-
-  constructor(seed: number) {
-    let s = seed >>> 0;
-    const next = (): number => {
-      s = (s + 0x9e3779b9) | 0;
-      let z = s;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.a = next();
-    this.b = next();
-    this.c = next();
-    this.d = next();
-    for (let i = 0; i < 12; i++) this.u32();
-  }
-
-  u32(): number {
-    const t = (((this.a + this.b) | 0) + this.d) | 0;
-    this.d = (this.d + 1) | 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) | 0;
-    this.c = (this.c << 21) | (this.c >>> 11);
-    this.c = (this.c + t) | 0;
-    return t >>> 0;
-  }
-
-  float(): number {
-    return this.u32() / 4294967296;
-  }
-
-  int(n: number): number {
-    return Math.floor(this.float() * n);
-  }
-
-  range(lo: number, hi: number): number {
-    return lo + this.int(hi - lo + 1);
-  }
-
-  chance(p: number): boolean {
-    return this.float() < p;
-  }
-
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)];
-  }
-
-  weighted<T>(items: readonly (readonly [T, number])[]): T {
-    let total = 0;
-    for (const [, w] of items) total += w;
-    let u = this.float() * total;
-    for (const [v, w] of items) {
-      u -= w;
-      if (u < 0) return v;
-    }
-    return items[items.length - 1][0];
-  }
-
-  exp(mean: number): number {
-    return -mean * Math.log(1 - this.float());
-  }
-
-  logNormal(median: number, sigma: number): number {
-    const u = 1 - this.float();
-    const v = this.float();
-    return median * Math.exp(sigma * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v));
-  }
-
-  chars(alphabet: string, n: number): string {
-    let s = '';
-    for (let i = 0; i < n; i++) s += alphabet[this.int(alphabet.length)];
-    return s;
-  }
-}
-
-/** Cumulative Zipf weights 1/(k+1)^s; sample() returns a 0-based rank. */
-class Zipf {
-  private readonly cdf: Float64Array;
-
-  constructor(n: number, s: number) {
-    this.cdf = new Float64Array(n);
-    let acc = 0;
-    for (let k = 0; k < n; k++) {
-      acc += 1 / Math.pow(k + 1, s);
-      this.cdf[k] = acc;
-    }
-  }
-
-  sample(rng: Rng): number {
-    const cdf = this.cdf;
-    const u = rng.float() * cdf[cdf.length - 1];
-    let lo = 0;
-    let hi = cdf.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (cdf[mid] <= u) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-}
-
-const LOWER = 'abcdefghijklmnopqrstuvwxyz';
-const ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789';
-const HEX = '0123456789abcdef';
-
 function fnv1a(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
@@ -182,33 +70,6 @@ function fnv1a(s: string): number {
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 // ---------------------------------------------------------------- addresses
-
-/** RFC 5952 text of 8 16-bit groups: no leading zeros, the longest run (>= 2) of zero groups as ::. */
-export function v6Text(g: readonly number[]): string {
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (a: number, b: number): string => g.slice(a, b).map((x) => x.toString(16)).join(':');
-  return best < 0 ? hex(0, 8) : `${hex(0, best)}::${hex(best + bestLen, 8)}`;
-}
-
-function v6Reverse(g: readonly number[]): string {
-  let s = '';
-  for (let i = 7; i >= 0; i--) for (let k = 0; k < 4; k++) s += `${HEX[(g[i] >> (k * 4)) & 15]}.`;
-  return `${s}ip6.arpa`;
-}
 
 function v4Reverse(a: string): string {
   return `${a.split('.').reverse().join('.')}.in-addr.arpa`;
@@ -483,7 +344,7 @@ class Traffic {
         case 'ptr': {
           if (rng.chance(0.03)) {
             const g = this.u.hosts[this.u.hostZipf.sample(rng)].v6[0] ?? publicV6(rng);
-            return { kind, name: v6Reverse(g), nx: true, answer: [], under: v6Text(g) };
+            return { kind, name: reverseV6(g), nx: true, answer: [], under: v6Text(g) };
           }
           const local = rng.chance(0.1) ? rng.pick(LOCAL_HOSTS) : null;
           // the addresses names resolve to, as popular as those names
