@@ -69,6 +69,9 @@
 import { CLASSES, RCODES, RR_TYPES, classFromName, typeFromName } from '../../dnsnames.js';
 import { newEvent, type DnsEvent } from '../../event.js';
 import type { LineKind, LineParser, ParseContext } from './parser.js';
+import { month3, readZone, twoDigits, w4 } from './text.js';
+
+const ZONE = { sec: 0 }; // readZone's answer (one parser runs at a time: no line is read in parallel)
 
 const SKIP_OTHER: LineKind = { skip: 'bind-other' };
 const SKIP_CLIENT: LineKind = { skip: 'bind-client' };
@@ -79,15 +82,6 @@ const CAT_NONE = 0;
 const CAT_QUERIES = 1;
 const CAT_ERRORS = 2;
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const MONTH_W = MONTHS.map((m) => w4(m + ' ', 0) & 0x1fffff); // three letters, 7 bits each
-
-/** The month (1-12) of the three letters at p; 0 if they are not one. */
-function month3(s: string, p: number): number {
-  const w = w4(s, p) & 0x1fffff;
-  for (let i = 0; i < 12; i++) if (MONTH_W[i] === w) return i + 1;
-  return 0;
-}
 
 // ---- mnemonic tables looked up in place (no substring per line) ------------------------------
 
@@ -323,9 +317,9 @@ class BindParser implements LineParser {
   // DD-Mon-YYYY HH:MM:SS[.fff]
   private readLocal(text: string, p: number, end: number): number {
     const year = d4(text, p + 7);
-    const day = d2(text, p);
-    const hour = d2(text, p + 12);
-    const minute = d2(text, p + 15);
+    const day = twoDigits(text, p);
+    const hour = twoDigits(text, p + 12);
+    const minute = twoDigits(text, p + 15);
     const month = month3(text, p + 3);
     const key = minuteKey(month, day, hour, minute);
     if ((key !== this.minKey || year !== this.minYear) && !this.minute(key, text.charCodeAt(p + 14), year, month, day, hour, minute)) return p;
@@ -338,36 +332,20 @@ class BindParser implements LineParser {
   // YYYY-MM-DDTHH:MM:SS[.fff][Z|+HH:MM|+HHMM]
   private readIso(text: string, p: number, end: number, syslog: boolean): number {
     const year = d4(text, p);
-    const month = d2(text, p + 5);
-    const day = d2(text, p + 8);
-    const hour = d2(text, p + 11);
-    const minute = d2(text, p + 14);
+    const month = twoDigits(text, p + 5);
+    const day = twoDigits(text, p + 8);
+    const hour = twoDigits(text, p + 11);
+    const minute = twoDigits(text, p + 14);
     const key = minuteKey(month, day, hour, minute);
     if ((key !== this.minKey || year !== this.minYear) && !this.minute(key, text.charCodeAt(p + 13), year, month, day, hour, minute)) return p;
     let q = this.seconds(text, p + 16, end);
     if (q < 0) return p;
     const digits = q - p - 20; // BIND prints milliseconds; rsyslog microseconds
-    const z = text.charCodeAt(q);
-    let offset = false;
-    if (z === 0x5a) {
-      q++;
-      this.sec += this.minNaive;
-    } else if (z === 0x2b || z === 0x2d) {
-      const oh = d2(text, q + 1);
-      let om: number;
-      if (text.charCodeAt(q + 3) === 0x3a) {
-        om = d2(text, q + 4);
-        q += 6;
-      } else {
-        om = d2(text, q + 3);
-        q += 5;
-      }
-      if (oh < 0 || om < 0) return p;
-      this.sec += this.minNaive - (z === 0x2b ? 1 : -1) * (oh * 3600 + om * 60);
-      offset = true;
-    } else {
-      this.sec += this.localMinute();
-    }
+    const after = readZone(text, q, ZONE);
+    if (after < 0) return p;
+    const offset = after - q > 1; // +hh:mm, not Z
+    q = after;
+    this.sec += Number.isNaN(ZONE.sec) ? this.localMinute() : this.minNaive - ZONE.sec;
     if (text.charCodeAt(q) !== 0x20) return p;
     // a syslog RFC 3339 time is followed by the host; BIND's by a category, severity or client
     if (syslog && (offset || digits !== 3) && looksLikeSyslogHost(text, q + 1, end)) return -(q + 1);
@@ -378,10 +356,10 @@ class BindParser implements LineParser {
   private readSyslog(text: string, p: number, end: number): number {
     const month = month3(text, p);
     const dc = text.charCodeAt(p + 4);
-    const day = dc === 0x20 ? (isDigit(text.charCodeAt(p + 5)) ? text.charCodeAt(p + 5) - 48 : -1) : d2(text, p + 4);
+    const day = dc === 0x20 ? (isDigit(text.charCodeAt(p + 5)) ? text.charCodeAt(p + 5) - 48 : -1) : twoDigits(text, p + 4);
     const year = month > this.ctx.fileMonth ? this.ctx.fileYear - 1 : this.ctx.fileYear;
-    const hour = d2(text, p + 7);
-    const minute = d2(text, p + 10);
+    const hour = twoDigits(text, p + 7);
+    const minute = twoDigits(text, p + 10);
     const key = minuteKey(month, day, hour, minute);
     if ((key !== this.minKey || year !== this.minYear) && !this.minute(key, text.charCodeAt(p + 9), year, month, day, hour, minute)) return p;
     const q = this.seconds(text, p + 12, end);
@@ -413,7 +391,7 @@ class BindParser implements LineParser {
 
   /** ":SS[.fraction]" at p: sets sec to the seconds and nsec; the position after, or -1. */
   private seconds(text: string, p: number, end: number): number {
-    const second = d2(text, p + 1);
+    const second = twoDigits(text, p + 1);
     if (text.charCodeAt(p) !== 0x3a || second < 0 || second > 60) return -1;
     let q = p + 3;
     let nsec = 0;
@@ -662,13 +640,6 @@ class BindParser implements LineParser {
 
 /** Four ASCII characters at p as one small integer (-1 when one is not ASCII; past the end reads
  *  as 0), to compare words without a call. 28 bits: a V8 small integer, never a heap number. */
-function w4(s: string, p: number): number {
-  const a = s.charCodeAt(p) | 0;
-  const b = s.charCodeAt(p + 1) | 0;
-  const c = s.charCodeAt(p + 2) | 0;
-  const d = s.charCodeAt(p + 3) | 0;
-  return (a | b | c | d) < 128 ? a | (b << 7) | (c << 14) | (d << 21) : -1;
-}
 const W_QUER = w4('quer', 0);
 const W_IES_ = w4('ies:', 0);
 const W_Y_ER = w4('y-er', 0);
@@ -692,16 +663,10 @@ function minuteKey(month: number, day: number, hour: number, minute: number): nu
   return (((month * 32 + day) * 24 + hour) * 60 + minute) | 0;
 }
 
-function d2(s: string, p: number): number {
-  const a = s.charCodeAt(p) - 48;
-  const b = s.charCodeAt(p + 1) - 48;
-  if (a < 0 || a > 9 || b < 0 || b > 9) return -1;
-  return a * 10 + b;
-}
 
 function d4(s: string, p: number): number {
-  const a = d2(s, p);
-  const b = d2(s, p + 2);
+  const a = twoDigits(s, p);
+  const b = twoDigits(s, p + 2);
   if (a < 0 || b < 0) return -1;
   return a * 100 + b;
 }

@@ -77,6 +77,9 @@
 import { NO_ANSWERS, newEvent, type DnsAnswer, type DnsEvent, type Resolution } from '../../event.js';
 import { typeFromName } from '../../dnsnames.js';
 import type { LineKind, LineParser, ParseContext } from './parser.js';
+import { month3, readZone, twoDigits } from './text.js';
+
+const ZONE = { sec: 0 }; // readZone's answer
 
 export interface DnsmasqOptions {
   /** log-queries=extra serial numbers: 'use' (the default) pairs by them, 'ignore' pairs as for a
@@ -1041,12 +1044,12 @@ class Parser implements DnsmasqParser {
         return 16;
       }
       if (text.length < 17 || text.charCodeAt(3) !== 32 || text.charCodeAt(15) !== 32 || text.charCodeAt(9) !== 58 || text.charCodeAt(12) !== 58) return -1;
-      const month = monthOf(c0, text.charCodeAt(1), text.charCodeAt(2));
+      const month = month3(text, 0);
       const d1 = text.charCodeAt(4);
       const day = (d1 === 32 ? 0 : d1 - 48) * 10 + text.charCodeAt(5) - 48;
-      const hh = two(text, 7);
-      const mi = two(text, 10);
-      const ss = two(text, 13);
+      const hh = twoDigits(text, 7);
+      const mi = twoDigits(text, 10);
+      const ss = twoDigits(text, 13);
       if (month === 0 || day < 1 || day > 31 || hh < 0 || hh > 23 || mi < 0 || mi > 59 || ss < 0 || ss > 60) return -1;
       const year = this.yearOf(month);
       const key = ((year * 13 + month) * 32 + day) * 1440 + hh * 60 + mi;
@@ -1066,12 +1069,12 @@ class Parser implements DnsmasqParser {
       if (n < 20 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return -1;
       const sep = text.charCodeAt(10);
       if (sep !== 84 && sep !== 32) return -1;
-      const year = two(text, 0) * 100 + two(text, 2);
-      const month = two(text, 5);
-      const day = two(text, 8);
-      const hh = two(text, 11);
-      const mi = two(text, 14);
-      const ss = two(text, 17);
+      const year = twoDigits(text, 0) * 100 + twoDigits(text, 2);
+      const month = twoDigits(text, 5);
+      const day = twoDigits(text, 8);
+      const hh = twoDigits(text, 11);
+      const mi = twoDigits(text, 14);
+      const ss = twoDigits(text, 17);
       if (year < 0 || month < 1 || month > 12 || day < 1 || day > 31 || hh < 0 || hh > 23 || mi < 0 || mi > 59 || ss < 0 || ss > 60) return -1;
       let p = 19;
       let nsec = 0;
@@ -1087,23 +1090,10 @@ class Parser implements DnsmasqParser {
         for (let k = digits; k < 9; k++) nsec *= 10;
         precise = true;
       }
-      let off = 0;
-      let zoned = true;
-      const z = text.charCodeAt(p);
-      if (z === 90 /* Z */) p++;
-      else if (z === 43 || z === 45) {
-        const oh = two(text, p + 1);
-        let om: number;
-        if (text.charCodeAt(p + 3) === 58) {
-          om = two(text, p + 4);
-          p += 6;
-        } else {
-          om = two(text, p + 3);
-          p += 5;
-        }
-        if (oh < 0 || om < 0) return -1;
-        off = (oh * 60 + om) * 60 * (z === 45 ? -1 : 1);
-      } else zoned = false;
+      p = readZone(text, p, ZONE);
+      if (p < 0) return -1;
+      const zoned = !Number.isNaN(ZONE.sec);
+      const off = zoned ? ZONE.sec : 0;
       if (text.charCodeAt(p) !== 32) return -1;
       const key = (((year * 13 + month) * 32 + day) * 1440 + hh * 60 + mi) * 2 + (zoned ? 1 : 0);
       if (key !== this.minuteKey || (zoned && off !== this.minuteOff)) {
@@ -1253,34 +1243,6 @@ function looksLikeDnsmasq(text: string): boolean {
 const isHex = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
 
 // Two decimal digits at i, or -1.
-function two(text: string, i: number): number {
-  const a = text.charCodeAt(i) - 48;
-  const b = text.charCodeAt(i + 1) - 48;
-  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
-}
-
-function monthOf(a: number, b: number, c: number): number {
-  switch (a) {
-    case 74: // J
-      return b === 97 ? 1 : c === 110 ? 6 : c === 108 ? 7 : 0; // Jan, Jun, Jul
-    case 70:
-      return 2;
-    case 77:
-      return c === 114 ? 3 : c === 121 ? 5 : 0; // Mar, May
-    case 65:
-      return b === 112 ? 4 : b === 117 ? 8 : 0; // Apr, Aug
-    case 83:
-      return 9;
-    case 79:
-      return 10;
-    case 78:
-      return 11;
-    case 68:
-      return 12;
-  }
-  return 0;
-}
-
 const TYPE_CACHE = new Map<string, number>();
 
 // The type in "query[TYPE]": a mnemonic or "type=N".
