@@ -160,38 +160,44 @@ export function startUnbound(): Promise<Resolver> {
   });
 }
 
+/** dnsmasq's configuration shared by the tests' instances: loopback only, no upstream, no
+ *  /etc/hosts, its query log in dir, and the records of DNSMASQ_ZONE. */
+function dnsmasqConf(dir: string, port: number, logQueries: string): string[] {
+  const D = DNSMASQ_ZONE;
+  // HTTPS "1 . alpn=h2 ipv4hint=192.0.2.1" as raw rdata: dnsmasq has no HTTPS syntax.
+  const https = '0001' + '00' + '0001' + '0003' + '026832' + '0004' + '0004' + 'c0000201';
+  return [
+    `port=${port}`,
+    'listen-address=127.0.0.1',
+    'listen-address=::1',
+    'bind-interfaces',
+    'no-resolv',
+    'no-hosts',
+    'no-poll',
+    'keep-in-foreground',
+    `log-facility=${join(dir, 'query.log')}`,
+    logQueries,
+    'user=root',
+    `pid-file=${join(dir, 'dnsmasq.pid')}`,
+    `local=/${D}/`,
+    `address=/addr.${D}/192.0.2.10`,
+    `address=/addr.${D}/2001:db8::10`,
+    `host-record=host.${D},192.0.2.11,2001:db8::11`,
+    `cname=alias.${D},alias2.${D}`,
+    `cname=alias2.${D},host.${D}`,
+    `txt-record=txt.${D},"hello world","say \\"hi\\"","a;b"`,
+    `srv-host=_sip._udp.${D},sip.${D},5060,10,20`,
+    `mx-host=${D},mail.${D},10`,
+    `ptr-record=11.2.0.192.in-addr.arpa,host.${D}`,
+    `dns-rr=web.${D},65,${https}`,
+  ];
+}
+
 /** Starts dnsmasq (no upstream, no /etc/hosts) with records in DNSMASQ_ZONE. */
 export function startDnsmasq(): Promise<Resolver> {
   return startOn('dnsmasq', (dir, port) => {
     const D = DNSMASQ_ZONE;
-    // HTTPS "1 . alpn=h2 ipv4hint=192.0.2.1" as raw rdata: dnsmasq has no HTTPS syntax.
-    const https = '0001' + '00' + '0001' + '0003' + '026832' + '0004' + '0004' + 'c0000201';
-    const conf = [
-      `port=${port}`,
-      'listen-address=127.0.0.1',
-      'listen-address=::1',
-      'bind-interfaces',
-      'no-resolv',
-      'no-hosts',
-      'no-poll',
-      'keep-in-foreground',
-      `log-facility=${join(dir, 'query.log')}`,
-      'log-queries',
-      'user=root',
-      `pid-file=${join(dir, 'dnsmasq.pid')}`,
-      `local=/${D}/`,
-      `address=/addr.${D}/192.0.2.10`,
-      `address=/addr.${D}/2001:db8::10`,
-      `host-record=host.${D},192.0.2.11,2001:db8::11`,
-      `cname=alias.${D},alias2.${D}`,
-      `cname=alias2.${D},host.${D}`,
-      `txt-record=txt.${D},"hello world","say \\"hi\\"","a;b"`,
-      `srv-host=_sip._udp.${D},sip.${D},5060,10,20`,
-      `mx-host=${D},mail.${D},10`,
-      `ptr-record=11.2.0.192.in-addr.arpa,host.${D}`,
-      `caa-record=${D},0,issue,letsencrypt.org`,
-      `dns-rr=web.${D},65,${https}`,
-    ];
+    const conf = [...dnsmasqConf(dir, port, 'log-queries'), `caa-record=${D},0,issue,letsencrypt.org`];
     writeFileSync(join(dir, 'dnsmasq.conf'), conf.join('\n') + '\n');
     return { bin: sbin('dnsmasq'), args: [`--conf-file=${join(dir, 'dnsmasq.conf')}`], probe: `host.${D}`, queryLog: join(dir, 'query.log') };
   });
@@ -369,32 +375,9 @@ export function startDnsmasqLogging(opts: DnsmasqLogOptions = {}): Promise<Resol
   return startOn('dnsmasq', (dir, port) => {
     const D = DNSMASQ_ZONE;
     const S = DNSMASQ_SINKHOLES;
-    const https = '0001' + '00' + '0001' + '0003' + '026832' + '0004' + '0004' + 'c0000201';
     writeFileSync(join(dir, 'hosts'), `192.0.2.90 h1.${S.hosts}\n0.0.0.0 ads.${S.hosts}\n`);
     const conf = [
-      `port=${port}`,
-      'listen-address=127.0.0.1',
-      'listen-address=::1',
-      'bind-interfaces',
-      'no-resolv',
-      'no-hosts',
-      'no-poll',
-      'keep-in-foreground',
-      `log-facility=${join(dir, 'query.log')}`,
-      opts.extra ? 'log-queries=extra' : 'log-queries',
-      'user=root',
-      `pid-file=${join(dir, 'dnsmasq.pid')}`,
-      `local=/${D}/`,
-      `address=/addr.${D}/192.0.2.10`,
-      `address=/addr.${D}/2001:db8::10`,
-      `host-record=host.${D},192.0.2.11,2001:db8::11`,
-      `cname=alias.${D},alias2.${D}`,
-      `cname=alias2.${D},host.${D}`,
-      `txt-record=txt.${D},"hello world","say \\"hi\\"","a;b"`,
-      `srv-host=_sip._udp.${D},sip.${D},5060,10,20`,
-      `mx-host=${D},mail.${D},10`,
-      `ptr-record=11.2.0.192.in-addr.arpa,host.${D}`,
-      `dns-rr=web.${D},65,${https}`,
+      ...dnsmasqConf(dir, port, opts.extra ? 'log-queries=extra' : 'log-queries'),
       `address=/${S.blocked}/0.0.0.0`,
       `address=/${S.nullRoute}/#`,
       `address=/${S.nx}/`,
