@@ -113,6 +113,7 @@ const RETRY_MAX_MS = 30_000;
 export class ClickHouseLogLedger implements LogLedger {
   private saving: Promise<void> = Promise.resolve();
   private readonly records = new Set<StoredLogRecord>();
+  private readonly inFlight = new Map<string, LogChunk>(); // token -> chunk, handed and not stored yet
   private readonly db: string;
 
   private async retried<T>(what: string, f: () => Promise<T>): Promise<T> {
@@ -202,9 +203,19 @@ export class ClickHouseLogLedger implements LogLedger {
     this.saving = this.saving.then(() => this.store.exec(sql)).catch((e: unknown) => this.log.warn({ err: (e as Error).message, file: rec.file.path }, 'could not record the read position'));
   }
 
-  /** The writer's onSent: a chunk's insert was stored. */
-  sent(batch: { rows: number; token?: string }, chunk: LogChunk | undefined): void {
-    if (chunk) (chunk.record as StoredLogRecord).onSent(chunk, batch.rows);
+  /** A chunk's events went to the writer, as one batch under its token. */
+  handed(chunk: LogChunk): void {
+    this.inFlight.set(chunk.token, chunk);
+    (chunk.record as StoredLogRecord).onHanded();
+  }
+
+  /** The writer's onSent: the store took a batch (a log chunk's, when its token is one handed here;
+   *  a spooled batch of an earlier run is not). */
+  sent(batch: { rows: number; token?: string }): void {
+    const chunk = batch.token === undefined ? undefined : this.inFlight.get(batch.token);
+    if (!chunk) return;
+    this.inFlight.delete(chunk.token);
+    (chunk.record as StoredLogRecord).onSent(chunk, batch.rows);
   }
 
   /** After the writer closed: each record's final state, written before the store closes. */
@@ -216,14 +227,13 @@ export class ClickHouseLogLedger implements LogLedger {
 
 /** The ClickHouse output when log inputs run: each chunk's events go as one insert under its token;
  *  other events (packets beside the logs) are batched as usual. */
-export function logChunkOutput(out: ClickHouseOutput, ledger: ClickHouseLogLedger, tokens: Map<string, LogChunk>): Output {
+export function logChunkOutput(out: ClickHouseOutput, ledger: ClickHouseLogLedger): Output {
   let inputEnded = false;
   return {
     name: out.name,
     write(events: readonly DnsEvent[], chunk?: LogChunk) {
       if (!chunk) return out.write(events);
-      tokens.set(chunk.token, chunk);
-      (chunk.record as StoredLogRecord).onHanded();
+      ledger.handed(chunk);
       return out.writer.writeSealed(events, chunk.token, chunk.indexTimeSec);
     },
     inputEnded() {

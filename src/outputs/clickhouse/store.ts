@@ -15,7 +15,6 @@ import type { ClickHouseSettings, OPTIONS } from './index.js';
 import { fileIdentity, importedFile, importOutput, planImport, skippedOutput, type FileImport } from './imports.js';
 import { ClickHouseLogLedger, logChunkOutput } from './logledger.js';
 import { openingClickHouseOutput } from './output.js';
-import type { LogChunk } from '../../component.js';
 
 /** --clickhousePassword, or the first line of a file given as @path (keeps it out of `ps`). */
 function passwordOf(s: ClickHouseSettings): string {
@@ -137,13 +136,9 @@ export async function openClickHouse({ settings, isSet, log, counters, stats, ru
   identity?.catch(() => undefined); // reported where it is awaited
   let fileImport: FileImport | undefined;
   let logLedger: ClickHouseLogLedger | undefined;
-  const logChunks = new Map<string, LogChunk>(); // token -> chunk, until stored
   const onSent = (b: { rows: number; token?: string }) => {
     fileImport?.sent(b);
-    if (logLedger && b.token !== undefined) {
-      logLedger.sent(b, logChunks.get(b.token));
-      logChunks.delete(b.token);
-    }
+    logLedger?.sent(b);
   };
   const { output, opened } = openingClickHouseOutput(storeOpening, { stats, counters, log, delayMs: settings.clickhouseDelay, batchSize: guess, maxQueueBytes: queueBytes(run.memoryLimit), onSent, fullQuery: settings.clickhouseSaveFullQuery }, (store) =>
     sizes(store instanceof EmbeddedStore),
@@ -196,7 +191,7 @@ export async function openClickHouse({ settings, isSet, log, counters, stats, ru
   if (run.logs && !file) {
     const { store } = await opening;
     logLedger = new ClickHouseLogLedger(store, run.server, log, run.signal);
-    out = logChunkOutput(await opened, logLedger, logChunks);
+    out = logChunkOutput(await opened, logLedger);
   }
   return { output: out, reader: async () => (await opening).store, dispose, logLedger };
 }
