@@ -45,6 +45,7 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY clickhouse ./clickhouse
+COPY postgres ./postgres
 COPY docker/health.mjs ./docker/
 ENV NODE_ENV=production DNSLENS_DATADIR=/var/lib/dnslens
 USER node

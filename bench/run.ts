@@ -14,6 +14,7 @@ import { dnstapStep } from './dnstap.js';
 import { weekStep } from './week.js';
 import { memoryStep } from './memory.js';
 import { logsStep } from './logs.js';
+import { psqlStep } from './psql.js';
 
 export interface Row {
   step: string;
@@ -541,7 +542,7 @@ const sizeStep: Step = {
   },
 };
 
-export const STEPS: Step[] = [decodeStep, jsonStep, matchStep, refStep, storeStep, sizeStep, liveStep, dnstapStep, weekStep, memoryStep, logsStep];
+export const STEPS: Step[] = [decodeStep, jsonStep, matchStep, refStep, storeStep, sizeStep, liveStep, dnstapStep, weekStep, memoryStep, logsStep, psqlStep];
 
 // ---------------------------------------------------------------- table
 
@@ -567,7 +568,7 @@ async function main(argv: string[]): Promise<number> {
   const names = STEPS.map((s) => s.name);
   const args = await yargs(argv)
     .scriptName('npm run bench --')
-    .usage('$0 [--packets N] [--days D] [--seed S] [--only decode,json,match,ref,store,size,live,dnstap,week,memory,logs] [--repeat R]')
+    .usage('$0 [--packets N] [--days D] [--seed S] [--only decode,json,match,ref,store,size,live,dnstap,week,memory,logs,psql] [--repeat R]')
     .option('packets', { type: 'number', default: 1_000_000, describe: `frames in the generated capture (1,000..${MAX_PACKETS.toLocaleString('en-US')})` })
     .option('days', { type: 'number', default: 7, describe: `days of traffic (daily cycle, 20 queries/s average) in the week step's capture (1..${MAX_DAYS})` })
     .option('seed', { type: 'number', default: 1, describe: 'generator seed' })

@@ -15,6 +15,7 @@ import { log } from '../src/log.js';
 import { cutUtf8, structuredData } from '../src/outputs/syslog/message.js';
 import { syslogOutput } from '../src/outputs/syslog/output.js';
 import { parseEndpoint } from '../src/outputs/syslog/transport.js';
+import { dnslensAsync as dnslens, until } from './cli-async.js';
 import { describeWithPeers, which } from './peers.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -23,33 +24,6 @@ const SAMPLE = join(ROOT, 'samples/dns-sample.pcap');
 const SAMPLE_EVENTS = 38;
 
 // ------------------------------------------------------------------ helpers
-
-interface Ran {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-  pid: number;
-}
-
-/** dnslens as a user runs it, without blocking this process (a receiver may live in it). */
-function dnslens(args: string[], timeoutMs = 60_000): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const t = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`dnslens ${args.join(' ')} took over ${timeoutMs} ms\n${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(t);
-      resolve({ status, stdout, stderr, pid: child.pid ?? -1 });
-    });
-  });
-}
 
 /** A loopback port free for both TCP and UDP right now. */
 async function freePort(): Promise<number> {
@@ -67,16 +41,6 @@ async function freePort(): Promise<number> {
     if (ok) return port;
   }
   throw new Error('no free loopback port');
-}
-
-async function until<T>(what: string, read: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = read();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function lines(path: string): string[] {

@@ -14,6 +14,7 @@ async function packageVersion(): Promise<string> {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'psql') return (await import('./psql-commands.js')).psqlCommand(argv.slice(1));
   if (argv[0] && STORE_COMMANDS.includes(argv[0])) return (await import('./store-commands.js')).storeCommand(argv[0], argv.slice(1));
   const stop = new AbortController();
   let signals = 0;

@@ -12,10 +12,18 @@ import { match } from '../transforms/match.js';
 import { privacy } from '../transforms/privacy.js';
 import { sample } from '../transforms/sample.js';
 import { clickhouse } from '../outputs/clickhouse/index.js';
+import { elastic } from '../outputs/elastic/index.js';
 import { file } from '../outputs/file.js';
+import { psql } from '../outputs/postgres/index.js';
+import { influx } from '../outputs/influx/index.js';
+import { parquet } from '../outputs/parquet/index.js';
 import { RESERVED } from '../outputs/reserved.js';
+import { sentinel } from '../outputs/sentinel/index.js';
+import { splunk } from '../outputs/splunk/index.js';
 import { stdout } from '../outputs/stdout.js';
 import { syslog } from '../outputs/syslog/index.js';
+import { victoria } from '../outputs/victoria/index.js';
+import { zinc } from '../outputs/zinc/index.js';
 import { CORE_OPTIONS, METRIC_OPTIONS, TUNING_OPTIONS } from './core.js';
 
 export const COMPONENTS: readonly Component[] = [
@@ -32,6 +40,14 @@ export const COMPONENTS: readonly Component[] = [
   file,
   clickhouse,
   syslog,
+  psql,
+  influx,
+  parquet,
+  elastic,
+  splunk,
+  sentinel,
+  victoria,
+  zinc,
   ...RESERVED,
 ];
 

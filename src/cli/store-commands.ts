@@ -1,8 +1,9 @@
 // `dnslens sql`, `report` and `schema`: commands on the ClickHouse store (embedded, a server, or a
 // running capture's endpoint), with the ClickHouse output's own store options.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { log } from '../log.js';
 import { resolveMemoryLimit } from '../memory.js';
+import { splitArgs } from './args.js';
 import { ConfigError, loadConfig, settingsOf, type Config } from './config.js';
 import { clickhouse, type ClickHouseSettings } from '../outputs/clickhouse/index.js';
 import { migrateOptions, openMigrated, storeOptions } from '../outputs/clickhouse/store.js';
@@ -10,6 +11,10 @@ import { openStore, type Store } from '../store/connection.js';
 import { schemaScript } from '../store/migrate.js';
 import { runSql, type SqlFormat } from '../reports/sql.js';
 import { summaryReport } from '../reports/summary.js';
+import { findReport, REPORTS, reportHelp } from '../reports/catalog.js';
+import { htmlPage } from '../reports/html.js';
+import { runReport, type NamedReport, type ReportResult } from '../reports/named.js';
+import { FORMATS, render, type Format } from '../reports/render.js';
 import { askedZone } from '../zone.js';
 
 const settings = (cfg: Config): ClickHouseSettings => settingsOf(cfg, clickhouse);
@@ -18,29 +23,6 @@ const STORE_ONLY = { checkComponents: false };
 
 // ------------------------------------------------------------------ commands
 
-interface CommandArgs {
-  positional: string[];
-  own: Map<string, string>;
-  rest: string[]; // everything else: dnslens' own flags (store address, dataDir, ...)
-}
-
-/** Splits a command's own flags (given in `names`) from the shared configuration flags. */
-function splitArgs(args: string[], names: string[]): CommandArgs {
-  const out: CommandArgs = { positional: [], own: new Map(), rest: [] };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    const m = /^--?([A-Za-z]+)(?:=(.*))?$/.exec(a);
-    if (m && names.includes(m[1])) {
-      const value = m[2] ?? args[++i];
-      if (value === undefined) throw new ConfigError(m[1], `${a}: needs a value`);
-      out.own.set(m[1], value);
-    } else if (a.startsWith('-') && a !== '-') {
-      out.rest.push(a);
-      if (!a.includes('=') && args[i + 1] !== undefined && !args[i + 1].startsWith('--')) out.rest.push(args[++i]);
-    } else out.positional.push(a);
-  }
-  return out;
-}
 
 const SQL_FORMATS = ['table', 'csv', 'json', 'tsv'];
 
@@ -54,17 +36,7 @@ export async function storeCommand(cmd: string, args: string[]): Promise<number>
     if (!SQL_FORMATS.includes(format)) throw new ConfigError('format', `--format: "${format}" is not one of ${SQL_FORMATS.join(', ')}`);
     return withStore(a.rest, async (store) => process.stdout.write(await runSql(store, sql, format)));
   }
-  if (cmd === 'report') {
-    const a = splitArgs(args, ['top', 'since', 'until']);
-    const top = Number(a.own.get('top') ?? 10);
-    if (!Number.isInteger(top) || top < 1) throw new ConfigError('top', `--top: "${a.own.get('top')}" is not a positive integer`);
-    const timezone = askedZone(loadConfig(a.rest, process.env, undefined, STORE_ONLY).timezone);
-    return withStore(a.rest, async (store) => {
-      const [t] = await store.query<{ n: string | number }>("SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name = 'DNS_LOG'");
-      if (Number(t?.n ?? 0) === 0) throw new ConfigError('dataDir', `no dnslens store in ${store.where}: nothing is stored there yet (a capture creates it)`);
-      process.stdout.write(await summaryReport(store, { top, since: a.own.get('since'), until: a.own.get('until'), timezone }));
-    });
-  }
+  if (cmd === 'report') return reportCommand(args);
   // schema migrate | schema print
   const a = splitArgs(args, []);
   if (a.positional[0] === 'print') {
@@ -79,6 +51,70 @@ export async function storeCommand(cmd: string, args: string[]): Promise<number>
   process.stdout.write(`schema up to date (${store.where})\n`);
   await store.close();
   return 0;
+}
+
+// `dnslens report [NAME]`: the summary, or a named report (src/reports/catalog.ts).
+const REPORT_FLAGS = ['top', 'limit', 'since', 'until', 'server', 'client', 'by', 'lookback', 'format', 'html'];
+const NAMED_ONLY = ['server', 'client', 'by', 'lookback', 'format'];
+
+async function reportCommand(args: string[]): Promise<number> {
+  const a = splitArgs(args, REPORT_FLAGS, ['explain', 'help', 'h']);
+  if (a.switches.has('help') || a.switches.has('h')) {
+    process.stdout.write(reportHelp());
+    return 0;
+  }
+  if (a.positional.length > 1) throw new ConfigError('report', `dnslens report: one report at a time, not ${a.positional.join(' ')} (--html with no name: all of them)`);
+  const given = (f: string) => a.own.get(f);
+  const name = a.positional[0];
+  const html = given('html');
+  if (name === 'all' && html === undefined) throw new ConfigError('report', 'dnslens report all: only with --html FILE (one page of every report); name a report to print it');
+  if (html !== undefined && a.own.has('format')) throw new ConfigError('format', '--format is for printing a report; --html FILE writes a page instead');
+  // --html with no name, or `all`: every report, on one page
+  const reports: readonly NamedReport[] = name === 'all' || (name === undefined && html !== undefined) ? REPORTS : name === undefined ? [] : [findReport(name)];
+  const by = given('by');
+  if (by !== undefined && reports.length > 1 && !reports.some((r) => r.by?.includes(by))) throw new ConfigError('by', `--by: no report takes "${by}"`);
+  const limit = Number(given('limit') ?? given('top') ?? 10);
+  if (!Number.isInteger(limit) || limit < 1) throw new ConfigError('limit', `--limit: "${given('limit') ?? given('top')}" is not a positive integer`);
+  const format = (given('format') ?? 'table') as Format;
+  if (!FORMATS.includes(format)) throw new ConfigError('format', `--format: "${format}" is not one of ${FORMATS.join(', ')}`);
+  const unused = NAMED_ONLY.find((f) => a.own.has(f));
+  if (reports.length === 0 && unused) throw new ConfigError(unused, `--${unused} is for a named report (dnslens report --help); the summary takes --top, --since and --until`);
+  const timezone = askedZone(loadConfig(a.rest, process.env, undefined, STORE_ONLY).timezone);
+  return withStore(a.rest, async (store) => {
+    const [t] = await store.query<{ n: string | number }>("SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name = 'DNS_LOG'");
+    if (Number(t?.n ?? 0) === 0) throw new ConfigError('dataDir', `no dnslens store in ${store.where}: nothing is stored there yet (a capture creates it)`);
+    if (reports.length === 0) {
+      if (a.switches.has('explain')) process.stderr.write('summary: DNS_LOG, every part\n');
+      process.stdout.write(await summaryReport(store, { top: limit, since: given('since'), until: given('until'), timezone }));
+      return;
+    }
+    const results: ReportResult[] = [];
+    for (const report of reports) {
+      const result = await runReport(store, report, {
+        since: given('since'),
+        until: given('until'),
+        server: given('server'),
+        client: given('client'),
+        by: reports.length === 1 || (by !== undefined && report.by?.includes(by)) ? by : undefined, // on a page of all: where it applies
+        lookback: given('lookback'),
+        limit,
+        timezone,
+      });
+      if (a.switches.has('explain')) for (const s of result.sections) process.stderr.write(`${report.name} ${s.name}: read ${s.table}: ${s.why}\n`);
+      results.push(result);
+    }
+    if (html === undefined) {
+      process.stdout.write(render(results[0], format, reports[0].draw));
+      return;
+    }
+    const filters = ['server', 'client', 'by', 'lookback'].filter((f) => a.own.has(f)).map((f): [string, string] => [`--${f}`, given(f)!]);
+    const page = htmlPage(
+      results.map((result, i) => ({ description: reports[i].description, result })),
+      { source: store.where, filters: [...filters, ['rows per list', `${limit} (--limit)`]], generated: new Date() },
+    );
+    writeFileSync(html, page);
+    process.stderr.write(`dnslens report: wrote ${html} (${results.length === 1 ? results[0].report : `${results.length} reports`}, ${Math.round(page.length / 1024)} KiB)\n`);
+  });
 }
 
 // `sql` and `report` only read: they open the store without migrating it, so they never re-apply

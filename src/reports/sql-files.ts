@@ -4,6 +4,7 @@
 // {{name}} marks an expression from names.sql, filled in here.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Reader } from '../component.js';
 import { schemaRoot } from '../store/migrate.js';
 
 const cache = new Map<string, ReadonlyMap<string, string>>();
@@ -41,16 +42,39 @@ export function section(file: string, name: string, root?: string): string {
   return sql;
 }
 
-/** The shared expressions of names.sql (qtype, rcode, category, client, server). */
+/** The shared expressions of names.sql (qtype, rcode, category, provider, client, server, ...). */
 export function names(root?: string): Record<string, string> {
   return Object.fromEntries(reportSql('names', root));
 }
 
-/** SQL with each {{name}} replaced by its expression; an unknown name is an error, not left in. */
-export function fill(sql: string, expressions: Readonly<Record<string, string>>): string {
+/** SQL with each {{name}} replaced by its expression, itself filled the same way (a few levels
+ *  deep); an unknown name is an error, not left in. */
+export function fill(sql: string, expressions: Readonly<Record<string, string>>, depth = 0): string {
+  if (depth > 4) throw new Error(`expressions nested too deep (a cycle?) in: ${sql.slice(0, 80)}`);
   return sql.replace(/\{\{(\w+)\}\}/g, (_, n: string) => {
     const e = expressions[n];
     if (e === undefined) throw new Error(`no expression {{${n}}}`);
-    return e;
+    return fill(e, expressions, depth + 1);
   });
+}
+
+// A store whose schema lacks a dictionary still gets its reports: numbers (RFC 3597 style) instead
+// of names, and no category.
+const FALLBACK: Record<string, [string, string]> = {
+  qtype: ['dns_type', "concat('TYPE', toString(Type))"],
+  rcode: ['dns_response', "concat('RCODE', toString(ResponseCode))"],
+  category: ['domain_categories', "''"],
+  provider: ['domain_categories', "''"],
+  cache_priority: ['domain_categories', 'toUInt8(5)'],
+};
+
+/** names() for this store: the dictionaries it lacks replaced by their fallbacks. */
+export async function storeNames(store: Reader): Promise<Record<string, string>> {
+  const rows = await store.query<{ name: string }>(
+    "SELECT name FROM system.dictionaries WHERE database = currentDatabase() AND name IN ('dns_type', 'dns_response', 'domain_categories')",
+  );
+  const has = new Set(rows.map((r) => r.name));
+  const out = names();
+  for (const [name, [dictionary, fallback]] of Object.entries(FALLBACK)) if (!has.has(dictionary)) out[name] = fallback;
+  return out;
 }

@@ -2,63 +2,15 @@
 // domains, rcodes, qtypes and latency, as text for a terminal, from any store kind.
 import type { Reader } from '../component.js';
 import { clickhouseError } from './sql.js';
-import { fill, names, section } from './sql-files.js';
-import { formatPairs, formatTable } from './table.js';
+import { fill, section, storeNames } from './sql-files.js';
+import { count, formatPairs, formatTable, micros, num, share } from './table.js';
+import { localTime, storeZone, timeBound } from './time.js';
 
 export interface ReportOptions {
-  since?: Date | string; // PacketTime lower bound (inclusive)
+  since?: Date | string; // PacketTime lower bound (inclusive): absolute, or relative ('24h', '7d')
   until?: Date | string; // PacketTime upper bound (exclusive)
   top?: number; // rows in each top list, default 10
   timezone?: string; // IANA zone of the times shown (--timezone), default UTC
-}
-
-/** A stored UTC time ('2024-03-12 09:00:00.005000') as wall-clock time in zone tz, its fraction kept. */
-export function localTime(utc: string, tz: string): string {
-  const d = new Date(utc.replace(' ', 'T') + 'Z');
-  if (Number.isNaN(d.getTime())) return utc;
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
-  }).formatToParts(d);
-  const p = (t: string) => parts.find((x) => x.type === t)?.value ?? '';
-  const fraction = /\.\d+$/.exec(utc)?.[0] ?? '';
-  return `${p('year')}-${p('month')}-${p('day')} ${p('hour')}:${p('minute')}:${p('second')}${fraction}`;
-}
-
-/** Zone tz's offset from UTC at instant ms, in ms (Intl's wall-clock parts read back as UTC). */
-function offsetMs(ms: number, tz: string): number {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
-  }).formatToParts(new Date(ms));
-  const p = (t: string) => Number(parts.find((x) => x.type === t)?.value);
-  return Date.UTC(p('year'), p('month') - 1, p('day'), p('hour'), p('minute'), p('second')) - Math.floor(ms / 1000) * 1000;
-}
-
-// A bound of the range as a DateTime64(6, 'UTC') parameter; null leaves that end open. A time
-// without a zone ('2024-03-12 09:00') is wall-clock time in tz, the zone the report prints.
-function timeBound(v: Date | string | undefined, name: string, tz: string): string | null {
-  if (v === undefined) return null;
-  let d = v instanceof Date ? v : new Date(v);
-  const wall = typeof v === 'string' ? /^(\d{4})-(\d\d)-(\d\d)(?:[ T](\d\d):(\d\d)(?::(\d\d)(\.\d+)?)?)?$/.exec(v.trim()) : null;
-  if (wall) {
-    const [, y, mo, da, h = '0', mi = '0', se = '0', frac = ''] = wall;
-    const asUtc = Date.UTC(+y, +mo - 1, +da, +h, +mi, +se) + Math.round(Number(frac || 0) * 1000);
-    const guess = asUtc - offsetMs(asUtc, tz);
-    d = new Date(asUtc - offsetMs(guess, tz)); // the offset at the instant itself (DST)
-  }
-  if (Number.isNaN(d.getTime())) throw new Error(`${name}: not a time: ${String(v)}`);
-  return d.toISOString().replace('T', ' ').replace('Z', '');
-}
-
-function num(v: unknown): number {
-  return typeof v === 'number' ? v : Number(v ?? 0);
-}
-
-function count(n: number): string {
-  return n.toLocaleString('en-US');
-}
-
-function share(part: number, whole: number): string {
-  return whole > 0 ? `${((100 * part) / whole).toFixed(1)}%` : '-';
 }
 
 function duration(sec: number): string {
@@ -75,32 +27,6 @@ function duration(sec: number): string {
   return parts.join(' ');
 }
 
-// Names, not numbers, from the dictionaries (names.sql); a store whose schema lacks one still
-// gets its report, with numbers (RFC 3597 style) and no category.
-const FALLBACK: Record<string, [string, string]> = {
-  qtype: ['dns_type', "concat('TYPE', toString(Type))"],
-  rcode: ['dns_response', "concat('RCODE', toString(ResponseCode))"],
-  category: ['domain_categories', "''"],
-};
-
-async function lookups(store: Reader): Promise<Record<string, string>> {
-  const rows = await store.query<{ name: string }>(
-    "SELECT name FROM system.dictionaries WHERE database = currentDatabase() AND name IN ('dns_type', 'dns_response', 'domain_categories')",
-  );
-  const has = new Set(rows.map((r) => r.name));
-  const out = names();
-  for (const [name, [dictionary, fallback]] of Object.entries(FALLBACK)) if (!has.has(dictionary)) out[name] = fallback;
-  return out;
-}
-
-/** The zone the store's rollups are in (recorded by the migration), else UTC. */
-async function storeZone(store: Reader): Promise<string> {
-  const rows = await store
-    .query<{ zone: string }>("SELECT argMax(checksum, applied_at) AS zone FROM dnslens_migrations WHERE name = 'timezone'")
-    .catch(() => []);
-  return rows[0]?.zone || 'UTC';
-}
-
 /** The short report: messages, time span, top domains and apex domains, rcodes, qtypes, latency. */
 export async function summaryReport(store: Reader, opts: ReportOptions = {}): Promise<string> {
   const top = Math.max(1, Math.floor(opts.top ?? 10));
@@ -108,7 +34,7 @@ export async function summaryReport(store: Reader, opts: ReportOptions = {}): Pr
   const params = { since: timeBound(opts.since, 'since', tz), until: timeBound(opts.until, 'until', tz), top };
   const ranged = opts.since !== undefined || opts.until !== undefined;
   try {
-    const expressions = await lookups(store);
+    const expressions = await storeNames(store);
     const q = <T = Record<string, string | number>>(name: string) => store.query<T>(fill(section('summary', name), expressions), params);
     const [totals] = await q('totals');
     const messages = num(totals?.messages);
@@ -172,12 +98,6 @@ export async function summaryReport(store: Reader, opts: ReportOptions = {}): Pr
   }
 }
 
-
-function micros(us: unknown): string {
-  const v = num(us);
-  if (!Number.isFinite(v)) return '-';
-  return v < 1000 ? `${Math.round(v)} µs` : v < 1e6 ? `${(v / 1000).toFixed(1)} ms` : `${(v / 1e6).toFixed(2)} s`;
-}
 
 // Response times and unanswered queries (query/response matching); nothing when no pair was seen.
 async function latencySection(q: <T>(name: string) => Promise<T[]>): Promise<string> {

@@ -1,4 +1,5 @@
-// Aligned text tables for the terminal, shared by every report and `dnslens sql`.
+// Aligned text tables for the terminal, and the number formats in them, shared by every report
+// and `dnslens sql`.
 
 export interface Column {
   title: string;
@@ -34,3 +35,24 @@ function width(s: string): number {
   return n;
 }
 
+
+/** A number from a ClickHouse row (64-bit integers come as strings); null and missing are 0. */
+export function num(v: unknown): number {
+  return typeof v === 'number' ? v : Number(v ?? 0);
+}
+
+export function count(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+/** part of whole as a percentage with one decimal; '-' when whole is 0. */
+export function share(part: number, whole: number): string {
+  return whole > 0 ? `${((100 * part) / whole).toFixed(1)}%` : '-';
+}
+
+/** Microseconds as µs, ms or s. */
+export function micros(us: unknown): string {
+  const v = num(us);
+  if (!Number.isFinite(v)) return '-';
+  return v < 1000 ? `${Math.round(v)} µs` : v < 1e6 ? `${(v / 1000).toFixed(1)} ms` : `${(v / 1e6).toFixed(2)} s`;
+}

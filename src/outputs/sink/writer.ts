@@ -10,6 +10,7 @@
 // by reason (Stats.dropped(<sink>, reason)); close() flushes (SIGTERM ends in close()).
 // A file import cuts its batches by row count alone (cut()): the same file then cuts the same way in
 // every run, and each batch carries a token the receiver deduplicates on, also through the spool.
+import type { Output } from '../../component.js';
 import type { DnsEvent } from '../../event.js';
 import type { Log } from '../../log.js';
 import type { Counters, Stats } from '../../stats.js';
@@ -44,7 +45,15 @@ export interface Cuts {
 /** Where batches go. */
 export interface SinkTarget<M> {
   readonly where: string; // for logs
-  send(batch: SinkBatch<M>): Promise<void>;
+  /** Resolves once the receiver took the batch; `refused` rows of it were refused one by one
+   *  (an item of a bulk request): counted as rejected, not sent. */
+  send(batch: SinkBatch<M>): Promise<void | { refused: number }>;
+}
+
+/** A send failure may say when to try again (an HTTP Retry-After): the backoff waits at least
+ *  that long, up to retryMaxMs. */
+export interface RetryHint {
+  retryAfterMs?: number;
 }
 
 /** The counters every sink reports (Context.counters), with their labels in the summary. */
@@ -390,8 +399,9 @@ export class BatchWriter<M> {
             : { rows: item.entry.rows, meta: item.entry.meta, path: item.entry.path, token: item.entry.token };
         const started = Date.now();
         if (this.failures > 0) this.counters.add('retried');
+        let refused = 0;
         try {
-          await this.target.send(batch);
+          refused = (await this.target.send(batch))?.refused ?? 0;
           this.opts.log.debug({ rows: batch.rows, ms: Date.now() - started, queued: this.mem.length - 1 }, 'batch sent');
         } catch (err) {
           await this.onFailure(item, err);
@@ -400,7 +410,11 @@ export class BatchWriter<M> {
         if (this.receiverDown) this.opts.log.info({ to: this.target.where, downMs: Date.now() - this.downSince }, 'receiver is back');
         this.receiverDown = false;
         this.failures = 0;
-        this.counters.add('sent', batch.rows);
+        this.counters.add('sent', batch.rows - refused);
+        if (refused > 0) {
+          this.counters.add('rejected', refused);
+          this.opts.stats.dropped(this.opts.name, 'rejected-by-receiver', refused);
+        }
         this.counters.add('batches');
         this.lastInsertUs = (Date.now() - started) * 1000;
         this.opts.onSent?.({ rows: batch.rows, token: batch.token });
@@ -442,7 +456,8 @@ export class BatchWriter<M> {
     // Exponential backoff with jitter (between half and all of the step), so many sensors
     // that lost one receiver do not all come back at the same instant.
     const step = Math.min(this.retryMaxMs, this.retryInitialMs * 2 ** Math.min(this.failures - 1, 20));
-    const delay = step / 2 + Math.random() * (step / 2);
+    const hint = (err as RetryHint | null)?.retryAfterMs ?? 0;
+    const delay = Math.min(Math.max(step / 2 + Math.random() * (step / 2), hint), this.retryMaxMs);
     await new Promise<void>((resolve) => {
       const t = setTimeout(done, delay);
       function done(): void {
@@ -518,6 +533,24 @@ export class BatchWriter<M> {
     this.roomWaiters = [];
     for (const r of w) r();
   }
+}
+
+/** An output that writes through a BatchWriter to target; release() runs once the writer is
+ *  closed (it closes the target's connections). */
+export function writerOutput<M>(target: SinkTarget<M>, opts: WriterOptions<M>, release: () => void | Promise<void>): Output & { readonly writer: BatchWriter<M> } {
+  const writer = new BatchWriter<M>(target, opts);
+  return {
+    name: opts.name,
+    writer,
+    write: (events: readonly DnsEvent[]) => writer.write(events),
+    async close() {
+      try {
+        await writer.close();
+      } finally {
+        await release();
+      }
+    },
+  };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -4,10 +4,9 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { ConnectionOptions } from 'node:tls';
 import type { Context, OpenedOutput, Output } from '../../component.js';
-import type { DnsEvent } from '../../event.js';
 import type { Counters, Stats } from '../../stats.js';
 import type { Log } from '../../log.js';
-import { BatchWriter } from '../sink/writer.js';
+import { writerOutput, type BatchWriter } from '../sink/writer.js';
 import { FACILITIES, MessageWriter, SyslogEncoder, type SyslogBody, type SyslogFormat } from './message.js';
 import { parseEndpoint, StreamTarget, UdpTarget, type Endpoint } from './transport.js';
 import type { SyslogOptions } from './index.js';
@@ -39,7 +38,7 @@ export function syslogOutput(o: SyslogOutputOptions): Output & { readonly writer
   const datagram = o.endpoint.scheme === 'udp';
   const encoder = new SyslogEncoder(msg, datagram ? { datagram: true, maxDatagram: o.maxDatagram, counters: o.counters } : { datagram: false });
   const target = datagram ? new UdpTarget(o.endpoint) : new StreamTarget(o.endpoint, o.endpoint.scheme === 'tls' ? (o.tls ?? {}) : undefined);
-  const writer = new BatchWriter<null>(target, {
+  const writerOptions = {
     name: NAME,
     encoder,
     meta: null,
@@ -51,19 +50,8 @@ export function syslogOutput(o: SyslogOutputOptions): Output & { readonly writer
     retryInitialMs: o.retryInitialMs,
     retryMaxMs: o.retryMaxMs,
     closeTimeoutMs: o.closeTimeoutMs,
-  });
-  return {
-    name: NAME,
-    writer,
-    write: (events: readonly DnsEvent[]) => writer.write(events),
-    async close() {
-      try {
-        await writer.close();
-      } finally {
-        await target.close();
-      }
-    },
   };
+  return writerOutput(target, writerOptions, () => target.close());
 }
 
 /** The host name in the header: --serverName, or this host's name when it is left at "default". */

@@ -1,0 +1,24 @@
+// The Elasticsearch/OpenSearch sink: `_bulk` bodies over the shared HTTP target.
+import type { Context, OpenedOutput } from '../../component.js';
+import { bulkOutput } from '../sink/bulk.js';
+import { httpClient } from '../sink/http.js';
+import { bulkUrl } from '../sink/http-check.js';
+import type { ElasticOptions } from './index.js';
+
+export async function openElastic(ctx: Context<ElasticOptions>): Promise<OpenedOutput> {
+  const s = ctx.settings;
+  const output = bulkOutput({
+    name: 'elastic',
+    action: 'create',
+    index: s.elasticOutputIndex,
+    url: bulkUrl(new URL(s.elasticOutputEndpoint.trim())), // check() vetted it
+    authHint: 'the user:password@ of --elasticOutputEndpoint, and that the user may write to the index',
+    client: httpClient({ caPath: s.elasticCACertificatePath }),
+    batchSize: s.elasticBatchSize,
+    delayMs: s.elasticBatchDelay,
+    stats: ctx.stats,
+    counters: ctx.counters,
+    log: ctx.log,
+  });
+  return { output };
+}

@@ -1,0 +1,67 @@
+// Connecting to PostgreSQL with `pg`: the URI of --psqlEndpoint (sslmode in it: disable, require,
+// verify-ca, verify-full), the standard PG* environment variables for whatever the URI leaves out
+// (pg reads them itself), and the password from --psqlPasswordFile. A failure at start-up that
+// retrying cannot fix (wrong password, no such database or role) is a ConfigError: exit code 2.
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
+import { ConfigError } from '../../options.js';
+
+export interface PgConnection {
+  endpoint: string; // postgres://user:pass@host:port/db?sslmode=...; '' = PG* variables only
+  passwordFile: string; // '' = the URI's or PGPASSWORD
+  timeoutMs: number; // connection and statement timeout
+}
+
+/** pg's client settings for the connection. */
+export function clientConfig(c: PgConnection): pg.ClientConfig {
+  const cfg: pg.ClientConfig = { connectionTimeoutMillis: c.timeoutMs, application_name: 'dnslens' };
+  if (c.endpoint !== '') cfg.connectionString = c.endpoint;
+  if (c.passwordFile !== '') cfg.password = readFileSync(c.passwordFile, 'utf8').split('\n')[0];
+  return cfg;
+}
+
+/** The endpoint without its password, for logs and errors. */
+export function where(c: PgConnection): string {
+  if (c.endpoint === '') return `${process.env.PGHOST ?? 'localhost'}:${process.env.PGPORT ?? 5432}/${process.env.PGDATABASE ?? process.env.PGUSER ?? ''} (PG* variables)`;
+  try {
+    const u = new URL(c.endpoint);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(endpoint not a URI)';
+  }
+}
+
+// SQLSTATEs that mean "this will not work however often it is tried".
+const FATAL_STATES: Record<string, string> = {
+  '28P01': 'wrong password',
+  '28000': 'login refused (pg_hba.conf or role)',
+  '3D000': 'no such database',
+  '42501': 'permission denied',
+  '3F000': 'no such schema',
+};
+
+/** A start-up failure as the error to stop with: ConfigError (exit 2) for those above. */
+export function startupError(err: unknown, c: PgConnection): Error {
+  const e = err as { code?: string; message?: string };
+  const why = e.code ? FATAL_STATES[e.code] : undefined;
+  const msg = `PostgreSQL at ${where(c)}: ${e.message ?? String(err)}`;
+  if (why) return new ConfigError('psqlEndpoint', `${msg} (${why})`);
+  if (/SSL|certificate|self[- ]signed/i.test(e.message ?? '')) return new ConfigError('psqlEndpoint', `${msg} (TLS: check sslmode and the server certificate)`);
+  return new Error(msg);
+}
+
+/** True when an error is about the connection (retry later), not the statement. */
+export function isConnectionError(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  if (typeof e?.code === 'string' && /^(08|57P0|53)/.test(e.code)) return true;
+  return /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|Connection terminated|not queryable|timeout/i.test(e?.message ?? '');
+}
+
+/** A connected client (its errors after connecting are logged, not thrown at the process). */
+export async function connect(c: PgConnection, onError: (err: Error) => void): Promise<pg.Client> {
+  const client = new pg.Client(clientConfig(c));
+  client.on('error', onError);
+  await client.connect();
+  return client;
+}
