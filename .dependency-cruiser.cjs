@@ -1,9 +1,9 @@
 // Import directions of src/ (checked by test/layers.test.ts, so a violation fails `npm test`):
-//   cli -> inputs | transforms | outputs | reports | metrics -> decode | store -> shared files (src/*.ts)
+//   cli -> inputs | transforms | outputs | reports | metrics -> decode | store | bus -> shared files (src/*.ts)
 // A layer imports only layers below it; components of one kind do not import another kind;
 // the sink toolkit knows no sink; no import cycle leaves a folder.
 const MIDDLE = '^src/(inputs|transforms|outputs|reports|metrics)/';
-const LOWER = '^src/(decode|store)/';
+const LOWER = '^src/(decode|store|bus)/';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -17,9 +17,9 @@ module.exports = {
     },
     {
       name: 'lower-imports-only-shared',
-      comment: 'decode and store sit above the shared files only: not above each other, never above a component or the CLI',
+      comment: 'decode, store and bus sit above the shared files only: not above each other, never above a component or the CLI',
       severity: 'error',
-      from: { path: '^src/(decode|store)/' },
+      from: { path: LOWER },
       to: { path: ['^src/(cli|inputs|transforms|outputs|reports|metrics)/', LOWER], pathNot: '^src/$1/' },
     },
     {

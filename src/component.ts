@@ -9,10 +9,12 @@ import type { Counters, Stats } from './stats.js';
 
 // ------------------------------------------------------------------ what flows
 
-/** What an input yields: captured frames (decoded by the pipeline) or ready-made events. */
+/** What an input yields: captured frames (decoded by the pipeline) or ready-made events.
+ *  transformed: the events went through another dnslens' transforms already (a sensor's, over a
+ *  bus), so they go straight to the outputs (matching again would hold them across batches). */
 export type Feed =
   | { kind: 'frames'; frames: AsyncIterable<Frame[]>; inputKind: InputKind; inputName: string }
-  | { kind: 'events'; events: AsyncIterable<DnsEvent[]> };
+  | { kind: 'events'; events: AsyncIterable<DnsEvent[]>; transformed?: boolean };
 
 /** A packet-level test run before IP decoding (sampling, dedup): false drops the packet. ipOffset is where the IP header starts. */
 export type PacketFilter = (data: Uint8Array, ipOffset: number, end: number, frame: Frame) => boolean;
@@ -33,7 +35,11 @@ export interface EventTransform {
 export interface Output {
   readonly name: string;
   /** chunk: the log chunk the events came in (all of them), for an output that stores log positions. */
-  write(events: readonly DnsEvent[], chunk?: LogChunk): void | Promise<void>;
+  /** receipt: only for an output that confirms, which sends these events as one batch and settles it
+   *  when its receiver took them. */
+  write(events: readonly DnsEvent[], chunk?: LogChunk, receipt?: Receipt): void | Promise<void>;
+  /** write() takes receipts (see Receipt). Without it, a batch counts as stored once write() returned. */
+  readonly confirms?: boolean;
   close(): Promise<void>; // flush everything, release resources
   /** True once the output can take nothing more (stdout's reader went away): a run whose outputs all ended stops reading. */
   readonly ended?: boolean;
@@ -72,6 +78,8 @@ export interface RunInfo {
   /** --memoryLimit in bytes (auto resolved); 0 = no limit. Components size what they hold to it. */
   memoryLimit: number;
   timezone?: string; // --timezone, when given (else a store keeps its own zone)
+  /** --skipTLSVerification: every TLS connection to a server still encrypts, but accepts any certificate. */
+  skipTlsVerify: boolean;
   /** Every input is a file (or stdin): outputs may open while decoding starts. */
   fileInput: boolean;
   /** The files the run reads from start to end (stdin not included): what a store records as imported. */
@@ -133,6 +141,29 @@ export function tagChunk(events: readonly DnsEvent[], chunk: LogChunk): void {
 }
 export function chunkOf(events: readonly DnsEvent[]): LogChunk | undefined {
   return chunks.get(events);
+}
+
+// ------------------------------------------------------------------ acknowledged batches
+
+/** A batch its input acknowledges upstream only once the outputs have it (a NATS message: at-least-once
+ *  delivery). The input tags the array (tagReceipt); the pipeline gives each output that confirms
+ *  (Output.confirms) a share, and settles the others' shares once their write() returned. */
+export interface Receipt {
+  /** The batch's identity: delivered again, it has the same token, and a store that deduplicates
+   *  inserts (ClickHouse) keeps it once. */
+  readonly token: string;
+  /** The intake time of its rows, the same on every delivery (ClickHouse deduplicates per partition). */
+  readonly nowSec: number;
+  /** Called once: the output stored the batch, or set it aside for its content (counted there). */
+  settled(): void;
+}
+
+const receipts = new WeakMap<readonly DnsEvent[], Receipt>();
+export function tagReceipt(events: readonly DnsEvent[], receipt: Receipt): void {
+  receipts.set(events, receipt);
+}
+export function receiptOf(events: readonly DnsEvent[]): Receipt | undefined {
+  return receipts.get(events);
 }
 
 export interface InputFile {

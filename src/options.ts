@@ -5,6 +5,7 @@
 export type Kind =
   | 'string'
   | 'int'
+  | 'number' // a decimal number ("3.6"), within min..max
   | 'bool'
   | 'duration' // Go style "1s", "500ms", "1h30m" -> milliseconds
   | 'ratio' // "a:b", 1 <= a <= b
@@ -45,7 +46,7 @@ export interface OptionSpec<N extends string = string, K extends Kind = Kind> {
 /** The value an option of kind K holds once parsed. */
 export type ValueOf<K extends Kind> = K extends 'string' | 'enum'
   ? string
-  : K extends 'int' | 'outputType' | 'duration' | 'bytes'
+  : K extends 'int' | 'number' | 'outputType' | 'duration' | 'bytes'
     ? number
     : K extends 'memory'
       ? number | 'auto'
@@ -84,6 +85,10 @@ export function str<const N extends string>(name: N, section: string, def: strin
 
 export function int<const N extends string>(name: N, section: string, def: number, description: string, status: Status = 'ready', min = 0, max?: number): OptionSpec<N, 'int'> {
   return { name, section, kind: 'int', default: String(def), description, status, min, max };
+}
+
+export function num<const N extends string>(name: N, section: string, def: number, description: string, min = 0, max?: number): OptionSpec<N, 'number'> {
+  return { name, section, kind: 'number', default: String(def), description, status: 'ready', min, max };
 }
 
 export function bool<const N extends string>(name: N, section: string, description: string, status: Status = 'ready'): OptionSpec<N, 'bool'> {

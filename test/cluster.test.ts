@@ -43,7 +43,9 @@ describe('derived cluster schema', () => {
     let count = 0;
     for (const d of derived.filter((x) => !/^migrations\//.test(x.name) || V1_ALL.includes(x.name.slice('migrations/'.length)))) {
       const want = splitStatements(readFileSync(join(V1, d.name), 'utf8')).map(normal);
-      expect(d.statements.map(normal), d.name).toEqual(want);
+      // dictionaries.sql is no migration: it gains the dictionaries of later migrations (dga_ngrams, 0018) after the copy's
+      const got = d.name === 'dictionaries/dictionaries.sql' ? d.statements.slice(0, want.length) : d.statements;
+      expect(got.map(normal), d.name).toEqual(want);
       count += want.length;
     }
     expect(count).toBeGreaterThan(100);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, checkRunnable, formatIni, helpText, loadConfig, parseBytes, sourceOf, type Config } from '../src/cli/config.js';
+import { runInfo } from '../src/cli/open.js';
 import { registry } from '../src/cli/registry.js';
 import { formatDuration, parseDuration } from '../src/durations.js';
 import { PCAP_DIR, SEEDS_DIR } from './data.js';
@@ -357,6 +358,13 @@ describe('validation', () => {
     expect(loadConfig(['--fileOutputFormat=JSON-OCSF'], {}).fileOutputFormat).toBe('json-ocsf');
   });
 
+  it('hands --skipTLSVerification, from any source, to every component (RunInfo.skipTlsVerify)', () => {
+    expect(runInfo(loadConfig([], {})).skipTlsVerify).toBe(false);
+    expect(runInfo(loadConfig(['--skipTLSVerification'], {})).skipTlsVerify).toBe(true);
+    expect(runInfo(loadConfig([], { DNSMONSTER_SKIPTLSVERIFICATION: 'true' })).skipTlsVerify).toBe(true);
+    expect(runInfo(loadConfig(['--config', iniFile('skipTLSVerification = true\n')], {})).skipTlsVerify).toBe(true);
+  });
+
   it('accepts Go runtime tuning flags with no effect, after checking their type', () => {
     const c = loadConfig(['--gomaxprocs=4', '--packetHandlerCount', '16', '--tcpHandlerCount=2', '--cpuprofile=1', '--stdoutOutputWorkerCount=32'], {});
     expect([c.gomaxprocs, c.packetHandlerCount, c.tcpHandlerCount, c.cpuprofile, c.stdoutOutputWorkerCount]).toEqual([4, 16, 2, '1', 32]);
@@ -369,7 +377,6 @@ describe('later flags', () => {
     let e = configError(['--kafkaCompress']);
     expect(e.option).toBe('kafkaCompress');
     expect(e.message).toBe('--kafkaCompress: not implemented yet (kafka output)');
-    expect(configError(['--skipTLSVerification']).message).toBe('--skipTLSVerification: not implemented yet (TLS options for server connections)');
     e = configError([], { DNSMONSTER_KAFKAOUTPUTTYPE: '1' });
     expect(e.option).toBe('kafkaOutputType');
     expect(e.message).toBe('--kafkaOutputType: not implemented yet (kafka output) (from DNSMONSTER_KAFKAOUTPUTTYPE)');

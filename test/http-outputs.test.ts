@@ -5,7 +5,7 @@
 // exactly once; 429 and 503 are retried (Retry-After honoured) and nothing is lost; 400/401 are
 // counted drops with the server's message logged; bad configuration stops the run with exit 2.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +18,7 @@ import { PCAP_DIR } from './data.js';
 import { MAIN, runCli } from './dnstap-helpers.js';
 import { bulk, Ingestion, MAX_INGESTION_BYTES, Proxy, Receiver, splunkHec, victoriaLogs, type Json } from './http-receivers.js';
 import { describeWithPeers } from './peers.js';
+import { selfSignedCert, type Cert } from './certs.js';
 
 const CAPTURE = join(PCAP_DIR, 'dnscap__dns.pcap'); // 82 DNS messages
 const EVENTS = 82;
@@ -249,40 +250,45 @@ describe('splunk output (HEC)', () => {
 
 describeWithPeers('splunk output over HTTPS', ['openssl'], () => {
   let dir: string;
-  let tls: { key: Buffer; cert: Buffer };
+  let tls: Cert;
   const TOKEN = 'hec-token-tls';
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'dnslens-http-tls-'));
-    const r = spawnSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
-      { encoding: 'utf8' },
-    );
-    expect(r.status, r.stderr).toBe(0);
-    tls = { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
+    tls = selfSignedCert(dir);
   });
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   const hecArgs = (url: string, more: string[]) => ['--splunkOutputType', '1', '--splunkOutputEndpoint', url, '--splunkOutputToken', TOKEN, '--splunkOutputIndex', 'dns', ...more];
 
-  it('verifies the receiver against --splunkCACertificatePath, also through a proxy (CONNECT)', async () => {
-    const rx = await receiver(splunkHec({ token: TOKEN, host: SERVER, source: 'dnsmonster', sourcetype: 'json', index: 'dns' }), tls);
-    const proxy = await Proxy.start();
-    try {
-      const r = await dnslens(hecArgs(rx.url, ['--splunkCACertificatePath', join(dir, 'cert.pem'), '--splunkOutputProxy', proxy.url]));
-      expect(r.code, r.stderr).toBe(0);
-      conforming(rx);
-      expect(sortedJson(rx.events)).toEqual(expected);
-      expect(proxy.tunnels).toBeGreaterThan(0);
-    } finally {
-      await proxy.close();
-    }
-  });
+  const hec = () => splunkHec({ token: TOKEN, host: SERVER, source: 'dnsmonster', sourcetype: 'json', index: 'dns' });
+
+  // Verified against the CA given, or not verified at all: the same events arrive.
+  const trusting: [string, () => string[]][] = [
+    ['verified against --splunkCACertificatePath', () => ['--splunkCACertificatePath', tls.certPath]],
+    ['with --skipTLSVerification and no CA', () => ['--skipTLSVerification']],
+  ];
+  for (const [how, flags] of trusting) {
+    it(`${how}: every event arrives, directly and through a proxy (CONNECT)`, async () => {
+      const proxy = await Proxy.start();
+      try {
+        for (const via of [[], ['--splunkOutputProxy', proxy.url]]) {
+          const rx = await receiver(hec(), tls);
+          const r = await dnslens(hecArgs(rx.url, [...flags(), ...via]));
+          expect(r.code, r.stderr).toBe(0);
+          conforming(rx);
+          expect(sortedJson(rx.events)).toEqual(expected);
+        }
+        expect(proxy.tunnels).toBeGreaterThan(0);
+      } finally {
+        await proxy.close();
+      }
+    });
+  }
 
   it('without the CA the certificate is refused: nothing is sent, the sends wait and are retried', async () => {
-    const rx = await receiver(splunkHec({ token: TOKEN, host: SERVER, source: 'dnsmonster', sourcetype: 'json', index: 'dns' }), tls);
+    const rx = await receiver(hec(), tls);
     const r = runCli(['--pcapFile', CAPTURE, '--serverName', SERVER, ...hecArgs(rx.url, [])]);
     try {
       await r.waitForLog('self-signed certificate', 20_000);
@@ -562,5 +568,23 @@ describe('sentinel output (Logs Ingestion API)', () => {
       [[...base, '--sentinelOutputTokenEndpoint', 'login/{tenant}'], /--sentinelOutputTokenEndpoint: "login\/t" is not a URL/],
       [[...base, '--sentinelOutputLogType', ''], /--sentinelOutputLogType: needed/],
     ]);
+  });
+
+  describeWithPeers('over HTTPS', ['openssl'], () => {
+    let dir: string;
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), 'dnslens-sentinel-tls-'));
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('with --skipTLSVerification, the token endpoint and the ingestion endpoint answer with a certificate no CA signed', async () => {
+      const az = new Ingestion(WANT);
+      const rx = await receiver(az.vendor, selfSignedCert(dir));
+      const r = await dnslens(args(rx, ['--skipTLSVerification']));
+      expect(r.code, r.stderr).toBe(0);
+      conforming(rx);
+      expect(sortedJson(withoutTime(rx.events))).toEqual(expected);
+      expect(az.issued).toBe(1);
+    });
   });
 });

@@ -11,18 +11,8 @@ import { findReport, REPORTS } from '../src/reports/catalog.js';
 import { runReport, type ReportArgs, type ReportResult } from '../src/reports/named.js';
 import { aligned, daysBefore, parseTime } from '../src/reports/time.js';
 import { openStore, type Store } from '../src/store/connection.js';
-import { PCAP_DIR } from './data.js';
 import { dnslens, sqlValue } from './import-helpers.js';
-
-const ZONE = 'Europe/Berlin';
-// A capture's --serverName made of SQL's special characters: it must come back as data.
-const ODD_SERVER = "o'brien\\lab'; DROP TABLE DNS_LOG; --";
-const CAPTURES: [string, string][] = [
-  ['arkime__dns-wiresharkrepo.pcap', 'arkime'], // 2005-03-30 08:47:46-08:52:25 UTC; 6 NXDOMAIN (PROVENANCE.md)
-  ['dnsjit__pellets.pcap', 'pellets'], // 2019-10-11, 29 clients
-  ['elastic-examples__dns-tunnel-iodine.pcap', 'iodine'], // 2010-08-21
-  ['pktvisor__dns_udp_tcp_random.pcap', ODD_SERVER], // 2021-03-04 16:10:32-16:11:02 UTC, latency
-];
+import { importCaptures, ODD_SERVER, ZONE } from './report-store.js';
 
 const root = mkdtempSync(join(tmpdir(), 'dnslens-named-reports-'));
 const dataDir = join(root, 'data');
@@ -32,12 +22,7 @@ function report(args: string[]) {
   return dnslens(['report', '--dataDir', dataDir, ...args]);
 }
 
-beforeAll(() => {
-  for (const [file, server] of CAPTURES) {
-    const r = dnslens(['--pcapFile', join(PCAP_DIR, file), '--dataDir', dataDir, '--serverName', server, '--timezone', ZONE]);
-    expect(r.code, r.stderr).toBe(0);
-  }
-}, 120_000);
+beforeAll(() => importCaptures(dataDir), 120_000);
 
 describe('dnslens report on the command line', () => {
   it('--help lists every report, one line each', () => {

@@ -2,14 +2,16 @@
 // captures and a dnsmasq log written end to end and read back; the seed guide's chapter 5 queries
 // run as written; replays, rebuilds and a server restart mid-load that count nothing twice and lose
 // nothing; wrong credentials; hostile names.
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { newEvent, type DnsEvent } from '../src/event.js';
 import { log } from '../src/log.js';
 import { apexOf } from '../src/outputs/clickhouse/columns.js';
+import { connect } from '../src/outputs/postgres/connect.js';
 import { psqlOutput } from '../src/outputs/postgres/output.js';
 import { migrate } from '../src/outputs/postgres/schema.js';
 import { Stats } from '../src/stats.js';
@@ -177,6 +179,40 @@ describeWithPeers('PostgreSQL output against a real server', ['setpriv', ...PEER
     expect(await Promise.all(ROLLUP_CHECKS.map(([rollup]) => asArrays(rollup)))).toEqual(before);
   });
 
+  it('answers top, categories, heatmap and nxdomain with the numbers the ClickHouse store gives for the same captures', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dnslens-pg-vs-ch-'));
+    try {
+      for (const file of CAPTURES) expect(dnslens(['--pcapFile', join(PCAP_DIR, file), '--dataDir', dir, '--timezone', 'UTC']).code).toBe(0);
+      const report = (args: string[], store: string[]) => {
+        const r = dnslens(['report', ...args, '--format', 'json', '--limit', '500', ...store]);
+        expect(r.code, r.stderr).toBe(0);
+        const res = JSON.parse(r.stdout) as { sections: { name: string; rows: Record<string, unknown>[]; table: string }[] };
+        // shares and averages as floats: equal to 9 places
+        const round = (v: unknown) => (typeof v === 'number' ? Math.round(v * 1e9) / 1e9 : v);
+        return { tables: res.sections.map((s) => s.table), rows: res.sections.map((s) => [s.name, s.rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, round(v)])))]) };
+      };
+      const windows = [[], ['--since', '2016-01-01', '--until', '2020-01-01'], ['--since', '2016-10-20 15:23:30', '--until', '2021-03-04 16:10:50']];
+      const cases = [['top'], ['top', '--by', 'name'], ['categories'], ['heatmap'], ['nxdomain'], ['nxdomain', '--by', 'prefix']];
+      const tablesRead = new Set<string>();
+      for (const w of windows) {
+        for (const c of cases) {
+          const pgAnswer = report([...c, ...w], ['--psqlEndpoint', server.url()]);
+          const chAnswer = report([...c, ...w], ['--dataDir', dir]);
+          expect(pgAnswer.rows, `${c.join(' ')} ${w.join(' ')}`).toEqual(chAnswer.rows);
+          if (w.length === 0) expect(pgAnswer.rows.every(([, r]) => (r as unknown[]).length > 0), c.join(' ')).toBe(true);
+          for (const t of pgAnswer.tables) tablesRead.add(t);
+        }
+      }
+      expect([...tablesRead].sort()).toEqual(['dns_daily_stats', 'dns_hourly_heatmap', 'dns_queries']); // the rollups and the raw rows both answered
+      // hostile values are data: no rows, no error, the table still there
+      for (const v of ["'; DROP TABLE dnslens.dns_queries; --", 'a\\b"c']) expect(dnslens(['report', 'top', '--server', v, '--psqlEndpoint', server.url()]).code).toBe(0);
+      expect(dnslens(['report', 'top', '--client', "1.2.3.4'; DROP TABLE x", '--psqlEndpoint', server.url()]).code).not.toBe(0);
+      expect(dnslens(['report', 'latency', '--psqlEndpoint', server.url()]).stderr).toMatch(/not from PostgreSQL \(it answers top, categories, heatmap, nxdomain\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
+
   it('reads a dnsmasq log into the Raspberry Pi logger columns; reading it again adds nothing', async () => {
     const file = join(LOGS_DIR, 'dnsmasq__wilan_of_shame_dnsmasq.log');
     const run = () => dnslens(['--dnsmasqLogFile', file, ...psqlFlags('pihole'), '--keepRawLine']);
@@ -220,6 +256,69 @@ describeWithPeers('PostgreSQL output against a real server', ['setpriv', ...PEER
       [CAPTURES[0], CAPTURES[1]],
     );
     expect([n, hits]).toEqual([m, q]);
+  });
+
+  it('follows sslmode in the URI: verify-full against the given CA writes; a CA that did not sign the server is refused with exit 2; require with no CA writes only with --skipTLSVerification, over TLS still', async () => {
+    const tls = join(server.dir, 'tls');
+    const sh = (cmd: string) => execFileSync('sh', ['-c', cmd], { cwd: server.dir, stdio: 'pipe' });
+    sh(`mkdir -p ${tls} && cd ${tls} &&
+      openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=dnslens-test-ca -keyout ca.key -out ca.pem 2>/dev/null &&
+      openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=other-ca -keyout other.key -out other.pem 2>/dev/null &&
+      openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server.key -out server.csr 2>/dev/null &&
+      printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext &&
+      openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext -out server.pem 2>/dev/null &&
+      chmod 600 server.key && chown -R --reference=${server.dir} ${tls} && chmod 755 ${tls}`);
+    server.psql(`ALTER SYSTEM SET ssl = on; ALTER SYSTEM SET ssl_cert_file = '${tls}/server.pem'; ALTER SYSTEM SET ssl_key_file = '${tls}/server.key'`);
+    server.psql('SELECT pg_reload_conf()');
+    const file = join(PCAP_DIR, CAPTURES[0]);
+    const run = (query: string, schema = 'tls', more: string[] = []) => dnslens(['--pcapFile', file, '--psqlOutputType', '1', '--psqlEndpoint', `${server.url()}?${query}`, '--psqlSchema', schema, '--timezone', 'UTC', ...more]);
+    const good = run(`sslmode=verify-full&sslrootcert=${tls}/ca.pem`);
+    expect(good.code, good.stderr).toBe(0);
+    const bad = run(`sslmode=verify-full&sslrootcert=${tls}/other.pem`);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/TLS: check sslmode and the server certificate/);
+    expect((await rows<{ n: string }>('SELECT count(*) AS n FROM tls.dns_queries'))[0].n).toBe('38');
+    // sslmode=require with no CA given (pg checks it as verify-full): refused, unless --skipTLSVerification
+    const unverified = run('sslmode=require', 'tls_skip');
+    expect(unverified.code).toBe(2);
+    expect(unverified.stderr).toMatch(/TLS: check sslmode and the server certificate/);
+    const skipped = run('sslmode=require', 'tls_skip', ['--skipTLSVerification']);
+    expect(skipped.code, skipped.stderr).toBe(0);
+    expect((await rows<{ n: string }>('SELECT count(*) AS n FROM tls_skip.dns_queries'))[0].n).toBe('38');
+    // ... and the connection is still TLS
+    const c = await connect({ endpoint: `${server.url()}?sslmode=require`, passwordFile: '', timeoutMs: 10_000, skipTlsVerify: true }, () => undefined);
+    try {
+      expect((await c.query<{ ssl: boolean }>('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')).rows).toEqual([{ ssl: true }]);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('drops day partitions past --psqlRetentionDays at start-up; rows of such days that arrive later are counted, not stored', async () => {
+    const day = 86_400;
+    const now = Math.floor(Date.now() / 1000);
+    const at = (sec: number, i: number) => {
+      const e = newEvent();
+      e.timeSec = sec;
+      e.srcIp = '192.0.2.7';
+      e.dstIp = '192.0.2.53';
+      e.srcPort = 2000 + i;
+      e.qname = `old${i}.example`;
+      e.qtype = 1;
+      return e;
+    };
+    // kept for good: a day 10 days back, and today
+    await writeDirect(server, 'aged', [at(now - 10 * day, 0), at(now, 1)], 10);
+    const parts = async () => (await rows<{ relname: string }>("SELECT relname FROM pg_class WHERE relkind = 'r' AND relnamespace = 'aged'::regnamespace AND relname LIKE 'dns_queries_%' ORDER BY 1")).map((r) => r.relname);
+    const old = `dns_queries_${new Date((now - 10 * day) * 1000).toISOString().slice(0, 10).replaceAll('-', '')}`;
+    expect(await parts()).toContain(old);
+    // a run with a 5-day retention drops that partition, and does not store another old row
+    const r = dnslens(['--pcapFile', join(PCAP_DIR, CAPTURES[0]), '--psqlOutputType', '1', '--psqlEndpoint', server.url(), '--psqlSchema', 'aged', '--timezone', 'UTC', '--psqlRetentionDays', '5']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/rows older than --psqlRetentionDays, not stored\s+38/); // the 2005 capture
+    expect(await parts()).not.toContain(old);
+    const [{ n, hits }] = await rows<{ n: string; hits: string }>('SELECT (SELECT count(*) FROM aged.dns_queries) AS n, (SELECT sum(hit_count) FROM aged.dns_daily_stats) AS hits');
+    expect([n, hits]).toEqual(['1', '2']); // today's row; the rollups keep the dropped day's
   });
 
   it('stores hostile names exactly (NUL as \\000), and one bad name never breaks its batch', async () => {
@@ -293,17 +392,18 @@ describeWithPeers('PostgreSQL output against a real server', ['setpriv', ...PEER
 });
 
 /** Events written through the output in-process (for events no capture holds). */
-async function writeDirect(server: Postgres, schema: string, list: DnsEvent[], batchSize: number): Promise<void> {
+async function writeDirect(server: Postgres, schema: string, list: DnsEvent[], batchSize: number, retentionDays = 0): Promise<Stats> {
   const stats = new Stats();
   const admin = new pg.Client({ connectionString: server.url() });
   await admin.connect();
   const tz = await migrate(admin, schema, 'UTC');
   const out = await psqlOutput(
-    { conn: { endpoint: server.url(), passwordFile: '', timeoutMs: 5000 }, schema, tz, retentionDays: 0, workers: 1, batchSize, delayMs: 50, fullQuery: true, partitionsAhead: 0, rollupIntervalMs: 1000, spoolDir: '', stats, counters: stats.counters('psql'), log },
+    { conn: { endpoint: server.url(), passwordFile: '', timeoutMs: 5000 }, schema, tz, retentionDays, workers: 1, batchSize, delayMs: 50, fullQuery: true, partitionsAhead: 0, rollupIntervalMs: 1000, spoolDir: '', stats, counters: stats.counters('psql'), log },
     admin,
   );
   await out.write(list);
   await out.close();
   expect(stats.counters('psql').get('sent')).toBe(list.length);
   expect(stats.counters('psql').get('rejected')).toBe(0);
+  return stats;
 }

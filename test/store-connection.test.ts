@@ -1,10 +1,12 @@
 // openStore: embedded chdb, HTTP with failover (against a real store process serving the
-// endpoint), the bulk insert paths, and the error when the optional chdb package is missing.
+// endpoint), https with a self-signed certificate (--skipTLSVerification), the bulk insert paths,
+// and the error when the optional chdb package is missing.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer as createTlsServer } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DnsEvent } from '../src/event.js';
@@ -13,6 +15,8 @@ import { dnsLogColumnNames, insertEvents } from './store-insert.js';
 import { encodeRows } from './rowbinary.js';
 import { readEndpointInfo } from '../src/store/endpoint.js';
 import { startHolder, type Holder } from './holder.js';
+import { selfSignedCert } from './certs.js';
+import { dnslensAsync } from './cli-async.js';
 // @ts-expect-error: plain JS shared with the holder process
 import { prepareSchema, syntheticEvents } from './store-fixtures.mjs';
 
@@ -126,6 +130,45 @@ describe('embedded store and HTTP store', () => {
       expect(viaHttp).toBe(local);
     } finally {
       await server.close();
+    }
+  });
+
+  it('reaches a server over https whose certificate no CA signed only with --skipTLSVerification', async () => {
+    const dir = join(root, 'tls');
+    mkdirSync(dir);
+    const cert = selfSignedCert(dir);
+    // https in front of the holder's endpoint, as a TLS-terminating proxy puts it before a server
+    const front = createTlsServer({ key: cert.key, cert: cert.cert }, (sock) => {
+      const up = connect(port, '127.0.0.1');
+      sock.pipe(up).pipe(sock);
+      up.on('error', () => sock.destroy());
+      sock.on('error', () => up.destroy());
+    });
+    front.on('tlsClientError', () => undefined); // the client that refuses the certificate
+    await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+    const address = `127.0.0.1:${(front.address() as AddressInfo).port}`;
+    const open = (skipTlsVerify: boolean) => openStore({ address: [address], secure: true, username: 'dnslens', password: token, dataDir: join(root, 'unused'), skipTlsVerify });
+    try {
+      const strict = await open(false);
+      await expect(strict.query('SELECT 1 AS one')).rejects.toThrow(/self-signed certificate/);
+      await strict.close();
+      const lax = await open(true);
+      try {
+        expect(lax.where).toContain(`https://${address}/`);
+        expect(await lax.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+      } finally {
+        await lax.close();
+      }
+      // the store commands pass the flag on
+      const sql = ['sql', 'SELECT 41 + 1 AS answer', '--clickhouseAddress', address, '--clickhouseSecure', '--clickhouseUsername', 'dnslens', '--clickhousePassword', token];
+      const refused = await dnslensAsync(sql);
+      expect(refused.status).not.toBe(0);
+      expect(refused.stderr).toMatch(/self-signed certificate/);
+      const r = await dnslensAsync([...sql, '--skipTLSVerification']);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^\s*42\s*$/m);
+    } finally {
+      await new Promise<void>((r) => front.close(() => r()));
     }
   });
 

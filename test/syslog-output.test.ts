@@ -5,7 +5,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,8 @@ import { syslogOutput } from '../src/outputs/syslog/output.js';
 import { parseEndpoint } from '../src/outputs/syslog/transport.js';
 import { dnslensAsync as dnslens, until } from './cli-async.js';
 import { describeWithPeers, which } from './peers.js';
+import { selfSignedCert, type Cert } from './certs.js';
+import { runCli } from './dnstap-helpers.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const MAIN = join(ROOT, 'dist/src/cli/main.js');
@@ -420,54 +422,90 @@ describeWithPeers('syslog output against rsyslog', ['rsyslogd'], () => {
 
 describeWithPeers('syslog output over TLS', ['openssl'], () => {
   let dir: string;
+  let cert: Cert;
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'dnslens-syslog-tls-'));
-    const r = spawnSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
-      { encoding: 'utf8' },
-    );
-    expect(r.status, r.stderr).toBe(0);
+    cert = selfSignedCert(dir);
   });
 
   afterAll(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('sends octet-counted RFC 5424 messages over TLS, verified against the given CA', async () => {
+  /** A TLS receiver with the self-signed certificate on a loopback port: what it read, its TLS sessions. */
+  async function tlsReceiver(): Promise<{ port: number; data: () => Buffer; sessions: () => number; close: () => Promise<void> }> {
     const chunks: Buffer[] = [];
-    let connections = 0;
-    const server = createTlsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (sock) => {
-      connections++;
+    let sessions = 0;
+    const server = createTlsServer({ key: cert.key, cert: cert.cert }, (sock) => {
+      sessions++;
       sock.on('data', (d: Buffer) => chunks.push(d));
       sock.on('error', () => undefined);
     });
+    server.on('tlsClientError', () => undefined); // a client that refuses the certificate
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as AddressInfo).port;
+    return {
+      port: (server.address() as AddressInfo).port,
+      data: () => Buffer.concat(chunks),
+      sessions: () => sessions,
+      close: () => new Promise<void>((r) => server.close(() => r())),
+    };
+  }
+
+  /** RFC 6587 3.4.1: MSG-LEN SP SYSLOG-MSG, MSG-LEN in bytes, repeated. */
+  function octetCounted(data: Buffer): string[] {
+    const msgs: string[] = [];
+    let off = 0;
+    for (let guard = 0; off < data.length && guard < 1000; guard++) {
+      const sp = data.indexOf(0x20, off);
+      const lenText = data.toString('ascii', off, sp);
+      expect(lenText).toMatch(/^[1-9]\d*$/);
+      const len = Number(lenText);
+      expect(sp + 1 + len).toBeLessThanOrEqual(data.length);
+      msgs.push(data.toString('utf8', sp + 1, sp + 1 + len));
+      off = sp + 1 + len;
+    }
+    expect(off).toBe(data.length);
+    return msgs;
+  }
+
+  const host = () => hostname().replace(/[^\x21-\x7e]/g, '_');
+
+  it('sends octet-counted RFC 5424 messages over TLS, verified against the given CA', async () => {
+    const rx = await tlsReceiver();
     try {
       const expected = expectedJsonLines();
-      const r = await dnslens(['--pcapFile', SAMPLE, '--syslogOutputType', '1', '--syslogOutputEndpoint', `tls://127.0.0.1:${port}`, '--syslogCACertificatePath', join(dir, 'cert.pem')]);
+      const r = await dnslens(['--pcapFile', SAMPLE, '--syslogOutputType', '1', '--syslogOutputEndpoint', `tls://127.0.0.1:${rx.port}`, '--syslogCACertificatePath', cert.certPath]);
       expect(r.status, r.stderr).toBe(0);
-      // RFC 6587 3.4.1: MSG-LEN SP SYSLOG-MSG, MSG-LEN in bytes, repeated
-      const data = Buffer.concat(chunks);
-      const msgs: string[] = [];
-      let off = 0;
-      for (let guard = 0; off < data.length && guard < 1000; guard++) {
-        const sp = data.indexOf(0x20, off);
-        const lenText = data.toString('ascii', off, sp);
-        expect(lenText).toMatch(/^[1-9]\d*$/);
-        const len = Number(lenText);
-        expect(sp + 1 + len).toBeLessThanOrEqual(data.length);
-        msgs.push(data.toString('utf8', sp + 1, sp + 1 + len));
-        off = sp + 1 + len;
-      }
-      expect(off).toBe(data.length);
-      expect(connections).toBe(1);
-      const host = (await import('node:os')).hostname().replace(/[^\x21-\x7e]/g, '_');
-      checkJsonMessages(msgs, expected, host, r.pid);
+      expect(rx.sessions()).toBe(1);
+      checkJsonMessages(octetCounted(rx.data()), expected, host(), r.pid);
     } finally {
-      await new Promise<void>((r) => server.close(() => r()));
+      await rx.close();
+    }
+  });
+
+  it('without the CA the receiver is refused and gets nothing; with --skipTLSVerification every message arrives', async () => {
+    const rx = await tlsReceiver();
+    const args = ['--pcapFile', SAMPLE, '--syslogOutputType', '1', '--syslogOutputEndpoint', `tls://127.0.0.1:${rx.port}`];
+    try {
+      const refused = runCli(args);
+      try {
+        await refused.waitForLog('self-signed certificate', 20_000);
+        expect(refused.stderr()).toContain('send failed; retrying with backoff');
+      } finally {
+        await refused.stop('SIGKILL'); // at exit it would wait 30 s for the receiver
+      }
+      expect(rx.sessions()).toBe(0);
+      expect(rx.data().length).toBe(0);
+
+      const expected = expectedJsonLines();
+      const r = await dnslens([...args, '--skipTLSVerification']);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/--skipTLSVerification: server certificates are not verified/);
+      expect(rx.sessions()).toBe(1);
+      checkJsonMessages(octetCounted(rx.data()), expected, host(), r.pid);
+    } finally {
+      await rx.close();
     }
   });
 });

@@ -1,11 +1,13 @@
 // Skip and allow lists from http(s) URLs with background reload, served by a node:http server on
-// 127.0.0.1 that can be slow, fail, serve junk or change; and the CLI reloading on SIGHUP while
-// it reads a capture from a pipe, logging its counters every --metricFlushInterval.
+// 127.0.0.1 that can be slow, fail, serve junk or change; over https with a self-signed
+// certificate (--skipTLSVerification); and the CLI reloading on SIGHUP while it reads a capture
+// from a pipe, logging its counters every --metricFlushInterval.
 import { decodeContext } from './wiring.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -18,6 +20,9 @@ import { Stats } from '../src/stats.js';
 import { ReloadingList } from '../src/transforms/domainlist.js';
 import { filteredOutput } from '../src/outputs/filter.js';
 import { PCAP_DIR } from './data.js';
+import { selfSignedCert } from './certs.js';
+import { dnslensAsync } from './cli-async.js';
+import { describeWithPeers } from './peers.js';
 
 const MAIN = join(import.meta.dirname, '../dist/src/cli/main.js');
 const DNS = join(PCAP_DIR, 'dnscap__dns.pcap'); // 82 messages: 48 google.com (A), 34 reverse lookups (PTR)
@@ -138,6 +143,60 @@ describe('domain lists from URLs', () => {
     await expect(openLists(cfg)).rejects.toThrow(/--skipDomainsFile: HTTP 503/);
     const cfg2 = loadConfig(['--pcapFile', DNS, '--stdoutOutputType', '3', '--skipDomainsFile', `${base}/list.csv`], {});
     await expect(openLists(cfg2)).rejects.toThrow(/--stdoutOutputType=3 applies the allow list, but --allowDomainsFile is not set/);
+  });
+});
+
+describeWithPeers('domain lists over https', ['openssl'], () => {
+  let secure: HttpsServer;
+  let redirect: Server;
+  let httpsBase = '';
+  let redirectBase = '';
+
+  beforeAll(async () => {
+    const cert = selfSignedCert(tmp);
+    secure = createHttpsServer({ key: cert.key, cert: cert.cert }, (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/csv' });
+      res.end('google.com,suffix\n');
+    });
+    secure.on('tlsClientError', () => undefined); // a client that refuses the certificate
+    // plain http that sends every request on to the https server
+    redirect = createServer((req, res) => {
+      res.writeHead(302, { location: `${httpsBase}${req.url ?? '/'}` });
+      res.end();
+    });
+    await new Promise<void>((ok) => secure.listen(0, '127.0.0.1', ok));
+    await new Promise<void>((ok) => redirect.listen(0, '127.0.0.1', ok));
+    httpsBase = `https://127.0.0.1:${(secure.address() as AddressInfo).port}`;
+    redirectBase = `http://127.0.0.1:${(redirect.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    for (const s of [secure, redirect]) {
+      s.closeAllConnections();
+      await new Promise((ok) => s.close(ok));
+    }
+  });
+
+  it('refuses a certificate no CA signed; with skipTlsVerify loads the list, also after a redirect from http', async () => {
+    await expect(ReloadingList.open(`${httpsBase}/list.csv`, { intervalMs: 0 })).rejects.toThrow(/self-signed certificate/);
+    await expect(ReloadingList.open(`${redirectBase}/list.csv`, { intervalMs: 0 })).rejects.toThrow(/self-signed certificate/);
+    for (const url of [`${httpsBase}/list.csv`, `${redirectBase}/list.csv`]) {
+      const list = await ReloadingList.open(url, { intervalMs: 0, skipTlsVerify: true });
+      expect(list.matches('mail.google.com')).toBe(true);
+      expect(list.matches('example.org')).toBe(false);
+    }
+  });
+
+  it('the CLI stops with exit 2 without --skipTLSVerification, and skips the listed names with it', async () => {
+    const args = ['--pcapFile', DNS, '--stdoutOutputType', '2', '--skipDomainsFile', `${httpsBase}/list.csv`, '--matchTimeout', '0'];
+    const refused = await dnslensAsync(args);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/--skipDomainsFile: self-signed certificate/);
+    const r = await dnslensAsync([...args, '--skipTLSVerification']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/--skipTLSVerification: server certificates are not verified/);
+    const events = lines(r.stdout);
+    expect(events).toHaveLength(34); // the 48 google.com messages skipped
+    expect(events.every((e) => e.qname.endsWith('in-addr.arpa'))).toBe(true);
   });
 });
 

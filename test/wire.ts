@@ -22,6 +22,11 @@ export function dnsQuery(id: number, name: string, type = 'A'): Uint8Array {
   return Uint8Array.from(dnsPacket.encode({ type: 'query', id, flags: 0x0100, questions: [{ type, name, class: 'IN' }] }));
 }
 
+/** A response without answers, with the given rcode (3: NXDOMAIN). */
+export function dnsResponse(id: number, name: string, rcode: number, type = 'A'): Uint8Array {
+  return Uint8Array.from(dnsPacket.encode({ type: 'response', id, flags: 0x8180 | rcode, questions: [{ type, name, class: 'IN' }] }));
+}
+
 /** A response with `count` TXT strings of `len` bytes each (large answers for fragments and TC). */
 export function dnsTxtResponse(id: number, name: string, count: number, len = 200, tc = false): Uint8Array {
   const strings = Array.from({ length: count }, (_, i) => String.fromCharCode(97 + (i % 26)).repeat(len));

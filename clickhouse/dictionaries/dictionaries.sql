@@ -54,3 +54,14 @@ PRIMARY KEY Apex
 SOURCE(CLICKHOUSE(DB '{{database}}' TABLE 'dict_domain_categories' {{dictionaryAuth}}))
 LAYOUT(COMPLEX_KEY_HASHED())
 LIFETIME(0);
+
+-- The DGA signal's character model (clickhouse/signals/dga.sql): ln P(c | ab) by trigram and context.
+CREATE OR REPLACE DICTIONARY {{database}}.dga_ngrams
+(
+    Gram String,
+    LogP Float32
+)
+PRIMARY KEY Gram
+SOURCE(CLICKHOUSE(DB '{{database}}' TABLE 'dict_dga_ngrams' {{dictionaryAuth}}))
+LAYOUT(COMPLEX_KEY_HASHED())
+LIFETIME(0);

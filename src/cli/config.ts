@@ -49,6 +49,14 @@ export function parseValue(spec: OptionSpec, raw: string | string[]): unknown {
       return Array.isArray(raw) ? raw[raw.length - 1] : raw;
     case 'int':
       return parseInteger(text, spec.min, spec.max);
+    case 'number': {
+      const n = Number(text);
+      if (!/^[+-]?(\d+\.?\d*|\.\d+)$/.test(text) || !Number.isFinite(n)) throw new Error(`${JSON.stringify(text)} is not a number`);
+      if (n < (spec.min ?? 0) || (spec.max !== undefined && n > spec.max)) {
+        throw new Error(spec.max === undefined ? `${n} is below the minimum ${spec.min ?? 0}` : `${n} is out of range ${spec.min ?? 0}..${spec.max}`);
+      }
+      return n;
+    }
     case 'outputType':
       return parseInteger(text, 0, 4);
     case 'bool':

@@ -1,7 +1,7 @@
 // The options of the run itself, not of one component: actions, logging, the sensor's name, the
 // memory limit, the DNS ports, the domain lists the outputs apply, metrics, and dnsmonster's Go tuning flags.
 import { MEMORY_LIMIT_HELP, MIN_MEMORY_LIMIT } from '../memory.js';
-import { bool, choice, dur, int, later, memory, str, tuning, type OptionSpec, type Settings } from '../options.js';
+import { bool, choice, dur, int, memory, str, tuning, type OptionSpec, type Settings } from '../options.js';
 
 const G = 'general';
 
@@ -25,7 +25,7 @@ export const CORE_OPTIONS = [
   { ...str('allowDomainsFile', G, '', 'Only output domains matching this CSV (same format as skipDomainsFile); a local file or an http(s) URL'), file: 'inputOrUrl' as const },
   dur('allowDomainsRefreshInterval', G, '60s', 'Reload allowDomainsFile this often, in the background (a failed reload keeps the previous list; SIGHUP reloads too); 0 = only on SIGHUP'),
   tuning(str('allowDomainsFileType', G, '', 'Deprecated in dnsmonster')),
-  ...later('TLS options for server connections', [bool('skipTLSVerification', G, 'Skip TLS certificate verification on HTTPS connections (ClickHouse, domain list URLs)')]),
+  bool('skipTLSVerification', G, 'Accept any server certificate (self-signed, expired, another name) on every TLS connection: a ClickHouse server over https, PostgreSQL with sslmode, syslog tls://, the HTTP outputs (Splunk, Elasticsearch, VictoriaLogs, Zinc, Sentinel and its token endpoint, InfluxDB), NATS tls:// servers, and domain list URLs; the connection is still encrypted'),
   { name: 'port', section: 'capture', kind: 'portList', default: '53', description: 'DNS ports: comma separated or repeated', status: 'ready' } as OptionSpec<'port', 'portList'>,
 ] as const;
 

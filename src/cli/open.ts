@@ -23,6 +23,7 @@ export function runInfo(cfg: Config, extra: Partial<RunInfo> = {}, totalMemory?:
     metricIntervalMs: cfg.metricFlushInterval,
     memoryLimit: resolveMemoryLimit(cfg.memoryLimit, totalMemory),
     timezone: askedZone(cfg.timezone),
+    skipTlsVerify: cfg.skipTLSVerification,
     fileInput: false,
     lists: {},
     ...extra,
@@ -166,7 +167,7 @@ export async function openLists(cfg: Config, registry: Registry = defaultRegistr
   const open = async (option: string, location: string, intervalMs: number): Promise<ReloadingList | undefined> => {
     if (!location) return undefined;
     try {
-      return await ReloadingList.open(location, { intervalMs });
+      return await ReloadingList.open(location, { intervalMs, skipTlsVerify: cfg.skipTLSVerification });
     } catch (e) {
       throw new ConfigError(option, `--${option}: ${(e as Error).message}`);
     }

@@ -1,6 +1,6 @@
 // sources → decode (packets only) → transforms → outputs. Data flows one way; each output sees
 // every batch once.
-import { chunkOf, type EventTransform, type LogChunk, type Output } from '../component.js';
+import { chunkOf, receiptOf, type EventTransform, type LogChunk, type Output, type Receipt } from '../component.js';
 import type { DnsEvent } from '../event.js';
 import type { Frame } from '../frame.js';
 import { decodeFrame, finishDecode, type DecodeContext } from '../decode/packet.js';
@@ -8,7 +8,7 @@ import { decodeFrame, finishDecode, type DecodeContext } from '../decode/packet.
 /** An input's feed as the pipeline reads it: frames with the context they are decoded in, or ready-made events. */
 export type Source =
   | { kind: 'frames'; frames: AsyncIterable<Frame[]>; ctx: DecodeContext }
-  | { kind: 'events'; events: AsyncIterable<DnsEvent[]> };
+  | { kind: 'events'; events: AsyncIterable<DnsEvent[]>; transformed?: boolean };
 
 export interface PipelineOptions {
   sources: Source[];
@@ -28,9 +28,10 @@ export async function runPipeline(opts: PipelineOptions): Promise<void> {
   const { outputs } = opts;
   const transforms = opts.transforms ?? [];
   const limit = opts.packetLimit ?? 0;
-  const emit = async (events: DnsEvent[], from = 0, chunk?: LogChunk): Promise<void> => {
+  const emit = async (events: DnsEvent[], from = 0, chunk?: LogChunk, receipt?: Receipt): Promise<void> => {
     for (let i = from; i < transforms.length && events.length > 0; i++) events = transforms[i].apply(events);
-    if (events.length > 0) await writeAll(outputs, events, chunk);
+    if (events.length > 0) await writeAll(outputs, events, chunk, receipt);
+    else receipt?.settled(); // nothing left to store
   };
   let stopped = false;
   const ticks = opts.tickMs && opts.tickMs > 0 ? idleTicks(opts.tickMs, transforms, emit) : null;
@@ -50,7 +51,8 @@ export async function runPipeline(opts: PipelineOptions): Promise<void> {
       }
       await ticks?.enter();
       if (source.kind === 'events') {
-        await emit(batch as DnsEvent[], 0, chunkOf(batch as DnsEvent[]));
+        const events = batch as DnsEvent[];
+        await emit(events, source.transformed ? transforms.length : 0, chunkOf(events), receiptOf(events));
       } else {
         const frames = batch as Frame[];
         const ctx = source.ctx;
@@ -159,7 +161,8 @@ function idleTicks(tickMs: number, transforms: EventTransform[], emit: (events: 
   };
 }
 
-async function writeAll(outputs: Output[], events: DnsEvent[], chunk: LogChunk | undefined): Promise<void> {
+async function writeAll(outputs: Output[], events: DnsEvent[], chunk: LogChunk | undefined, receipt?: Receipt): Promise<void> {
+  if (receipt) return writeReceipted(outputs, events, chunk, receipt);
   if (outputs.length === 1) {
     await outputs[0].write(events, chunk);
     return;
@@ -170,4 +173,24 @@ async function writeAll(outputs: Output[], events: DnsEvent[], chunk: LogChunk |
     if (r) pending.push(r);
   }
   if (pending.length) await Promise.all(pending);
+}
+
+// Each output gets a share of the receipt; the input's is settled once every share is. An output
+// that cannot confirm has its share settled when its write() returned: as far as it can tell.
+async function writeReceipted(outputs: Output[], events: DnsEvent[], chunk: LogChunk | undefined, receipt: Receipt): Promise<void> {
+  let left = outputs.length;
+  const share: Receipt = {
+    token: receipt.token,
+    nowSec: receipt.nowSec,
+    settled: () => {
+      if (--left === 0) receipt.settled();
+    },
+  };
+  const pending: Promise<void>[] = [];
+  for (const o of outputs) {
+    const r = o.write(events, chunk, o.confirms ? share : undefined);
+    if (!o.confirms) pending.push(Promise.resolve(r).then(share.settled));
+    else if (r) pending.push(r);
+  }
+  await Promise.all(pending);
 }

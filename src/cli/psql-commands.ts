@@ -5,7 +5,8 @@ import { log } from '../log.js';
 import { psql } from '../outputs/postgres/index.js';
 import { askedZone } from '../zone.js';
 import { splitArgs } from './args.js';
-import { ConfigError, loadConfig, settingsOf } from './config.js';
+import { ConfigError, loadConfig, settingsOf, type Config } from './config.js';
+import type { NamedReport, ReportArgs, ReportResult } from '../reports/named.js';
 
 const USAGE = 'usage: dnslens psql migrate | rollup --since YYYY-MM-DD --until YYYY-MM-DD [--psqlEndpoint URI ...]';
 const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
@@ -21,12 +22,8 @@ export async function psqlCommand(args: string[]): Promise<number> {
     throw new ConfigError('psql', USAGE);
   }
   const cfg = loadConfig(a.rest, process.env, undefined, { checkComponents: false });
-  const s = settingsOf(cfg, psql);
-  const { connect, startupError } = await import('../outputs/postgres/connect.js');
-  const { migrate, makePartitionsAhead, schemaName } = await import('../outputs/postgres/schema.js');
+  const { migrate, makePartitionsAhead } = await import('../outputs/postgres/schema.js');
   const { FRESH_TABLE, rebuildDays, rollPending } = await import('../outputs/postgres/rollup.js');
-  const conn = { endpoint: s.psqlEndpoint, passwordFile: s.psqlPasswordFile, timeoutMs: s.psqlBatchTimeout };
-  const schema = schemaName(s.psqlSchema);
   let since = '';
   let until = '';
   if (what === 'rollup') {
@@ -35,15 +32,10 @@ export async function psqlCommand(args: string[]): Promise<number> {
     if (!DAY_RE.test(since) || !DAY_RE.test(until)) throw new ConfigError('since', `dnslens psql rollup: --since and --until are local days (YYYY-MM-DD); ${USAGE}`);
     if (until <= since) throw new ConfigError('until', `--until ${until}: must be after --since ${since}`);
   }
-  let client;
-  try {
-    client = await connect(conn, (err) => log.warn({ err: err.message }, 'PostgreSQL connection lost'));
-  } catch (err) {
-    throw startupError(err, conn);
-  }
+  const { s, client, schema, failed } = await openPg(cfg);
   try {
     const tz = await migrate(client, schema, askedZone(cfg.timezone)).catch((err: unknown) => {
-      throw startupError(err, conn);
+      throw failed(err);
     });
     if (what === 'migrate') {
       await makePartitionsAhead(client, schema, tz, s.psqlPartitionsAhead);
@@ -55,6 +47,35 @@ export async function psqlCommand(args: string[]): Promise<number> {
     const { weeks, months } = await rollPending(client, schema);
     process.stdout.write(`rebuilt ${days.length} day(s) with raw rows in [${since}, ${until}) (days in ${tz}), then ${weeks} week(s) and ${months} month(s)\n`);
     return 0;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** The PostgreSQL output's connection and schema from the configuration, connected; a failure
+ *  retrying cannot fix is a ConfigError (exit 2). */
+async function openPg(cfg: Config) {
+  const s = settingsOf(cfg, psql);
+  const { connect, startupError, where } = await import('../outputs/postgres/connect.js');
+  const { schemaName } = await import('../outputs/postgres/schema.js');
+  const conn = { endpoint: s.psqlEndpoint, passwordFile: s.psqlPasswordFile, timeoutMs: s.psqlBatchTimeout, skipTlsVerify: cfg.skipTLSVerification };
+  const schema = schemaName(s.psqlSchema);
+  try {
+    const client = await connect(conn, (err) => log.warn({ err: err.message }, 'PostgreSQL connection lost'));
+    return { s, client, schema, where: where(conn), failed: (err: unknown) => startupError(err, conn) };
+  } catch (err) {
+    throw startupError(err, conn);
+  }
+}
+
+/** `dnslens report NAME --psqlEndpoint URI`: the reports, read from the PostgreSQL output's schema. */
+export async function psqlReports(cfg: Config, reports: readonly NamedReport[], argsOf: (r: NamedReport) => ReportArgs): Promise<{ results: ReportResult[]; source: string }> {
+  const { runPgReport } = await import('../reports/postgres.js');
+  const { client, schema, where } = await openPg(cfg);
+  try {
+    const results: ReportResult[] = [];
+    for (const r of reports) results.push(await runPgReport(client, schema, r, argsOf(r)));
+    return { results, source: `${where} (schema ${schema})` };
   } finally {
     await client.end().catch(() => undefined);
   }

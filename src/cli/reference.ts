@@ -18,6 +18,8 @@ function typeOf(spec: OptionSpec): string {
   switch (spec.kind) {
     case 'int':
       return spec.max !== undefined ? `int ${spec.min ?? 0}..${spec.max}` : spec.min ? `int >= ${spec.min}` : 'int >= 0';
+    case 'number':
+      return spec.max !== undefined ? `number ${spec.min ?? 0}..${spec.max}` : `number >= ${spec.min ?? 0}`;
     case 'enum':
       return `one of ${spec.choices?.map(code).join(', ')}`;
     case 'outputType':

@@ -6,6 +6,7 @@ import type { OptionSpec } from '../options.js';
 import { dnstap } from '../inputs/dnstap/index.js';
 import { live } from '../inputs/live/index.js';
 import { logs } from '../inputs/logs/index.js';
+import { natsInput } from '../inputs/nats/index.js';
 import { pcap } from '../inputs/pcap/index.js';
 import { dedup } from '../transforms/dedup.js';
 import { match } from '../transforms/match.js';
@@ -16,6 +17,7 @@ import { elastic } from '../outputs/elastic/index.js';
 import { file } from '../outputs/file.js';
 import { psql } from '../outputs/postgres/index.js';
 import { influx } from '../outputs/influx/index.js';
+import { nats } from '../outputs/nats/index.js';
 import { parquet } from '../outputs/parquet/index.js';
 import { RESERVED } from '../outputs/reserved.js';
 import { sentinel } from '../outputs/sentinel/index.js';
@@ -31,6 +33,7 @@ export const COMPONENTS: readonly Component[] = [
   live,
   dnstap,
   logs,
+  natsInput,
   // Packets are deduplicated, then sampled; matching keys on whole addresses, so masks come last.
   dedup,
   sample,
@@ -48,6 +51,7 @@ export const COMPONENTS: readonly Component[] = [
   sentinel,
   victoria,
   zinc,
+  nats,
   ...RESERVED,
 ];
 

@@ -60,6 +60,8 @@ export async function runCapture(argv: string[], opts: RunOptions = {}): Promise
   const defaultStore = defaultOutput !== undefined && !registry.outputs.some((o) => sourceOf(cfg, o.typeOption).kind !== 'default');
   if (defaultStore) cfg[defaultOutput.typeOption] = 1;
   checkRunnable(cfg, registry);
+  // Said once, before the first connection (a domain list URL loads next).
+  if (cfg.skipTLSVerification) log.warn('--skipTLSVerification: server certificates are not verified on any TLS connection; anyone in the path can read and change the traffic');
   const lists = await openLists(cfg, registry);
   if (cfg.checkConfig) {
     await lists.close();

@@ -13,7 +13,8 @@ import { runSql, type SqlFormat } from '../reports/sql.js';
 import { summaryReport } from '../reports/summary.js';
 import { findReport, REPORTS, reportHelp } from '../reports/catalog.js';
 import { htmlPage } from '../reports/html.js';
-import { runReport, type NamedReport, type ReportResult } from '../reports/named.js';
+import { runReport, type NamedReport, type ReportArgs, type ReportResult } from '../reports/named.js';
+import { PG_REPORTS } from '../reports/postgres.js';
 import { FORMATS, render, type Format } from '../reports/render.js';
 import { askedZone } from '../zone.js';
 
@@ -47,7 +48,7 @@ export async function storeCommand(cmd: string, args: string[]): Promise<number>
   }
   if (a.positional[0] !== 'migrate') throw new ConfigError('schema', 'usage: dnslens schema migrate|print [store flags]');
   const cfg = loadConfig(a.rest, process.env, undefined, STORE_ONLY);
-  const store = await openMigrated(settings(cfg), log, askedZone(cfg.timezone), resolveMemoryLimit(cfg.memoryLimit));
+  const store = await openMigrated(settings(cfg), log, askedZone(cfg.timezone), { memoryLimit: resolveMemoryLimit(cfg.memoryLimit), skipTlsVerify: cfg.skipTLSVerification });
   process.stdout.write(`schema up to date (${store.where})\n`);
   await store.close();
   return 0;
@@ -79,7 +80,40 @@ async function reportCommand(args: string[]): Promise<number> {
   if (!FORMATS.includes(format)) throw new ConfigError('format', `--format: "${format}" is not one of ${FORMATS.join(', ')}`);
   const unused = NAMED_ONLY.find((f) => a.own.has(f));
   if (reports.length === 0 && unused) throw new ConfigError(unused, `--${unused} is for a named report (dnslens report --help); the summary takes --top, --since and --until`);
-  const timezone = askedZone(loadConfig(a.rest, process.env, undefined, STORE_ONLY).timezone);
+  const cfg = loadConfig(a.rest, process.env, undefined, STORE_ONLY);
+  const timezone = askedZone(cfg.timezone);
+  const argsOf = (report: NamedReport): ReportArgs => ({
+    since: given('since'),
+    until: given('until'),
+    server: given('server'),
+    client: given('client'),
+    by: reports.length === 1 || (by !== undefined && report.by?.includes(by)) ? by : undefined, // on a page of all: where it applies
+    lookback: given('lookback'),
+    limit,
+    timezone,
+  });
+  // Print the reports, or write them as one page.
+  const show = (results: ReportResult[], source: string) => {
+    if (a.switches.has('explain')) for (const r of results) for (const s of r.sections) process.stderr.write(`${r.report} ${s.name}: read ${s.table}: ${s.why}\n`);
+    if (html === undefined) {
+      process.stdout.write(render(results[0], format, reports[0].draw));
+      return;
+    }
+    const filters = ['server', 'client', 'by', 'lookback'].filter((f) => a.own.has(f)).map((f): [string, string] => [`--${f}`, given(f)!]);
+    const page = htmlPage(
+      results.map((result, i) => ({ description: reports[i].description, result })),
+      { source, filters: [...filters, ['rows per list', `${limit} (--limit)`]], generated: new Date() },
+    );
+    writeFileSync(html, page);
+    process.stderr.write(`dnslens report: wrote ${html} (${results.length === 1 ? results[0].report : `${results.length} reports`}, ${Math.round(page.length / 1024)} KiB)\n`);
+  };
+  // --psqlEndpoint: the PostgreSQL output's schema answers instead of a ClickHouse store.
+  if (cfg.psqlEndpoint !== '') {
+    if (reports.length === 0) throw new ConfigError('report', `dnslens report with --psqlEndpoint: name a report (${PG_REPORTS.join(', ')}); the summary is ClickHouse's`);
+    const { results, source } = await (await import('./psql-commands.js')).psqlReports(cfg, reports, argsOf);
+    show(results, source);
+    return 0;
+  }
   return withStore(a.rest, async (store) => {
     const [t] = await store.query<{ n: string | number }>("SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name = 'DNS_LOG'");
     if (Number(t?.n ?? 0) === 0) throw new ConfigError('dataDir', `no dnslens store in ${store.where}: nothing is stored there yet (a capture creates it)`);
@@ -89,31 +123,8 @@ async function reportCommand(args: string[]): Promise<number> {
       return;
     }
     const results: ReportResult[] = [];
-    for (const report of reports) {
-      const result = await runReport(store, report, {
-        since: given('since'),
-        until: given('until'),
-        server: given('server'),
-        client: given('client'),
-        by: reports.length === 1 || (by !== undefined && report.by?.includes(by)) ? by : undefined, // on a page of all: where it applies
-        lookback: given('lookback'),
-        limit,
-        timezone,
-      });
-      if (a.switches.has('explain')) for (const s of result.sections) process.stderr.write(`${report.name} ${s.name}: read ${s.table}: ${s.why}\n`);
-      results.push(result);
-    }
-    if (html === undefined) {
-      process.stdout.write(render(results[0], format, reports[0].draw));
-      return;
-    }
-    const filters = ['server', 'client', 'by', 'lookback'].filter((f) => a.own.has(f)).map((f): [string, string] => [`--${f}`, given(f)!]);
-    const page = htmlPage(
-      results.map((result, i) => ({ description: reports[i].description, result })),
-      { source: store.where, filters: [...filters, ['rows per list', `${limit} (--limit)`]], generated: new Date() },
-    );
-    writeFileSync(html, page);
-    process.stderr.write(`dnslens report: wrote ${html} (${results.length === 1 ? results[0].report : `${results.length} reports`}, ${Math.round(page.length / 1024)} KiB)\n`);
+    for (const report of reports) results.push(await runReport(store, report, argsOf(report)));
+    show(results, store.where);
   });
 }
 
@@ -122,7 +133,7 @@ async function reportCommand(args: string[]): Promise<number> {
 // the dictionaries' login. `schema migrate` and a capture bring the schema up to date.
 async function withStore(flags: string[], fn: (store: Store) => Promise<unknown>): Promise<number> {
   const cfg = loadConfig(flags, process.env, undefined, STORE_ONLY);
-  const store = await openStore({ ...storeOptions(settings(cfg)), memoryLimit: resolveMemoryLimit(cfg.memoryLimit) });
+  const store = await openStore({ ...storeOptions(settings(cfg)), memoryLimit: resolveMemoryLimit(cfg.memoryLimit), skipTlsVerify: cfg.skipTLSVerification });
   try {
     await fn(store);
   } finally {

@@ -1,5 +1,5 @@
 // dnsmonster's output types 2-4: an output sees only the events its domain lists let through.
-import type { Lists, LogChunk, Output } from '../component.js';
+import type { Lists, LogChunk, Output, Receipt } from '../component.js';
 import type { DnsEvent } from '../event.js';
 import type { Stats } from '../stats.js';
 
@@ -10,7 +10,8 @@ export function filteredOutput(out: Output, type: number, lists: Lists, stats: S
   if (!skip && !allow) return out;
   return {
     name: out.name,
-    write(events: readonly DnsEvent[], chunk?: LogChunk) {
+    confirms: out.confirms,
+    write(events: readonly DnsEvent[], chunk?: LogChunk, receipt?: Receipt) {
       const kept: DnsEvent[] = [];
       let skipped = 0;
       let notAllowed = 0;
@@ -21,7 +22,8 @@ export function filteredOutput(out: Output, type: number, lists: Lists, stats: S
       }
       if (skipped) stats.dropped(`filter:${out.name}`, 'skip-list', skipped);
       if (notAllowed) stats.dropped(`filter:${out.name}`, 'not-in-allow-list', notAllowed);
-      return kept.length ? out.write(kept, chunk) : undefined;
+      if (kept.length === 0) return receipt?.settled(); // nothing of it is this output's to store
+      return out.write(kept, chunk, receipt);
     },
     close: () => out.close(),
     inputEnded: () => out.inputEnded?.(),

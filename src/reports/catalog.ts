@@ -9,9 +9,10 @@ import { newDomains } from './new-domains.js';
 import { nxdomain } from './nxdomain.js';
 import { qtypes } from './qtypes.js';
 import { rcodes } from './rcodes.js';
+import { signals } from './signals.js';
 import { top } from './top.js';
 
-export const REPORTS: readonly NamedReport[] = [top, categories, heatmap, nxdomain, latency, clients, qtypes, rcodes, newDomains];
+export const REPORTS: readonly NamedReport[] = [top, categories, heatmap, nxdomain, latency, clients, qtypes, rcodes, newDomains, signals];
 
 export function findReport(name: string): NamedReport {
   const r = REPORTS.find((x) => x.name === name);

@@ -26,7 +26,7 @@ const PERCENTILES = ['p50', 'p95', 'p99'];
 const CHARTS: Record<string, Chart> = {
   'top.apexes': { type: 'bars', label: 'domain', values: ['queries'] },
   'top.names': { type: 'bars', label: 'domain', values: ['queries'] },
-  'categories.categories': { type: 'pie', label: 'category', value: 'queries' },
+  'categories.categories': { type: 'bars', label: 'category', values: ['queries'] }, // one category often has nearly all: a pie hides the rest
   'heatmap.hours': { type: 'columns', label: 'hour', values: ['queries'] },
   'heatmap.weekdays': { type: 'grid', label: 'hour', values: DAYS },
   'nxdomain.apexes': { type: 'bars', label: 'apex', values: ['queries', 'nxdomain'] },
@@ -73,6 +73,7 @@ export function pageData(reports: PageReport[], info: PageInfo) {
       description,
       pairs: windowPairs(r),
       sections: r.sections.map((s) => ({
+        part: `${r.report}.${s.name}`,
         title: s.title,
         read: `read ${s.table}` + (s.why ? `: ${s.why}` : ''),
         columns: s.columns,
@@ -135,14 +136,16 @@ section.report { background: #fff; border: 1px solid #dde2ea; border-radius: 6px
 p.about { color: #5b6474; margin: 2px 0 6px; }
 .parts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 560px), 1fr)); gap: 16px; margin-top: 10px; }
 article.part { border-top: 1px solid #e6e9ef; padding-top: 10px; min-width: 0; }
+article.part.wide { grid-column: 1 / -1; }
 p.read { color: #5b6474; font-size: 12px; margin: 0 0 6px; }
 p.none { color: #5b6474; font-style: italic; }
 .body { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 440px), 1fr)); gap: 8px 24px; align-items: start; }
 .chart { width: 100%; min-width: 0; }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; font-size: 13px; font-variant-numeric: tabular-nums; }
-th, td { padding: 3px 10px 3px 0; text-align: left; white-space: nowrap; }
-td { max-width: 360px; overflow: hidden; text-overflow: ellipsis; }
+th, td { padding: 3px 8px 3px 0; text-align: left; white-space: nowrap; }
+th { white-space: normal; vertical-align: bottom; } /* 'unanswered share' on two lines keeps a table in its half */
+td { max-width: 420px; overflow: hidden; text-overflow: ellipsis; }
 th { color: #5b6474; font-weight: 600; border-bottom: 1px solid #dde2ea; }
 .num { text-align: right; }
 tr:nth-child(even) td { background: #f8f9fb; }
@@ -201,7 +204,7 @@ const SCRIPT = `
   }
 
   function part(s) {
-    var card = el('article', 'part');
+    var card = el('article', s.chart ? 'part' : 'part wide'); // a table alone gets the whole width for its columns
     card.append(el('h3', '', s.title), el('p', 'read', s.read));
     if (s.rows.length === 0) {
       card.append(el('p', 'none', 'none in this window'));
@@ -212,6 +215,7 @@ const SCRIPT = `
     if (s.chart) {
       var box = el('div', 'chart');
       box.style.height = height(s) + 'px';
+      box.dataset.part = s.part;
       body.append(box);
       charts.push({ box: box, section: s });
     }
@@ -237,6 +241,8 @@ const SCRIPT = `
     var labels = s.rows.map(function (r) { return text(r[c.label]); });
     var base = {
       animation: false,
+      // a dozen distinct colours, so a pie of ten query types repeats none
+      color: ['#5470c6', '#91cc75', '#fac858', '#ee6666', '#73c0de', '#3ba272', '#fc8452', '#9a60b4', '#ea7ccc', '#2f4554', '#b8860b', '#7f7f7f'],
       textStyle: { fontFamily: 'system-ui, sans-serif' },
       tooltip: { renderMode: 'richText', valueFormatter: format, trigger: c.type === 'pie' || c.type === 'grid' ? 'item' : 'axis' },
     };
@@ -253,31 +259,32 @@ const SCRIPT = `
       // hours along, weekdays down, as the terminal draws it
       var cells = [], max = 0;
       s.rows.forEach(function (r, x) {
-        c.values.forEach(function (v, y) { cells.push([x, y, r[v]]); max = Math.max(max, r[v] || 0); });
+        c.values.forEach(function (v, y) { cells.push([x, y, r[v] || '-']); max = Math.max(max, r[v] || 0); }); // '-': an empty cell
       });
       return Object.assign(base, {
         grid: { left: 44, right: 16, top: 8, bottom: 72 },
         xAxis: { type: 'category', data: labels, splitArea: { show: true } },
         yAxis: { type: 'category', data: c.values.map(function (v) { return col(v).title; }), inverse: true, splitArea: { show: true } },
-        visualMap: { min: 0, max: Math.max(1, max), calculable: true, orient: 'horizontal', left: 'center', bottom: 0, itemHeight: 180 },
+        visualMap: { min: 0, max: Math.max(1, max), orient: 'horizontal', left: 'center', bottom: 0, itemHeight: 180, text: [format(max), '0'] },
         series: [{ type: 'heatmap', name: s.title, data: cells }],
       });
     }
     var series = c.values.map(function (v) {
-      return { type: 'bar', name: col(v).title, data: s.rows.map(function (r) { return value(r[v]); }) };
+      var label = { show: c.values.length === 1 && c.type === 'bars', position: 'right', formatter: function (p) { return format(p.value); } };
+      return { type: 'bar', name: col(v).title, label: label, data: s.rows.map(function (r) { return value(r[v]); }) };
     });
     var legend = c.values.length > 1 ? { top: 0 } : undefined;
-    var unit = ms ? 'ms' : '';
+    var axisName = ms ? { name: 'ms', nameLocation: 'middle', nameGap: 24 } : { minInterval: 1 };
     if (c.type === 'columns') {
       return Object.assign(base, {
         legend: legend, grid: { left: 56, right: 16, top: legend ? 32 : 16, bottom: 28 },
-        xAxis: { type: 'category', data: labels }, yAxis: { type: 'value', name: unit, minInterval: ms ? 0 : 1 }, series: series,
+        xAxis: { type: 'category', data: labels }, yAxis: Object.assign({ type: 'value' }, axisName), series: series,
       });
     }
     // bars: the first row at the top, names cut to fit beside them
     return Object.assign(base, {
-      legend: legend, grid: { left: 8, right: 40, top: legend ? 32 : 8, bottom: 24, containLabel: true },
-      xAxis: { type: 'value', name: unit, minInterval: ms ? 0 : 1 }, series: series,
+      legend: legend, grid: { left: 8, right: 56, top: legend ? 32 : 8, bottom: ms ? 36 : 24, containLabel: true },
+      xAxis: Object.assign({ type: 'value' }, axisName), series: series,
       yAxis: { type: 'category', data: labels, inverse: true, axisLabel: { width: 220, overflow: 'truncate' } },
     });
   }
@@ -292,7 +299,7 @@ const SCRIPT = `
     sec.id = 'report-' + i;
     var link = el('a', '', r.name);
     link.href = '#report-' + i;
-    toc.append(link);
+    if (page.reports.length > 1) toc.append(link);
     var parts = el('div', 'parts');
     r.sections.forEach(function (s) { parts.append(part(s)); });
     sec.append(el('h2', '', r.name), el('p', 'about', r.description), pairs(r.pairs), parts);

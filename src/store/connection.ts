@@ -9,6 +9,7 @@
 // chdb's own Session reads it with FROM INFILE.
 import { createReadStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { Agent as HttpsAgent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -30,6 +31,7 @@ export interface StoreOptions {
   requestTimeoutMs?: number; // per HTTP request (server and endpoint), default 60 s
   endpointWaitMs?: number; // how long to wait for a starting holder to publish its endpoint, default 5 s
   memoryLimit?: number; // --memoryLimit in bytes, 0 or none = no limit: sizes the embedded engine
+  skipTlsVerify?: boolean; // --skipTLSVerification: an https server's certificate is not checked
 }
 
 export type StoreKind = 'embedded' | 'server' | 'endpoint';
@@ -510,7 +512,10 @@ function errorCode(err: unknown): number | null {
   return typeof e?.code === 'string' && /^\d+$/.test(e.code) ? Number(e.code) : null;
 }
 
-function httpClient(url: string, opts: { username?: string; password?: string; database?: string; compress?: boolean; timeoutMs: number }): ClickHouseClient {
+function httpClient(url: string, opts: { username?: string; password?: string; database?: string; compress?: boolean; timeoutMs: number; skipTlsVerify?: boolean }): ClickHouseClient {
+  // The client has no switch for verification: its own https agent (keep-alive, 10 sockets, as
+  // the client's default) that accepts any certificate.
+  const skip = opts.skipTlsVerify && new URL(url).protocol === 'https:';
   return createClient({
     url,
     username: opts.username || 'default',
@@ -519,6 +524,7 @@ function httpClient(url: string, opts: { username?: string; password?: string; d
     request_timeout: opts.timeoutMs,
     compression: { request: opts.compress ?? false, response: opts.compress ?? false },
     application: 'dnslens',
+    ...(skip ? { http_agent: new HttpsAgent({ keepAlive: true, maxSockets: 10, rejectUnauthorized: false }) } : {}),
     // Failures come back as errors the caller reports; the client's own console logging would repeat them.
     log: { level: ClickHouseLogLevel.OFF },
   });

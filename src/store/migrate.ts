@@ -247,8 +247,18 @@ async function applyViews(
   if (oldZone !== zone && o.hadRollups) o.log(`rollups now in time zone ${zone} (were ${oldZone})`);
 }
 
-/** Reloads every dict_<name> table whose clickhouse/dictionaries/<name>.tsv changed. Returns the files loaded. */
-async function loadTsvFiles(db: SqlRunner, database: string, tsvDir: string, applied: Map<string, string>): Promise<string[]> {
+/** Reloads every dict_<name> table whose clickhouse/dictionaries/<name>.tsv changed. Returns the files
+ *  loaded. A file whose table does not exist yet waits (into `waiting`, when given: a migration still
+ *  to run creates it), is passed over when no migration of `creates` makes its table (a schema
+ *  directory of an earlier set), and is an error otherwise. */
+async function loadTsvFiles(
+  db: SqlRunner,
+  database: string,
+  tsvDir: string,
+  applied: Map<string, string>,
+  creates: ReadonlySet<string>,
+  waiting: string[] | null = null,
+): Promise<string[]> {
   const loaded: string[] = [];
   for (const file of readdirSync(tsvDir).filter((f) => f.endsWith('.tsv')).sort()) {
     const text = readFileSync(join(tsvDir, file), 'utf8').replace(/\r\n/g, '\n');
@@ -257,6 +267,11 @@ async function loadTsvFiles(db: SqlRunner, database: string, tsvDir: string, app
     if (applied.get(key) === sum) continue;
     const table = 'dict_' + file.slice(0, -4);
     const cols = await tableColumns(db, database, table);
+    if (cols.length === 0 && !creates.has(table)) continue;
+    if (cols.length === 0 && waiting) {
+      waiting.push(file);
+      continue;
+    }
     if (cols.length === 0) throw new Error(`clickhouse/dictionaries/${file}: no table ${database}.${table} to load it into`);
     const header = text.split('\n', 1)[0].split('\t');
     const want = cols.map((c) => c.name);
@@ -360,6 +375,7 @@ export async function migrate(db: SqlRunner, opts: MigrateOptions): Promise<stri
   }
 
   // Dictionaries go in as soon as their tables exist: views created by later migrations use them.
+  const dictTables = new Set(files.flatMap((f) => [...readFileSync(f.path, 'utf8').matchAll(/CREATE TABLE IF NOT EXISTS \{\{database\}\}\.(dict_\w+)/g)].map((m) => m[1])));
   let dictionariesDone = false;
   const dictionaries = async (): Promise<void> => {
     if (dictionariesDone) return;
@@ -367,10 +383,12 @@ export async function migrate(db: SqlRunner, opts: MigrateOptions): Promise<stri
       `SELECT count() AS n FROM system.tables WHERE database = ${sqlString(database)} AND startsWith(name, 'dict_')`,
     );
     if (Number(present[0]?.n ?? 0) === 0) return;
-    const loaded = await loadTsvFiles(db, database, tsvDir, applied);
+    // a file whose table a migration still to run creates waits for it
+    const waiting: string[] = [];
+    const loaded = await loadTsvFiles(db, database, tsvDir, applied, dictTables, files.some((f) => !applied.has(f.name)) ? waiting : null);
     if (loaded.length > 0) log(`loaded dictionary data: ${loaded.join(', ')}`);
     if (existsSync(ddl)) await runFile(db, source, ddl, 'dictionaries/dictionaries.sql');
-    dictionariesDone = true;
+    dictionariesDone = waiting.length === 0;
   };
 
   await dictionaries();

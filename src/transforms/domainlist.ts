@@ -3,6 +3,8 @@
 // "google.com" matches "google.com" and "mail.google.com", never "evilgoogle.com".
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { get as httpGet, type IncomingMessage } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { log } from '../log.js';
 import type { NameMatcher } from '../component.js';
 
@@ -74,6 +76,7 @@ export interface ReloadOptions {
   timeoutMs?: number; // a URL that takes longer fails this reload
   maxBytes?: number; // a larger list fails this reload
   signal?: AbortSignal; // aborts a read in flight (the list is stopping)
+  skipTlsVerify?: boolean; // --skipTLSVerification: an https server's certificate is not checked
 }
 
 export const LIST_TIMEOUT_MS = 30_000;
@@ -168,32 +171,33 @@ export class ReloadingList implements NameMatcher {
 /** Reads and parses a list from a file or URL, within the time and size limits. */
 export async function readDomainList(location: string, opts: Partial<ReloadOptions> = {}): Promise<DomainList> {
   const text = isUrl(location)
-    ? await fetchText(location, opts.timeoutMs ?? LIST_TIMEOUT_MS, opts.maxBytes ?? LIST_MAX_BYTES, opts.signal)
+    ? await fetchText(location, opts.timeoutMs ?? LIST_TIMEOUT_MS, opts.maxBytes ?? LIST_MAX_BYTES, opts.skipTlsVerify ?? false, opts.signal)
     : await readFile(location, 'utf8');
   return parseDomainList(text, location);
 }
 
-async function fetchText(url: string, timeoutMs: number, maxBytes: number, stop?: AbortSignal): Promise<string> {
+async function fetchText(url: string, timeoutMs: number, maxBytes: number, skipTlsVerify: boolean, stop?: AbortSignal): Promise<string> {
   const timeout = AbortSignal.timeout(timeoutMs);
   const signal = stop ? AbortSignal.any([timeout, stop]) : timeout;
-  let res: Response;
+  let res: IncomingMessage;
   try {
-    res = await fetch(url, { signal, redirect: 'follow' });
+    res = await getFollowing(new URL(url), signal, skipTlsVerify);
   } catch (e) {
     if (stop?.aborted) throw new Error('stopped');
-    throw new Error(signal.aborted ? `no answer within ${timeoutMs} ms` : `${(e as Error).message}${causeOf(e)}`);
+    throw new Error(signal.aborted ? `no answer within ${timeoutMs} ms` : (e as Error).message);
   }
-  if (!res.ok) {
-    await res.body?.cancel();
-    throw new Error(`HTTP ${res.status} ${res.statusText}`.trim());
+  const status = res.statusCode ?? 0;
+  if (status < 200 || status > 299) {
+    res.destroy();
+    throw new Error(`HTTP ${status} ${res.statusMessage ?? ''}`.trim());
   }
-  const chunks: Uint8Array[] = [];
+  const chunks: Buffer[] = [];
   let size = 0;
   try {
-    for await (const chunk of res.body ?? []) {
+    for await (const chunk of res as AsyncIterable<Buffer>) {
       size += chunk.length;
       if (size > maxBytes) {
-        await res.body?.cancel();
+        res.destroy();
         throw new Error(`larger than ${maxBytes} bytes`);
       }
       chunks.push(chunk);
@@ -206,7 +210,24 @@ async function fetchText(url: string, timeoutMs: number, maxBytes: number, stop?
   return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
 }
 
-function causeOf(e: unknown): string {
-  const cause = (e as { cause?: { message?: string } }).cause;
-  return cause?.message ? ` (${cause.message})` : '';
+const MAX_REDIRECTS = 5;
+
+// A GET on node:http(s), not fetch: fetch cannot be told to skip certificate verification without
+// undici, which Node does not expose. Redirects are followed (to http or https URLs only); the
+// answer comes back with its body unread.
+async function getFollowing(url: URL, signal: AbortSignal, skipTlsVerify: boolean): Promise<IncomingMessage> {
+  for (let hop = 0; ; hop++) {
+    const https = url.protocol === 'https:';
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = https ? httpsGet(url, { signal, rejectUnauthorized: !skipTlsVerify }, resolve) : httpGet(url, { signal }, resolve);
+      req.once('error', reject);
+    });
+    const location = res.headers.location;
+    const status = res.statusCode ?? 0;
+    if (status < 300 || status > 399 || location === undefined) return res;
+    res.resume(); // the redirect's own body is not wanted
+    if (hop === MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects`);
+    url = new URL(location, url);
+    if (!isUrl(url.href)) throw new Error(`redirected to ${url.protocol} (only http and https)`);
+  }
 }

@@ -6,6 +6,7 @@
 // <component>.<counter> (clickhouse.sent), so a new component shows up with no edit here.
 import { hostname } from 'node:os';
 import { log } from '../../log.js';
+import { Periodic } from '../../periodic.js';
 import { CORE_COUNTERS, type Stats } from '../../stats.js';
 import type { Store } from '../../store/connection.js';
 import { selectRows } from '../../store/statements.js';
@@ -69,10 +70,8 @@ export function insertSql(database: string, server: string, sensor: string, time
 export class HealthReporter {
   readonly sensor: string;
   private last = new Map<string, number>();
-  private timer: NodeJS.Timeout | null = null;
-  private inFlight: Promise<void> | null = null;
   private failing = false;
-  private closed = false;
+  private readonly periodic = new Periodic(() => this.write());
   snapshots = 0; // stored
   failures = 0; // snapshots the store refused (their increases go with the next one)
 
@@ -85,30 +84,17 @@ export class HealthReporter {
 
   /** Snapshots every intervalMs until close() (0: only the final one); the timer does not keep the process alive. */
   start(): void {
-    if (this.timer || this.closed || !(this.opts.intervalMs > 0)) return;
-    this.timer = setInterval(() => {
-      if (!this.inFlight) void this.snapshot();
-    }, this.opts.intervalMs);
-    this.timer.unref();
+    this.periodic.start(this.opts.intervalMs);
   }
 
   /** Store one snapshot now. Never throws: a failure is logged and counted. */
   snapshot(): Promise<void> {
-    const run = this.write().finally(() => {
-      if (this.inFlight === run) this.inFlight = null;
-    });
-    this.inFlight = run;
-    return run;
+    return this.periodic.run();
   }
 
   /** Stop the timer and store a final snapshot (after the writer closed, so its queue is empty). */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    if (this.inFlight) await this.inFlight;
-    await this.snapshot();
+  close(): Promise<void> {
+    return this.periodic.close();
   }
 
   private async write(): Promise<void> {

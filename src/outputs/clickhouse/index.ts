@@ -2,8 +2,10 @@
 // a server, or the endpoint of another dnslens process that holds the data dir. Also dnslens'
 // own health snapshots (health.ts) and the end-of-run report.
 import { defineOutput } from '../../component.js';
-import { bool, dur, int, outputType, secret, str, tuning, type Settings } from '../../options.js';
+import { bool, ConfigError, dur, int, outputType, secret, str, tuning, type Settings } from '../../options.js';
 import { SINK_COUNTERS } from '../sink/writer.js';
+import { chosenSignals } from '../../signals/catalog.js';
+import { SIGNAL_OPTIONS } from '../../signals/options.js';
 
 const S = 'clickhouse_output';
 const TTL = (name: string, def: number, what: string) => int(name, S, def, `Days ${what} are kept, counted from ingestion (1..36500)`, 'ready', 1, 36500);
@@ -40,6 +42,7 @@ export const OPTIONS = [
   TTL('clickhouseRollupTTLDay', 730, 'daily rollups'),
   TTL('clickhouseRollupTTLWeek', 1825, 'weekly rollups'),
   TTL('clickhouseRollupTTLMonth', 1825, 'monthly rollups'),
+  ...SIGNAL_OPTIONS,
 ] as const;
 
 export type ClickHouseSettings = Settings<typeof OPTIONS>;
@@ -51,6 +54,10 @@ export const clickhouse = defineOutput({
   options: OPTIONS,
   typeOption: 'clickhouseOutputType',
   counters: SINK_COUNTERS,
+  check(settings) {
+    const chosen = chosenSignals(settings.signals);
+    if (typeof chosen === 'string') throw new ConfigError('signals', chosen);
+  },
   /** With defer (file inputs), opening (chdb load, migrations) overlaps decoding: the writer
    *  encodes events meanwhile. Live inputs open it first, so a store that cannot be reached
    *  stops the run before capture starts. */

@@ -10,11 +10,14 @@ import { debugStore } from '../../store/debug.js';
 import { startEndpoint } from '../../store/endpoint.js';
 import { migrate, type MigrateOptions, type SqlRunner } from '../../store/migrate.js';
 import { hostZone } from '../../zone.js';
+import { confirming, Receipts } from '../sink/writer.js';
 import { HealthReporter } from './health.js';
 import type { ClickHouseSettings, OPTIONS } from './index.js';
 import { fileIdentity, importedFile, importOutput, planImport, skippedOutput, type FileImport } from './imports.js';
 import { ClickHouseLogLedger, logChunkOutput } from './logledger.js';
 import { openingClickHouseOutput } from './output.js';
+import { chosenSignals, type SignalDef } from '../../signals/catalog.js';
+import { SignalRunner } from '../../signals/runner.js';
 
 /** --clickhousePassword, or the first line of a file given as @path (keeps it out of `ps`). */
 function passwordOf(s: ClickHouseSettings): string {
@@ -64,9 +67,9 @@ export function migrateOptions(s: ClickHouseSettings, timezone: string | undefin
 }
 
 /** Opens the store, brings its schema up to date and applies the configured retention.
- *  memoryLimit (bytes, 0 = none) sizes an embedded engine. */
-export async function openMigrated(s: ClickHouseSettings, log: Log, timezone: string | undefined, memoryLimit = 0): Promise<Store> {
-  const opened = await openStore({ ...storeOptions(s), memoryLimit });
+ *  run: what the run's options add (--memoryLimit sizes an embedded engine, --skipTLSVerification). */
+export async function openMigrated(s: ClickHouseSettings, log: Log, timezone: string | undefined, run: Pick<StoreOptions, 'memoryLimit' | 'skipTlsVerify'> = {}): Promise<Store> {
+  const opened = await openStore({ ...storeOptions(s), ...run });
   const store = s.clickhouseDebug ? debugStore(opened, log) : opened;
   try {
     const runner: SqlRunner = { exec: (sql) => store.exec(sql), query: <T>(sql: string) => store.query<T>(sql) };
@@ -125,7 +128,7 @@ export function queueBytes(memoryLimit: number): number | undefined {
 }
 
 export async function openClickHouse({ settings, isSet, log, counters, stats, run }: Context<typeof OPTIONS>): Promise<OpenedOutput> {
-  const storeOpening = openMigrated(settings, log, run.timezone, run.memoryLimit);
+  const storeOpening = openMigrated(settings, log, run.timezone, { memoryLimit: run.memoryLimit, skipTlsVerify: run.skipTlsVerify });
   const sizes = (embedded: boolean) => batchSizes(settings.clickhouseBatchSize, isSet('clickhouseBatchSize'), embedded, run.memoryLimit);
   // No address: the embedded store, unless another process holds it (then its endpoint). Until
   // the store is open, batches only fill (an early one would wait for the store anyway).
@@ -136,13 +139,18 @@ export async function openClickHouse({ settings, isSet, log, counters, stats, ru
   identity?.catch(() => undefined); // reported where it is awaited
   let fileImport: FileImport | undefined;
   let logLedger: ClickHouseLogLedger | undefined;
+  const receipts = new Receipts(); // batches an input acknowledges upstream once stored (NATS)
   const onSent = (b: { rows: number; token?: string }) => {
     fileImport?.sent(b);
     logLedger?.sent(b);
+    receipts.done(b);
   };
-  const { output, opened } = openingClickHouseOutput(storeOpening, { stats, counters, log, delayMs: settings.clickhouseDelay, batchSize: guess, maxQueueBytes: queueBytes(run.memoryLimit), onSent, fullQuery: settings.clickhouseSaveFullQuery }, (store) =>
+  const writerOpts = { stats, counters, log, delayMs: settings.clickhouseDelay, batchSize: guess, maxQueueBytes: queueBytes(run.memoryLimit), onSent, onSetAside: receipts.done.bind(receipts), fullQuery: settings.clickhouseSaveFullQuery };
+  const { output, opened } = openingClickHouseOutput(storeOpening, writerOpts, (store) =>
     sizes(store instanceof EmbeddedStore),
   );
+  // The signals (src/signals/) read what this run stored: once at its end, and on a schedule while a live input runs.
+  const signals = new SignalRunner(storeOpening, { signals: chosenSignals(settings.signals) as SignalDef[], settings, server: run.server, whole: run.fileInput, log });
   const opening = (async () => {
     const store = await storeOpening;
     try {
@@ -152,6 +160,8 @@ export async function openClickHouse({ settings, isSet, log, counters, stats, ru
       // dnslens' own counters go to dnslens_health in the same store.
       const health = new HealthReporter(store, { server: run.server, intervalMs: run.metricIntervalMs, stats });
       health.start();
+      // Live inputs: the signals every --signalInterval too, not only at the end.
+      if (!run.fileInput) signals.start(settings.signalInterval);
       return { store, endpoint, health };
     } catch (e) {
       await store.close();
@@ -164,6 +174,7 @@ export async function openClickHouse({ settings, isSet, log, counters, stats, ru
   else opening.catch((e: unknown) => log.error({ err: (e as Error).message }, 'the ClickHouse store could not be opened'));
   const dispose = async () => {
     const o = await opening.catch(() => null);
+    if (o) await signals.close(); // after the writer closed: everything is stored
     await o?.health.close(); // the final snapshot, after the writer closed
     await o?.endpoint?.close();
     await o?.store.close();
@@ -193,5 +204,8 @@ export async function openClickHouse({ settings, isSet, log, counters, stats, ru
     logLedger = new ClickHouseLogLedger(store, run.server, log, run.signal);
     out = logChunkOutput(await opened, logLedger);
   }
-  return { output: out, reader: async () => (await opening).store, dispose, logLedger };
+  // A batch with a receipt is one insert under its token: delivered again, it is stored once.
+  // (A live run awaited the opening above; a file run has no receipts.)
+  if (!run.fileInput) out = confirming(out, (await opened).writer, receipts);
+  return { output: signals.watch(out), reader: async () => (await opening).store, dispose, logLedger };
 }

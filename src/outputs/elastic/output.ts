@@ -13,7 +13,7 @@ export async function openElastic(ctx: Context<ElasticOptions>): Promise<OpenedO
     index: s.elasticOutputIndex,
     url: bulkUrl(new URL(s.elasticOutputEndpoint.trim())), // check() vetted it
     authHint: 'the user:password@ of --elasticOutputEndpoint, and that the user may write to the index',
-    client: httpClient({ caPath: s.elasticCACertificatePath }),
+    client: httpClient({ caPath: s.elasticCACertificatePath, skipTlsVerify: ctx.run.skipTlsVerify }),
     batchSize: s.elasticBatchSize,
     delayMs: s.elasticBatchDelay,
     stats: ctx.stats,

@@ -52,10 +52,11 @@ export interface InfluxOutputOptions extends Omit<HttpOutputOptions, 'name' | 'e
   api: InfluxApi;
   line: LineOptions;
   caPath?: string; // https:// only: the CA certificate(s) of the server
+  skipTlsVerify?: boolean; // --skipTLSVerification
 }
 
 /** The InfluxDB output over the sink toolkit. */
-export function influxOutput({ api, line, caPath, ...writer }: InfluxOutputOptions): Output & { readonly writer: BatchWriter<null> } {
+export function influxOutput({ api, line, caPath, skipTlsVerify = false, ...writer }: InfluxOutputOptions): Output & { readonly writer: BatchWriter<null> } {
   return httpOutput({
     ...writer,
     name: NAME,
@@ -66,7 +67,7 @@ export function influxOutput({ api, line, caPath, ...writer }: InfluxOutputOptio
       authHint: api.api === 'v2' ? '--influxOutputToken and --influxOutputOrg' : '--influxOutputUser and --influxOutputPassword',
       rows: lineCount, // one point per line
     },
-    client: httpClient({ caPath }),
+    client: httpClient({ caPath, skipTlsVerify }),
   });
 }
 
@@ -83,6 +84,7 @@ export async function openInflux(ctx: Context<InfluxOptions>): Promise<OpenedOut
     api,
     line: { measurement: s.influxOutputMeasurement, server: ctx.run.server, qnameTag: s.influxOutputQnameTag },
     caPath: s.influxCACertificatePath,
+    skipTlsVerify: ctx.run.skipTlsVerify,
     batchSize: s.influxBatchSize,
     delayMs: s.influxBatchDelay,
     stats: ctx.stats,

@@ -10,14 +10,34 @@ export interface PgConnection {
   endpoint: string; // postgres://user:pass@host:port/db?sslmode=...; '' = PG* variables only
   passwordFile: string; // '' = the URI's or PGPASSWORD
   timeoutMs: number; // connection and statement timeout
+  skipTlsVerify?: boolean; // --skipTLSVerification: TLS where sslmode asks for it, the certificate not checked
 }
 
 /** pg's client settings for the connection. */
 export function clientConfig(c: PgConnection): pg.ClientConfig {
   const cfg: pg.ClientConfig = { connectionTimeoutMillis: c.timeoutMs, application_name: 'dnslens' };
-  if (c.endpoint !== '') cfg.connectionString = c.endpoint;
+  if (c.endpoint !== '') cfg.connectionString = c.skipTlsVerify ? withoutVerification(c.endpoint) : c.endpoint;
   if (c.passwordFile !== '') cfg.password = readFileSync(c.passwordFile, 'utf8').split('\n')[0];
+  // TLS asked for by PGSSLMODE: pg reads it only when the URI names no sslmode, and a URI's sslmode
+  // overrides this setting too.
+  if (c.skipTlsVerify && TLS_MODES.includes(process.env.PGSSLMODE ?? '')) cfg.ssl = { rejectUnauthorized: false };
   return cfg;
+}
+
+const TLS_MODES = ['prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'];
+
+// pg takes the sslmode of the URI over an `ssl` setting given beside it, so the URI itself says
+// no-verify (pg's mode for TLS without the check); a URI that asks for no TLS is left as it is.
+function withoutVerification(endpoint: string): string {
+  const q = endpoint.indexOf('?');
+  if (q < 0) return endpoint;
+  const params = new URLSearchParams(endpoint.slice(q + 1));
+  const mode = params.get('sslmode');
+  const tls = mode !== null ? mode !== 'disable' : params.get('ssl') === 'true' || params.get('ssl') === '1';
+  if (!tls) return endpoint;
+  params.set('sslmode', 'no-verify');
+  params.delete('uselibpqcompat'); // its modes have no no-verify
+  return `${endpoint.slice(0, q)}?${params}`;
 }
 
 /** The endpoint without its password, for logs and errors. */

@@ -7,12 +7,12 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
-import type { Context, OpenedOutput, Output } from '../../component.js';
+import type { Context, LogChunk, OpenedOutput, Output, Receipt } from '../../component.js';
 import type { DnsEvent } from '../../event.js';
 import type { Log } from '../../log.js';
 import type { Counters, Stats } from '../../stats.js';
 import { Spool, type SpoolCodec } from '../sink/spool.js';
-import { BatchWriter, type SinkBatch, type SinkTarget } from '../sink/writer.js';
+import { BatchWriter, Receipts, type SinkBatch, type SinkTarget } from '../sink/writer.js';
 import { connect, isConnectionError, startupError, where, type PgConnection } from './connect.js';
 import { COPY_COLUMNS, CopyEncoder, FULL_QUERY_COLUMN } from './copy.js';
 import type { PsqlOptions } from './index.js';
@@ -146,6 +146,8 @@ export async function psqlOutput(o: PsqlOutputOptions, first: pg.Client): Promis
   const meta: PgMeta = { columns: o.fullQuery ? [...COPY_COLUMNS, FULL_QUERY_COLUMN] : [...COPY_COLUMNS] };
   const targets: PgTarget[] = [];
   const writers: BatchWriter<PgMeta>[] = [];
+  // A batch that comes with a receipt (the NATS input) is confirmed once its transaction committed.
+  const receipts = new Receipts();
   for (let i = 0; i < o.workers; i++) {
     const target = new PgTarget(o, o.counters, o.stats, o.log);
     const spool = o.spoolDir ? await Spool.open(`${o.spoolDir}/${i}`, { maxBytes: 4 * 1024 ** 3, codec: SPOOL_CODEC }) : null;
@@ -162,6 +164,8 @@ export async function psqlOutput(o: PsqlOutputOptions, first: pg.Client): Promis
         delayMs: o.delayMs,
         spool,
         isBadData,
+        onSent: (b) => receipts.done(b),
+        onSetAside: (b) => receipts.done(b),
         retryInitialMs: o.retryInitialMs,
         closeTimeoutMs: o.closeTimeoutMs,
       }),
@@ -199,10 +203,11 @@ export async function psqlOutput(o: PsqlOutputOptions, first: pg.Client): Promis
   let next = 0;
   return {
     name: NAME,
-    write(events: readonly DnsEvent[]) {
+    confirms: true,
+    write(events: readonly DnsEvent[], _chunk?: LogChunk, receipt?: Receipt) {
       const w = writers[next];
       next = (next + 1) % writers.length;
-      return w.write(events);
+      return receipt ? receipts.write(w, events, receipt) : w.write(events);
     },
     async close() {
       clearInterval(timer);
@@ -221,7 +226,7 @@ export async function psqlOutput(o: PsqlOutputOptions, first: pg.Client): Promis
 /** Opens the output: connects (a failure that retrying cannot fix exits 2), migrates, makes partitions. */
 export async function openPsql(ctx: Context<PsqlOptions>): Promise<OpenedOutput> {
   const s = ctx.settings;
-  const conn: PgConnection = { endpoint: s.psqlEndpoint, passwordFile: s.psqlPasswordFile, timeoutMs: s.psqlBatchTimeout };
+  const conn: PgConnection = { endpoint: s.psqlEndpoint, passwordFile: s.psqlPasswordFile, timeoutMs: s.psqlBatchTimeout, skipTlsVerify: ctx.run.skipTlsVerify };
   const schema = schemaName(s.psqlSchema);
   let admin: pg.Client;
   try {

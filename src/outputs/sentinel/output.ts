@@ -41,7 +41,7 @@ export function ingestionUrl(endpoint: string, dcr: string, stream: string): URL
 
 export async function openSentinel(ctx: Context<SentinelOptions>): Promise<OpenedOutput> {
   const s = ctx.settings;
-  const client = httpClient({ proxy: s.sentinelOutputProxy, caPath: s.sentinelCACertificatePath });
+  const client = httpClient({ proxy: s.sentinelOutputProxy, caPath: s.sentinelCACertificatePath, skipTlsVerify: ctx.run.skipTlsVerify });
   const url = ingestionUrl(s.sentinelOutputEndpoint, s.sentinelOutputDcrImmutableId, streamName(s));
   const output = httpOutput({
     name: 'sentinel',

@@ -29,12 +29,17 @@ export interface HttpOptions {
   timeoutMs: number; // per request, from connecting to the end of the answer
   proxy?: URL; // http:// only (checked at start-up)
   ca?: Buffer; // for https:// (default: the system CAs)
-  rejectUnauthorized?: boolean; // default true; --skipTLSVerification is not passed to components yet
+  rejectUnauthorized?: boolean; // default true; false with --skipTLSVerification
 }
 
-/** A client from the option values (check() vetted the proxy URI and the CA file). */
-export function httpClient(o: { timeoutMs?: number; proxy?: string; caPath?: string }): HttpClient {
-  return new HttpClient({ timeoutMs: o.timeoutMs ?? DEFAULT_TIMEOUT_MS, proxy: o.proxy ? new URL(o.proxy.trim()) : undefined, ca: o.caPath ? readFileSync(o.caPath) : undefined });
+/** A client from the option values (check() vetted the proxy URI and the CA file); skipTlsVerify: --skipTLSVerification. */
+export function httpClient(o: { timeoutMs?: number; proxy?: string; caPath?: string; skipTlsVerify: boolean }): HttpClient {
+  return new HttpClient({
+    timeoutMs: o.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    proxy: o.proxy ? new URL(o.proxy.trim()) : undefined,
+    ca: o.caPath ? readFileSync(o.caPath) : undefined,
+    rejectUnauthorized: !o.skipTlsVerify,
+  });
 }
 
 export interface HttpReply {

@@ -10,7 +10,7 @@
 // by reason (Stats.dropped(<sink>, reason)); close() flushes (SIGTERM ends in close()).
 // A file import cuts its batches by row count alone (cut()): the same file then cuts the same way in
 // every run, and each batch carries a token the receiver deduplicates on, also through the spool.
-import type { Output } from '../../component.js';
+import type { LogChunk, Output, Receipt } from '../../component.js';
 import type { DnsEvent } from '../../event.js';
 import type { Log } from '../../log.js';
 import type { Counters, Stats } from '../../stats.js';
@@ -93,6 +93,8 @@ export interface WriterOptions<M> {
   isBadData?: (err: unknown) => boolean;
   /** After the receiver took a batch (a file import records its progress); not awaited. */
   onSent?: (batch: { rows: number; token?: string }) => void;
+  /** After the receiver refused a batch for its content and it was set aside (counted as rejected). */
+  onSetAside?: (batch: { rows: number; token?: string }) => void;
 }
 
 interface MemBatch {
@@ -473,6 +475,7 @@ export class BatchWriter<M> {
   // there is a spool) and counted, so one bad batch cannot stop the pipeline.
   private async reject(item: Item<M>, message: string): Promise<void> {
     const rows = item.kind === 'mem' ? item.batch.rows : item.entry.rows;
+    const token = item.kind === 'mem' ? item.batch.token : item.entry.token;
     let kept: string | null = null;
     try {
       if (item.kind === 'mem') {
@@ -489,6 +492,7 @@ export class BatchWriter<M> {
     this.counters.add('rejected', rows);
     this.opts.stats.dropped(this.opts.name, 'rejected-by-receiver', rows);
     this.opts.log.error({ rows, err: message, keptIn: kept }, 'the receiver refused a batch for its content; set aside');
+    this.opts.onSetAside?.({ rows, token });
     this.releaseRoomWaiters(false);
   }
 
@@ -535,14 +539,58 @@ export class BatchWriter<M> {
   }
 }
 
+/** Receipts (component.ts) of batches given to a writer, by token: settled when the writer's
+ *  onSent or onSetAside names that token. A token given twice (a message delivered again while
+ *  the first delivery was still on its way) is settled by whichever batch goes first. */
+export class Receipts {
+  private readonly byToken = new Map<string, Receipt[]>();
+
+  /** The events go as one batch of their own under the receipt's token. */
+  write<M>(writer: BatchWriter<M>, events: readonly DnsEvent[], receipt: Receipt): void | Promise<void> {
+    const waiting = this.byToken.get(receipt.token);
+    if (waiting) waiting.push(receipt);
+    else this.byToken.set(receipt.token, [receipt]);
+    return writer.writeSealed(events, receipt.token, receipt.nowSec);
+  }
+
+  /** For the writer's onSent and onSetAside. */
+  done(batch: { token?: string }): void {
+    const waiting = batch.token === undefined ? undefined : this.byToken.get(batch.token);
+    if (!waiting) return;
+    this.byToken.delete(batch.token!);
+    for (const r of waiting) r.settled();
+  }
+}
+
+/** out, confirming: a batch that comes with a receipt goes through receipts to writer (the writer
+ *  behind out, made with receipts.done as its onSent and onSetAside); the rest as out takes it. */
+export function confirming<M>(out: Output, writer: BatchWriter<M>, receipts: Receipts): Output {
+  return {
+    name: out.name,
+    confirms: true,
+    write: (events: readonly DnsEvent[], chunk?: LogChunk, receipt?: Receipt) => (receipt ? receipts.write(writer, events, receipt) : out.write(events, chunk)),
+    close: () => out.close(),
+    inputEnded: () => out.inputEnded?.(),
+    get ended() {
+      return out.ended;
+    },
+  };
+}
+
 /** An output that writes through a BatchWriter to target; release() runs once the writer is
- *  closed (it closes the target's connections). */
+ *  closed (it closes the target's connections). It confirms receipts (see Receipts). */
 export function writerOutput<M>(target: SinkTarget<M>, opts: WriterOptions<M>, release: () => void | Promise<void>): Output & { readonly writer: BatchWriter<M> } {
-  const writer = new BatchWriter<M>(target, opts);
+  const receipts = new Receipts();
+  const done = (b: { rows: number; token?: string }, then?: (b: { rows: number; token?: string }) => void): void => {
+    then?.(b);
+    receipts.done(b);
+  };
+  const writer = new BatchWriter<M>(target, { ...opts, onSent: (b) => done(b, opts.onSent), onSetAside: (b) => done(b, opts.onSetAside) });
   return {
     name: opts.name,
     writer,
-    write: (events: readonly DnsEvent[]) => writer.write(events),
+    confirms: true,
+    write: (events: readonly DnsEvent[], _chunk?: LogChunk, receipt?: Receipt) => (receipt ? receipts.write(writer, events, receipt) : writer.write(events)),
     async close() {
       try {
         await writer.close();

@@ -79,7 +79,7 @@ export async function openSplunk(ctx: Context<SplunkOptions>): Promise<OpenedOut
     index: s.splunkOutputIndex,
     batchSize: s.splunkBatchSize,
     delayMs: s.splunkBatchDelay,
-    client: httpClient({ proxy: s.splunkOutputProxy, caPath: s.splunkCACertificatePath }),
+    client: httpClient({ proxy: s.splunkOutputProxy, caPath: s.splunkCACertificatePath, skipTlsVerify: ctx.run.skipTlsVerify }),
     stats: ctx.stats,
     counters: ctx.counters,
     log: ctx.log,

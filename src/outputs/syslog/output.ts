@@ -59,9 +59,10 @@ export function syslogHostname(server: string): string {
   return server === '' || server === 'default' ? hostname() : server;
 }
 
-/** TLS settings from the options (files are read here; check() made sure they are readable). */
-export function tlsOptions(s: { syslogCACertificatePath: string; syslogTLSCertificatePath: string; syslogTLSKeyPath: string }): ConnectionOptions {
-  const tls: ConnectionOptions = {};
+/** TLS settings from the options (files are read here; check() made sure they are readable);
+ *  skipTlsVerify: --skipTLSVerification. */
+export function tlsOptions(s: { syslogCACertificatePath: string; syslogTLSCertificatePath: string; syslogTLSKeyPath: string }, skipTlsVerify: boolean): ConnectionOptions {
+  const tls: ConnectionOptions = { rejectUnauthorized: !skipTlsVerify };
   if (s.syslogCACertificatePath !== '') tls.ca = readFileSync(s.syslogCACertificatePath);
   if (s.syslogTLSCertificatePath !== '') tls.cert = readFileSync(s.syslogTLSCertificatePath);
   if (s.syslogTLSKeyPath !== '') tls.key = readFileSync(s.syslogTLSKeyPath);
@@ -81,7 +82,7 @@ export async function openSyslog(ctx: Context<SyslogOptions>): Promise<OpenedOut
     maxDatagram: s.syslogOutputMaxDatagramSize,
     batchSize: s.syslogBatchSize,
     delayMs: s.syslogBatchDelay,
-    tls: endpoint.scheme === 'tls' ? tlsOptions(s) : undefined,
+    tls: endpoint.scheme === 'tls' ? tlsOptions(s, ctx.run.skipTlsVerify) : undefined,
     stats: ctx.stats,
     counters: ctx.counters,
     log: ctx.log,

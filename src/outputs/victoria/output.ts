@@ -33,7 +33,7 @@ export async function openVictoria(ctx: Context<VictoriaOptions>): Promise<Opene
       authHint: 'the user:password@ of --victoriaOutputEndpoint (or the proxy in front of VictoriaLogs)',
       rows: lineCount,
     },
-    client: httpClient({ proxy: s.victoriaOutputProxy, caPath: s.victoriaCACertificatePath }),
+    client: httpClient({ proxy: s.victoriaOutputProxy, caPath: s.victoriaCACertificatePath, skipTlsVerify: ctx.run.skipTlsVerify }),
     batchSize: s.victoriaBatchSize,
     delayMs: s.victoriaBatchDelay > 0 ? s.victoriaBatchDelay : SIZE_ONLY_MS,
     stats: ctx.stats,

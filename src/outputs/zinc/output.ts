@@ -16,7 +16,7 @@ export async function openZinc(ctx: Context<ZincOptions>): Promise<OpenedOutput>
     url: bulkUrl(withPath(new URL(s.zincOutputEndpoint.trim()), '/api/_bulk')), // check() vetted it
     headers: { authorization: basicAuth(s.zincOutputUsername, s.zincOutputPassword) },
     authHint: '--zincOutputUsername and --zincOutputPassword',
-    client: httpClient({ timeoutMs: s.zincTimeout, caPath: s.zincCACertificatePath }),
+    client: httpClient({ timeoutMs: s.zincTimeout, caPath: s.zincCACertificatePath, skipTlsVerify: ctx.run.skipTlsVerify }),
     batchSize: s.zincBatchSize,
     delayMs: s.zincBatchDelay,
     stats: ctx.stats,
