@@ -2,7 +2,7 @@
 // `dnslens --dnstapSocket ...` process: `dnslens sql` and `dnslens report` answer while it holds
 // the embedded store, and SIGTERM reads the frames producers had already sent before it exits.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -68,11 +68,24 @@ describe('dnslens sql and report while a capture holds the store', () => {
     expect(ttl.stdout).toMatch(/toIntervalDay\(90\)/);
   }, 120_000);
 
-  it('report on a data directory that holds no store says so and exits 2', () => {
-    const r = command(['report', '--dataDir', join(dir, 'never-captured')]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain('no dnslens store in');
+  it('report or sql on a data directory that holds no store says so and exits 2, and makes nothing there', () => {
+    for (const cmd of [['report'], ['report', 'top'], ['sql', 'SELECT 1']]) {
+      const where = join(dir, 'never-captured');
+      const r = command([...cmd, '--dataDir', where]);
+      expect(r.code, cmd.join(' ')).toBe(2);
+      expect(r.stderr).toContain(`no dnslens store in ${where}`);
+      expect(existsSync(where)).toBe(false);
+    }
   }, 120_000);
+
+  it('--help lists the commands, one line each; each command has its own --help', () => {
+    const help = command(['--help']).stdout;
+    for (const c of ['report [NAME]', 'sql QUERY', 'schema migrate', 'psql migrate']) expect(help).toMatch(new RegExp(`^  dnslens ${c.replace(/[[\]]/g, '\\$&')} +\\S`, 'm'));
+    for (const [cmd, first] of [['report', 'dnslens report'], ['sql', 'usage: dnslens sql'], ['schema', 'usage: dnslens schema'], ['psql', 'usage: dnslens psql']]) {
+      const r = command([cmd, '--help']);
+      expect([r.code, r.stdout.includes(first)], cmd).toEqual([0, true]);
+    }
+  });
 });
 
 describe('SIGTERM with frames in flight', () => {

@@ -27,6 +27,7 @@ import { dnslensAsync as dnslens, until } from './cli-async.js';
 import { PCAP_DIR } from './data.js';
 import { describeWithPeers, which } from './peers.js';
 import { freePort } from './resolvers.js';
+import { pgBin, startPostgres } from './postgres.js';
 
 const MAIN = join(import.meta.dirname, '../dist/src/cli/main.js');
 const CAPTURE = join(PCAP_DIR, 'pktvisor__dns_udp_tcp_random.pcap'); // UDP and TCP, 5851 events
@@ -476,4 +477,48 @@ describeWithPeers('NATS over TLS with an nkey (a real nats-server)', ['nats-serv
     r = await run([...tls().slice(2), '--natsOutputNkeySeedFile', join(dir, 'sensor.nk')]); // the system CAs do not know this one
     expect([r.status, r.stderr]).toEqual([2, expect.stringMatching(/--natsOutputServer tls:.*cannot connect/)]);
   });
+});
+
+describeWithPeers('NATS into PostgreSQL: acknowledged only once the transaction committed (real nats-server and PostgreSQL)', ['nats-server', 'setpriv', ...(pgBin() ? [] : ['postgresql'])], () => {
+  it('PostgreSQL stopped while the collector runs: nothing acknowledged meanwhile, nothing lost, nothing doubled', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'dnslens-nats-pg-'));
+    const server = new NatsServer(join(root, 'nats'), await freePort());
+    const pg = await startPostgres();
+    let nc: NatsConnection | undefined;
+    try {
+      await server.start();
+      nc = await connect({ servers: server.url });
+      const jsm = await jetstreamManager(nc);
+      const r = await dnslens(['--pcapFile', CAPTURE, '--natsOutputType', '1', '--natsOutputServer', server.url, '--natsOutputStream', 'PG', '--natsOutputSubject', 'pg.{server}', '--natsBatchSize', '100']);
+      expect(r.status, r.stderr).toBe(0);
+      const total = (await jsm.streams.info('PG')).state.last_seq;
+      pg.stop(); // the store is down when the collector starts taking messages
+      const collector = new Running(['--natsInputServer', server.url, '--natsInputSubject', 'pg.>', '--natsInputDurable', 'pg', '--natsInputAckWait', '3s',
+        '--psqlOutputType', '1', '--psqlEndpoint', pg.url(), '--timezone', 'UTC', '--metricFlushInterval', '0']);
+      // it cannot open its output while PostgreSQL is down: it stops (exit 2 or 1) and acknowledges nothing
+      const code = await collector.exited;
+      expect(code).not.toBe(0);
+      const none = await consumerState(jsm, 'PG', 'pg').catch(() => ({ acked: 0 })); // (no consumer made yet is none acknowledged too)
+      expect(none.acked).toBe(0);
+      pg.start();
+      const again = new Running(['--natsInputServer', server.url, '--natsInputSubject', 'pg.>', '--natsInputDurable', 'pg', '--natsInputAckWait', '3s',
+        '--psqlOutputType', '1', '--psqlEndpoint', pg.url(), '--timezone', 'UTC', '--metricFlushInterval', '0', '--psqlBatchDelay', '200ms']);
+      await eventually('a message acknowledged', async () => (await consumerState(jsm, 'PG', 'pg')).acked > 0);
+      pg.stop(); // now mid-run: what is in flight waits, unacknowledged
+      const held = (await consumerState(jsm, 'PG', 'pg')).acked;
+      expect(held).toBeLessThan(total); // stopped part way
+      await new Promise((res) => setTimeout(res, 4000));
+      expect((await consumerState(jsm, 'PG', 'pg')).acked - held).toBeLessThanOrEqual(1); // at most the one committing as it stopped
+      pg.start();
+      await eventually('every message acknowledged', async () => (await consumerState(jsm, 'PG', 'pg')).acked === total, 120_000);
+      again.child.kill('SIGTERM');
+      expect(await again.exited, again.stderr).toBe(0);
+      expect(pg.psql('SELECT count(*) FROM dnslens.dns_queries').trim()).toBe(String(CAPTURE_EVENTS));
+    } finally {
+      await nc?.close();
+      await server.stop();
+      pg.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  }, 240_000);
 });

@@ -316,7 +316,7 @@ function describe(spec: OptionSpec): string {
 function parser(registry: Registry) {
   let y = yargs()
     .scriptName('dnslens')
-    .usage('$0 [options]\n\nPassive DNS analytics. Flags are case-insensitive and keep dnsmonster\'s names.')
+.usage('$0 [options]\n\nPassive DNS analytics. Flags are case-insensitive and keep dnsmonster\'s names.')
     .parserConfiguration({
       'camel-case-expansion': false,
       'dot-notation': false,
@@ -352,12 +352,22 @@ function parser(registry: Registry) {
 }
 
 /** The --help text. */
+const COMMANDS = [
+  'Commands (each with its own --help):',
+  '  dnslens report [NAME]   the summary, or a named report (top, nxdomain, latency, ...); --html FILE: a page',
+  '  dnslens sql QUERY       ad hoc SQL on the store (-f FILE; --format table|csv|json|tsv)',
+  '  dnslens schema migrate  bring the store up to date (schema print: its SQL, without connecting)',
+  '  dnslens psql migrate    the PostgreSQL output\'s schema (psql rollup --since --until: rebuild rollups)',
+].join('\n');
+
 export function helpText(registry: Registry = defaultRegistry): string {
   let text = '';
   parser(registry).showHelp((s: string) => {
     text = s;
   });
-  return text;
+  // The commands go after the usage lines, unwrapped (yargs would re-flow them).
+  const cut = text.indexOf('\n\n', text.indexOf('\n\n') + 2);
+  return cut < 0 ? text + '\n\n' + COMMANDS : text.slice(0, cut) + '\n\n' + COMMANDS + text.slice(cut);
 }
 
 function readArgv(argv: readonly string[], registry: Registry): Map<string, string[]> {

@@ -1,6 +1,6 @@
 // `dnslens sql`, `report` and `schema`: commands on the ClickHouse store (embedded, a server, or a
 // running capture's endpoint), with the ClickHouse output's own store options.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { log } from '../log.js';
 import { resolveMemoryLimit } from '../memory.js';
 import { splitArgs } from './args.js';
@@ -27,9 +27,24 @@ const STORE_ONLY = { checkComponents: false };
 
 const SQL_FORMATS = ['table', 'csv', 'json', 'tsv'];
 
+const SQL_HELP = `usage: dnslens sql "SELECT ..." | -f FILE [--format table|csv|json|tsv] [store flags: --dataDir, --clickhouseAddress, ...]
+  Runs ad hoc SQL on the store (unqualified table names are dnslens' own: DNS_LOG, the rollups)
+  and prints an aligned table, or CSV, JSON lines or TSV with a header.
+`;
+const SCHEMA_HELP = `usage: dnslens schema migrate|print [store flags: --dataDir, --clickhouseAddress, --clickhouseCluster, --timezone, ...]
+  migrate  brings the store's schema up to date (a capture does this when it starts)
+  print    prints the SQL a migration from an empty store runs, without connecting
+`;
+
+function help(text: string): number {
+  process.stdout.write(text);
+  return 0;
+}
+
 export async function storeCommand(cmd: string, args: string[]): Promise<number> {
   if (cmd === 'sql') {
-    const a = splitArgs(args, ['f', 'file', 'format']);
+    const a = splitArgs(args, ['f', 'file', 'format'], ['help', 'h']);
+    if (a.switches.size) return help(SQL_HELP);
     const file = a.own.get('f') ?? a.own.get('file');
     const sql = file ? readFileSync(file, 'utf8') : a.positional.join(' ');
     if (!sql.trim()) throw new ConfigError('sql', 'dnslens sql: give a query ("SELECT ...") or -f FILE');
@@ -39,7 +54,8 @@ export async function storeCommand(cmd: string, args: string[]): Promise<number>
   }
   if (cmd === 'report') return reportCommand(args);
   // schema migrate | schema print
-  const a = splitArgs(args, []);
+  const a = splitArgs(args, [], ['help', 'h']);
+  if (a.switches.size) return help(SCHEMA_HELP);
   if (a.positional[0] === 'print') {
     // The SQL a migration from an empty store runs (with --clickhouseCluster: the cluster form), without connecting.
     const cfg = loadConfig(a.rest, process.env, undefined, STORE_ONLY);
@@ -133,7 +149,12 @@ async function reportCommand(args: string[]): Promise<number> {
 // the dictionaries' login. `schema migrate` and a capture bring the schema up to date.
 async function withStore(flags: string[], fn: (store: Store) => Promise<unknown>): Promise<number> {
   const cfg = loadConfig(flags, process.env, undefined, STORE_ONLY);
-  const store = await openStore({ ...storeOptions(settings(cfg)), memoryLimit: resolveMemoryLimit(cfg.memoryLimit), skipTlsVerify: cfg.skipTLSVerification });
+  const s = settings(cfg);
+  // An embedded store that is not there is not made here (it would be empty).
+  if (s.clickhouseAddress === '' && (!existsSync(s.dataDir) || readdirSync(s.dataDir).length === 0)) {
+    throw new ConfigError('dataDir', `no dnslens store in ${s.dataDir}: nothing is stored there yet (a capture creates it)`);
+  }
+  const store = await openStore({ ...storeOptions(s), memoryLimit: resolveMemoryLimit(cfg.memoryLimit), skipTlsVerify: cfg.skipTLSVerification });
   try {
     await fn(store);
   } finally {
