@@ -1,7 +1,8 @@
-// Writes grafana/dashboards/*.json from the panel definitions below (`node grafana/build.mjs`;
-// `--check` only compares, exit 1 on drift; test/grafana.test.ts runs it). Generating keeps the
-// boilerplate (datasource on every target, grid positions, units) the same on every panel, so
-// the SQL is what one reads and edits here.
+// Writes grafana/dashboards/*.json from the panel definitions below, and the alert rules on the
+// signals, grafana/provisioning/alerting/dnslens-signals.yaml (`node grafana/build.mjs`; `--check`
+// only compares, exit 1 on drift; test/grafana.test.ts runs it). Generating keeps the boilerplate
+// (datasource on every target, grid positions, units) the same on every panel and rule, so the
+// SQL is what one reads and edits here.
 //
 // SQL conventions (the plugin's macros, expanded by Grafana, see grafana/README.md):
 // - every query filters on $server with $__conditionalAll, so "All" costs no IN list;
@@ -17,7 +18,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 // The expressions that turn numbers into names are the reports' (clickhouse/reports/names.sql),
 // read through the compiled loader: run `npm run build` first.
-import { names } from '../dist/src/reports/sql-files.js';
+import { names, section } from '../dist/src/reports/sql-files.js';
+// One alert rule per signal of the catalog (src/signals/catalog.ts), and the YAML they are written in.
+import { SIGNALS } from '../dist/src/signals/catalog.js';
+import { stringify } from 'yaml';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const DATASOURCE = { type: 'grafana-clickhouse-datasource', uid: 'dnslens-clickhouse' };
@@ -56,6 +60,35 @@ const IS_RANDOM = `(${SUB_LEN} >= 16 AND ${SUB_ENTROPY} >= ${HIGH_ENTROPY})`;
 const TXT_NULL = 'Type IN (10, 16)';
 /** Up to 3 sample values as one string, each cut to 80 characters (tunnel names run to hundreds). */
 const examples = (agg) => `arrayStringConcat(arrayMap(x -> substring(x, 1, 80), ${agg}), ' ')`;
+
+// What the signals stored (dns_signals, src/signals/): evidence and examples in words, as
+// `dnslens report signals` shows them (clickhouse/reports/signals.sql).
+const EVIDENCE = section('signals', 'evidence_text');
+const EXAMPLES = section('signals', 'examples_text');
+// A signal's window is DNS time (what it looked at), so the panel and the markers sit on the
+// traffic that made it fire; rows of an evaluation over every server (Server '') always show.
+const SIGNALS_IN_RANGE = `dns_signals WHERE WindowEnd >= $__fromTime AND WindowStart <= $__toTime AND (Server = '' OR ${SRV})`;
+// The subject, and the client when the subject is a domain: "pirate.sea (client 10.0.2.30)".
+const SIGNAL_SUBJECT = "concat(Subject, if(Client != '', concat(' (client ', Client, ')'), ''))";
+
+/** The dashboards' annotation: each signal as a region over its window on every time series. */
+const SIGNAL_ANNOTATION = {
+  name: 'Signals',
+  datasource: DATASOURCE,
+  enable: true,
+  hide: false,
+  iconColor: 'red',
+  target: {
+    ...target(`
+    SELECT WindowStart AS time, WindowEnd AS timeEnd,
+           concat(Signal, ': ', ${SIGNAL_SUBJECT}, ', score ', toString(round(Score, 2)), '. ', ${EVIDENCE},
+                  if(empty(Examples), '', concat('. e.g. ', ${EXAMPLES}))) AS text,
+           arrayStringConcat(arrayFilter(x -> x != '', ['signal', Signal, Server]), ',') AS tags
+    FROM ${SIGNALS_IN_RANGE}
+    ORDER BY time, Signal, Subject LIMIT 1000`, 'table'),
+    refId: 'annotation',
+  },
+};
 
 // ------------------------------------------------------------------ panel builders
 
@@ -198,7 +231,7 @@ function dashboard(uid, title, description, tags, variableSql, panels) {
     refresh: '1m',
     liveNow: false,
     fiscalYearStartMonth: 0,
-    annotations: { list: [] },
+    annotations: { list: [SIGNAL_ANNOTATION] },
     links: [{ title: 'dnslens', type: 'dashboards', tags: ['dnslens'], asDropdown: true, includeVars: true, keepTime: true }],
     templating: { list: [serverVariable(variableSql)] },
     panels: layout(panels),
@@ -441,7 +474,12 @@ const latency = dashboard('dnslens-latency', 'dnslens: latency and QoE', 'Respon
 
 // ------------------------------------------------------------------ 4. security signals
 
-const security = dashboard('dnslens-security', 'dnslens: security signals', `Signals computable in SQL today, each a ranked table with its evidence: long or random-looking names (tunnelling, DGA), NXDOMAIN-heavy clients, TXT/NULL use, apexes with many distinct names, rare TLDs. Long: more than ${LONG_NAME} characters left of the apex; random-looking: 16 or more such characters at ${HIGH_ENTROPY} bits per character or more.`, ['security'], SERVERS, [
+const security = dashboard('dnslens-security', 'dnslens: security signals', `The signals dnslens fired (dns_signals, README "Signals"), ranked by score, then views computable in SQL, each a ranked table with its evidence: long or random-looking names (tunnelling, DGA), NXDOMAIN-heavy clients, TXT/NULL use, apexes with many distinct names, rare TLDs. Long: more than ${LONG_NAME} characters left of the apex; random-looking: 16 or more such characters at ${HIGH_ENTROPY} bits per character or more.`, ['security'], SERVERS, [
+  table('Signals', 'What the signals fired (table dns_signals) whose window of DNS time meets the range, highest score first (1: at its threshold), with the evidence and example names that made each fire. The same rows mark every time series as annotations, and the alert rules (folder "dnslens alerts") notify them.', `
+    SELECT Signal AS signal, Subject AS subject, Client AS client, Server AS server, round(Score, 2) AS score,
+           WindowStart AS window_start, WindowEnd AS window_end, ${EVIDENCE} AS evidence, ${EXAMPLES} AS examples, Time AS evaluated
+    FROM ${SIGNALS_IN_RANGE}
+    ORDER BY Score DESC, WindowStart DESC, Signal, Subject, Client LIMIT 50`, [], { size: [24, 8] }),
   timeseries('Suspicious name shapes over time', 'Queries per interval for long names and random-looking names (DNS_LOG).', `
     ${WITH_SUB}
     SELECT $__timeInterval(PacketTime) AS time, countIf(${IS_LONG}) AS long_names, countIf(${IS_RANDOM}) AS random_names
@@ -545,20 +583,110 @@ const health = dashboard('dnslens-health', 'dnslens: health', 'dnslens\' own cou
 
 export const DASHBOARDS = { overview, 'traffic-intelligence': traffic, 'latency-qoe': latency, 'security-signals': security, health };
 
+// ------------------------------------------------------------------ 6. alert rules on the signals
+
+// Grafana-managed rules, provisioned from grafana/provisioning/alerting/ (Grafana's file format,
+// apiVersion 1). One rule per signal, in a group per family, evaluated every minute: each reads the
+// rows dnslens stored in dns_signals in the last ALERT_RANGE_S seconds of wall clock (Time: when
+// dnslens evaluated, so a file import of old traffic alerts too) and makes one alert instance per
+// signal, subject, client and server. Its query is a table with one number (the rows) and text
+// columns, which Grafana reads as numbers labelled by the text columns; the threshold fires on any
+// row. The labels carry the evidence for the annotations' templates ($labels.evidence, ...).
+// The folder is not the dashboards' "dnslens": Grafana provisions alerting before dashboards and
+// would make a second folder of that title (grafana/grafana#125079).
+export const ALERT_FOLDER = 'dnslens alerts';
+export const ALERT_RANGE_S = 300; // an alert fires at the evaluation after a row is stored, and resolves about 5 minutes later
+const ALERT_INTERVAL = '1m';
+const FAMILIES = {
+  security: ['nxdomain-client', 'nxdomain-apex', 'tunnel', 'dga', 'beacon', 'new-domains'],
+  qoe: ['resolution-failures', 'query-burst', 'latency-regression'],
+};
+
+function alertSql(signal) {
+  if (!/^[a-z][a-z0-9-]*$/.test(signal)) throw new Error(`signal name ${signal} is not a plain word`);
+  return `
+    SELECT Signal AS signal, Subject AS subject, Client AS client, Server AS server, toString(round(max(Score), 2)) AS score,
+           argMax(concat(toString(toDateTime(WindowStart)), ' - ', toString(toDateTime(WindowEnd))), Score) AS window_utc,
+           argMax(${EVIDENCE}, Score) AS evidence, argMax(${EXAMPLES}, Score) AS examples, count() AS fired
+    FROM dns_signals
+    WHERE $__timeFilter(Time) AND Signal = '${signal}'
+    GROUP BY signal, subject, client, server
+    ORDER BY fired DESC, signal, subject, client, server`;
+}
+
+function alertRule(def, family) {
+  if (/\$|\{\{/.test(def.about)) throw new Error(`signal ${def.name}: its description would be read as a template`);
+  return {
+    uid: `dnslens-signal-${def.name}`,
+    title: `dnslens signal ${def.name}`,
+    condition: 'B',
+    data: [
+      {
+        refId: 'A',
+        relativeTimeRange: { from: ALERT_RANGE_S, to: 0 },
+        datasourceUid: DATASOURCE.uid,
+        model: { ...target(alertSql(def.name), 'table'), intervalMs: 60_000, maxDataPoints: 43_200 },
+      },
+      {
+        refId: 'B',
+        datasourceUid: '__expr__',
+        model: { type: 'threshold', expression: 'A', conditions: [{ evaluator: { type: 'gt', params: [0] } }], datasource: { type: '__expr__', uid: '__expr__' }, refId: 'B' },
+      },
+    ],
+    noDataState: 'OK', // no row: nothing fired
+    execErrState: 'Error',
+    for: '0s',
+    isPaused: false,
+    // static only: Grafana fills $VAR in provisioned labels from its environment
+    labels: { source: 'dnslens', family },
+    annotations: {
+      summary: '{{ $labels.signal }}: {{ $labels.subject }}{{ if $labels.client }} (client {{ $labels.client }}){{ end }}, score {{ $labels.score }}',
+      description:
+        `${def.about[0].toUpperCase()}${def.about.slice(1)}. Evidence: {{ $labels.evidence }}.{{ if $labels.examples }} Examples: {{ $labels.examples }}.{{ end }}` +
+        ' DNS time (UTC): {{ $labels.window_utc }}{{ if $labels.server }}, server {{ $labels.server }}{{ end }}.' +
+        ' All signals: dashboard "dnslens: security signals", panel Signals, or `dnslens report signals`.',
+    },
+  };
+}
+
+const familyOf = new Map(Object.entries(FAMILIES).flatMap(([f, names]) => names.map((n) => [n, f])));
+for (const def of SIGNALS) if (!familyOf.has(def.name)) throw new Error(`signal ${def.name} has no family in grafana/build.mjs FAMILIES`);
+for (const n of familyOf.keys()) if (!SIGNALS.some((d) => d.name === n)) throw new Error(`FAMILIES names ${n}, which is no signal`);
+
+export const ALERT_RULES = {
+  apiVersion: 1,
+  groups: Object.keys(FAMILIES).map((family) => ({
+    orgId: 1,
+    name: `signals-${family}`,
+    folder: ALERT_FOLDER,
+    interval: ALERT_INTERVAL,
+    rules: SIGNALS.filter((d) => familyOf.get(d.name) === family).map((d) => alertRule(d, family)),
+  })),
+};
+
+const ALERT_HEADER = `# Grafana alert rules on the signals dnslens stores in dns_signals (README "Signals"): one rule per
+# signal, one alert per signal, subject, client and server that fired in the last ${ALERT_RANGE_S / 60} minutes.
+# Generated by grafana/build.mjs (run \`node grafana/build.mjs\`); test/grafana-alerts.test.ts runs every
+# query. Notifications follow Grafana's notification policies (labels source=dnslens, family).
+`;
+
 // ------------------------------------------------------------------ write or check
 
 function render(d) {
   return JSON.stringify(d, null, 2) + '\n';
 }
 
+/** Every generated file: [path, text]. */
+function outputs() {
+  const files = Object.entries(DASHBOARDS).map(([name, d]) => [join(HERE, 'dashboards', `${name}.json`), render(d)]);
+  files.push([join(HERE, 'provisioning', 'alerting', 'dnslens-signals.yaml'), ALERT_HEADER + stringify(ALERT_RULES, { lineWidth: 0, aliasDuplicateObjects: false })]);
+  return files;
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const check = process.argv.includes('--check');
-  const dir = join(HERE, 'dashboards');
-  mkdirSync(dir, { recursive: true });
   let drift = 0;
-  for (const [name, d] of Object.entries(DASHBOARDS)) {
-    const path = join(dir, `${name}.json`);
-    const text = render(d);
+  for (const [path, text] of outputs()) {
     let old = '';
     try {
       old = readFileSync(path, 'utf8');
@@ -570,6 +698,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       drift++;
       process.stderr.write(`${path} differs from grafana/build.mjs; run node grafana/build.mjs\n`);
     } else {
+      mkdirSync(dirname(path), { recursive: true });
       writeFileSync(path, text);
       process.stdout.write(`wrote ${path}\n`);
     }

@@ -3,8 +3,9 @@
 // plugin does (test/grafana-expand.ts). The store holds real captures from ../shared/data/pcap
 // (moved in time to the last hours, so one dashboard range shows them all, and matched for
 // response times), two weeks of seeded synthetic traffic before them (daily/weekly trends), and
-// dnslens' own health snapshots written while the captures went in. A panel that errors, returns
-// no rows or other columns than expected fails.
+// dnslens' own health snapshots written while the captures went in, and the signals they fire
+// (dns_signals). A panel or an annotation query that errors, returns no rows or other columns than
+// expected fails. The alert rules are test/grafana-alerts.test.ts'.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +26,10 @@ import { Matcher } from '../src/transforms/match.js';
 import { PCAP_DIR } from './data.js';
 import { expand, panelIntervalMs, type Selection } from './grafana-expand.js';
 import { traffic } from './synthetic.js';
+import { parseValue } from '../src/cli/config.js';
+import { SIGNALS } from '../src/signals/catalog.js';
+import { evaluateSignals } from '../src/signals/evaluate.js';
+import { SIGNAL_OPTIONS, type SignalSettings } from '../src/signals/options.js';
 // @ts-expect-error: plain JS shared with the holder process
 import { prepareSchema } from './store-fixtures.mjs';
 
@@ -50,11 +55,18 @@ interface Panel {
   fieldConfig: { defaults: { unit?: string }; overrides: { matcher: { id: string; options: string }; properties: { id: string; value: unknown }[] }[] };
   options: Record<string, unknown>;
 }
+interface Annotation {
+  name: string;
+  datasource: unknown;
+  enable: boolean;
+  target: Target & { editorType: string };
+}
 interface Dashboard {
   uid: string;
   title: string;
   schemaVersion: number;
   time: { from: string; to: string };
+  annotations: { list: Annotation[] };
   templating: { list: { name: string; type: string; query: string; multi: boolean; includeAll: boolean; datasource: unknown }[] };
   panels: Panel[];
 }
@@ -111,6 +123,7 @@ const COLUMNS: Record<string, Record<string, string[]>> = {
     'Unanswered queries by name': ['domain', 'unanswered', 'queries', 'unanswered_share', 'clients'],
   },
   'security-signals.json': {
+    Signals: ['signal', 'subject', 'client', 'server', 'score', 'window_start', 'window_end', 'evidence', 'examples', 'evaluated'],
     'Suspicious name shapes over time': ['time', 'long_names', 'random_names'],
     'NXDOMAIN and TXT/NULL over time': ['time', 'nxdomain', 'txt_null_queries'],
     'Long or random-looking names, by apex': ['apex', 'queries', 'long_names', 'random_names', 'suspicious_share', 'distinct_names', 'avg_label_chars', 'max_length', 'clients', 'examples'],
@@ -172,7 +185,7 @@ describe('Grafana provisioning and dashboard JSON', () => {
     expect(y.providers[0].options.path).toBe('/etc/dnslens/dashboards');
   });
 
-  it('has the five dashboards, as grafana/build.mjs writes them', () => {
+  it('has the five dashboards and the alert rules (provisioning/alerting), as grafana/build.mjs writes them', () => {
     expect(FILES).toEqual(['health.json', 'latency-qoe.json', 'overview.json', 'security-signals.json', 'traffic-intelligence.json']);
     const r = spawnSync(process.execPath, [join(GRAFANA, 'build.mjs'), '--check'], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
@@ -212,6 +225,17 @@ describe('Grafana provisioning and dashboard JSON', () => {
           expect(overlap, `${f}: "${d.panels[i].title}" overlaps "${d.panels[j].title}"`).toBe(false);
         }
       }
+    }
+  });
+
+  it('marks the signals on every dashboard: an annotation query on dns_signals through the provisioned datasource, as a table', () => {
+    for (const [f, d] of DASHBOARDS) {
+      expect(d.annotations.list.map((a) => a.name), f).toEqual(['Signals']);
+      const a = d.annotations.list[0];
+      expect(a.datasource, f).toEqual(DS);
+      expect(a.enable, f).toBe(true);
+      expect(a.target, f).toMatchObject({ datasource: DS, editorType: 'sql', format: 1 });
+      expect(a.target.rawSql, f).toMatch(/\bFROM dns_signals\b/);
     }
   });
 
@@ -319,6 +343,13 @@ describe('dashboards over the embedded store', () => {
     healthTimes.push((START + CAPTURES.length * 900) * 1000);
     await health.close();
     expect(health.failures).toBe(0);
+    // The signals, as at the end of an import of each server's captures: the iodine tunnel fires
+    // tunnel, pktvisor's load generator query-burst (test/signals-captures.test.ts).
+    const settings = Object.fromEntries(SIGNAL_OPTIONS.map((o) => [o.name, parseValue(o, o.default)])) as unknown as SignalSettings;
+    const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+    for (const server of ['ns-lab', 'ns-edge']) {
+      await evaluateSignals(store, { signals: SIGNALS, settings, server, from: START * 1000, until: (START + CAPTURES.length * 900) * 1000, log: quiet, sensor: 'test:1' });
+    }
   }, 300_000);
 
   afterAll(async () => {
@@ -383,6 +414,49 @@ describe('dashboards over the embedded store', () => {
       }
     }, 120_000);
   }
+
+  for (const [rangeName, fromMs, toMs] of RANGES) {
+    it(`every dashboard's annotation query returns the signals as markers over ${rangeName}`, async () => {
+      for (const [file, d] of DASHBOARDS) {
+        const servers = await serverValues(d);
+        for (const vars of [{ server: { all: true, values: servers } }, { server: { all: false, values: ['ns-lab'] } }]) {
+          const a = d.annotations.list[0];
+          const sql = expand(a.target.rawSql, { fromMs, toMs, intervalMs: panelIntervalMs(fromMs, toMs, undefined), vars });
+          const r = await run(sql);
+          expect(r.meta.map((m) => [m.name, m.type]), file).toEqual([
+            ['time', "DateTime64(3, 'UTC')"],
+            ['timeEnd', "DateTime64(3, 'UTC')"],
+            ['text', 'String'],
+            ['tags', 'String'],
+          ]);
+          expect(r.data.map((row) => row.tags).sort(), `${file}\n${sql}`).toEqual(['signal,query-burst,ns-lab', 'signal,tunnel,ns-lab']);
+          const tunnel = r.data.find((row) => String(row.tags).includes('tunnel'))!;
+          expect(String(tunnel.text)).toMatch(/^tunnel: pirate\.sea \(client 10\.0\.2\.30\), score [\d.]+\. queries 222, names 222, long names 43, .*\. e\.g\. ./);
+          // the marker spans the window the signal looked at, on the (moved) capture's time
+          expect(Date.parse(`${String(tunnel.time).replace(' ', 'T')}Z`)).toBeLessThanOrEqual((START + 900) * 1000);
+          expect(Date.parse(`${String(tunnel.timeEnd).replace(' ', 'T')}Z`)).toBeGreaterThan((START + 900) * 1000);
+        }
+        const other = expand(d.annotations.list[0].target.rawSql, { fromMs, toMs, intervalMs: 60_000, vars: { server: { all: false, values: ['ns-edge'] } } });
+        expect((await run(other)).data, file).toEqual([]);
+      }
+    });
+  }
+
+  it('lists the signals that fired in the Signals panel, highest score first, with their evidence', async () => {
+    const d = DASHBOARDS.find(([f]) => f === 'security-signals.json')![1];
+    const p = d.panels.find((x) => x.title === 'Signals')!;
+    const [, fromMs, toMs] = RANGES[0];
+    const rows = (await run(expand(p.targets[0].rawSql, { fromMs, toMs, intervalMs: 60_000, vars: { server: { all: true, values: ['ns-lab', 'ns-edge'] } } }))).data;
+    expect(rows.map((r) => [r.signal, r.subject, r.client, r.server]).sort()).toEqual([
+      ['query-burst', '192.168.0.189', '', 'ns-lab'],
+      ['tunnel', 'pirate.sea', '10.0.2.30', 'ns-lab'],
+    ]);
+    const scores = rows.map((r) => Number(r.score));
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
+    const tunnel = rows.find((r) => r.signal === 'tunnel')!;
+    expect(String(tunnel.evidence)).toMatch(/^queries 222, names 222, long names 43, max label \d+, tunnel types 222, bytes \d+$/);
+    expect(String(tunnel.examples)).not.toBe('');
+  });
 
   /** Time series start with a DateTime `time`; charts have numbers to draw; stats are numbers. */
   function checkShape(file: string, p: Panel, meta: { name: string; type: string }[]): void {
