@@ -139,14 +139,18 @@ interface Service {
   secrets?: ({ source: string; target?: string } | string)[];
 }
 
-/** Debian's docker-compose validates and merges docker-compose.yml + the override; as JSON. */
+/** Debian's docker-compose validates and merges docker-compose.yml + the override; as JSON.
+ * Without a profile, Compose v2 leaves out the services of profiles (the `cluster` profile);
+ * Compose v1's `config` lists them anyway, so they are dropped here as v2 would. */
 function composeConfig(s: Stack): { services: Record<string, Service>; volumes?: Record<string, unknown>; secrets?: Record<string, { file: string }> } {
   const yaml = execFileSync('docker-compose', ['config'], { cwd: s.dir, encoding: 'utf8', timeout: 30_000 });
   const json = execFileSync('python3', ['-c', 'import sys, yaml, json; print(json.dumps(yaml.safe_load(sys.stdin)))'], {
     input: yaml,
     encoding: 'utf8',
   });
-  return JSON.parse(json);
+  const cfg = JSON.parse(json) as { services: Record<string, Service & { profiles?: string[] }> };
+  for (const [name, svc] of Object.entries(cfg.services)) if (svc.profiles?.length) delete cfg.services[name];
+  return cfg as ReturnType<typeof composeConfig>;
 }
 
 const WAIT_CALLS = (svcs: string[]) =>
@@ -397,6 +401,176 @@ describeWithPeers('autobuild.sh and the compose stack', ['shellcheck', 'docker-c
       if (name !== 'migrate') expect(svc.healthcheck?.test[0]).toBe('CMD');
     }
     for (const name of ['clickhouse', 'grafana']) expect(cfg.services[name].healthcheck?.test.length).toBeGreaterThan(1);
+  });
+
+  it('sensor mode: only a dnslens capture container publishing to the remote bus, with the exact docker commands', () => {
+    const s = makeStack();
+    const bus = 'nats://10.0.0.5:4222,tls://bus2.example.net:4222';
+    const r = autobuild(s, ['sensor', '--bus', bus, '--interfaces', 'lo', '--server-name', 'lo=ns1'], { env: { SHIM_STATE_dnslens_sensor_lo: 'running' } });
+    expect(r.code, r.out).toBe(0);
+    const run = [
+      'docker run -d --name dnslens-sensor-lo --restart unless-stopped --network host --cap-drop ALL --cap-add NET_RAW --cap-add NET_ADMIN',
+      '-v dnslens-sensor-spool-lo:/var/lib/dnslens dnslens:local',
+      `--devName lo --serverName ns1 --natsOutputType 1 --natsOutputServer ${bus} --natsSpoolDir /var/lib/dnslens/nats-spool`,
+    ].join(' ');
+    // no compose, no ClickHouse, no Grafana: build the image, replace the container, check it runs
+    expect(calls(s)).toEqual([
+      'docker info --format {{.ServerVersion}}',
+      'docker build -t dnslens:local .',
+      'docker rm -f dnslens-sensor-lo',
+      run,
+      'docker inspect --format {{.State.Status}} dnslens-sensor-lo',
+    ]);
+    expect(r.stdout).toContain(`dnslens-sensor-lo: running, publishing to ${bus}`);
+    // it writes none of the stack's files
+    for (const f of ['.env', 'docker-compose.override.yml', 'secrets']) expect(existsSync(join(s.dir, f)), f).toBe(false);
+    // the container's command line is a real dnslens configuration: NATS out, nothing else
+    const args = run.split(' dnslens:local ')[1].split(' ');
+    const check = spawnSync(process.execPath, [MAIN, '--checkConfig', ...args], { encoding: 'utf8', timeout: 30_000 });
+    expect(check.stderr).toBe('');
+    expect(check.status).toBe(0);
+    expect(check.stdout).toMatch(/^natsOutputType = 1$/m);
+    expect(check.stdout).toMatch(/^clickhouseOutputType = 0$/m);
+
+    // from variables, the default server name; --dry-run runs nothing
+    const dry = autobuild(s, ['sensor', '--dry-run'], { env: { AUTOBUILD_BUS: 'nats://collector:4222', AUTOBUILD_INTERFACES: 'lo' } });
+    expect(dry.code, dry.out).toBe(0);
+    expect(dry.stdout).toContain(`--devName lo --serverName ${HOST_TAG}_lo --natsOutputType 1 --natsOutputServer nats://collector:4222`);
+    expect(calls(s).filter((c) => !c.startsWith('docker info'))).toEqual([]);
+  });
+
+  it('sensor mode refuses without a bus address, a bad one, or no interface, and runs nothing', () => {
+    const s = makeStack();
+    const refusals: [string[], string][] = [
+      [['sensor', '--interfaces', 'lo'], "sensor mode needs the bus to publish to: --bus nats://HOST:4222 (or AUTOBUILD_BUS), the NATS JetStream of the collectors' host (docker compose --profile cluster there)\n"],
+      [['sensor', '--bus', 'http://bus:4222', '--interfaces', 'lo'], '--bus: "http://bus:4222" is not a NATS server URL (nats://HOST:PORT or tls://HOST:PORT)'],
+      [['sensor', '--bus', 'nats://bus:4222'], 'sensor mode needs the interfaces to capture on: --interfaces eth0[,eth1]'],
+      [['sensor', '--bus', 'nats://bus:4222', '--interfaces', 'nosuch0'], '--interfaces: unknown interface "nosuch0"'],
+    ];
+    for (const [args, message] of refusals) {
+      const r = autobuild(s, args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(message);
+    }
+    // no address at all: that one line, nothing else
+    expect(autobuild(s, refusals[0][0]).stderr).toBe(`autobuild: ${refusals[0][1]}`);
+    expect(autobuild(s, ['sensor', '--bus', 'nats://bus:4222', '--interfaces', 'lo', '--retention-days', '3']).stderr).toContain('sensor takes only --bus, --interfaces, --server-name and --dry-run (not --retention-days)');
+    expect(autobuild(s, ['--yes', '--bus', 'nats://bus:4222']).stderr).toContain('--bus goes with sensor');
+    expect(calls(s).filter((c) => / (build|run|rm|compose) /.test(c))).toEqual([]);
+  });
+
+  // The `cluster` profile (docker-compose.yml, docker/cluster/): NATS JetStream, two collectors, a
+  // ClickHouse cluster of 2 shards x 2 replicas with Keeper, the cluster schema's migration.
+  it('the cluster profile: its services, every file it mounts, the macros, and real dnslens command lines', async () => {
+    const s = makeStack();
+    expect(autobuild(s, ['--yes', '--interfaces', 'lo']).code).toBe(0);
+    // without the profile, the stack is as before (the helper drops profiled services, as Compose v2 does)
+    expect(Object.keys(composeConfig(s).services).sort()).toEqual(['capture-lo', 'clickhouse', 'grafana', 'migrate']);
+    const yaml = execFileSync('docker-compose', ['--profile', 'cluster', 'config'], { cwd: s.dir, encoding: 'utf8', timeout: 30_000 });
+    type ClusterService = Service & { profiles?: string[]; hostname?: string };
+    const cfg = JSON.parse(
+      execFileSync('python3', ['-c', 'import sys, yaml, json; print(json.dumps(yaml.safe_load(sys.stdin)))'], { input: yaml, encoding: 'utf8' }),
+    ) as { services: Record<string, ClusterService>; secrets: Record<string, { file: string }> };
+    const NODES = ['ch-s1-r1', 'ch-s1-r2', 'ch-s2-r1', 'ch-s2-r2'];
+    const profiled = Object.entries(cfg.services).filter(([, svc]) => svc.profiles?.length);
+    expect(profiled.map(([n]) => n).sort()).toEqual([...NODES, 'cluster-migrate', 'collector-1', 'collector-2', 'keeper', 'nats'].sort());
+    for (const [n, svc] of profiled) expect(svc.profiles, n).toEqual(['cluster']);
+
+    // NATS with JetStream, its store on a volume; Keeper and the servers from the official images
+    const nats = cfg.services.nats;
+    expect(nats.image).toMatch(/^nats:/);
+    expect(nats.command).toEqual(expect.arrayContaining(['-js', '-sd', '/data']));
+    expect(nats.volumes?.some((v) => v.split(':')[1] === '/data')).toBe(true);
+    expect(cfg.services.keeper.image).toMatch(/^clickhouse\/clickhouse-keeper:/);
+
+    // every file a profile service mounts exists in the stack (data directories Docker makes)
+    const read = (hostPath: string) => readFileSync(hostPath, 'utf8');
+    let files = 0;
+    for (const [n, svc] of profiled) {
+      for (const v of svc.volumes ?? []) {
+        const [src, dst] = v.split(':');
+        if (!/\.xml$/.test(dst)) continue;
+        expect(existsSync(src) && statSync(src).isFile(), `${n}: ${src}`).toBe(true);
+        files++;
+      }
+      for (const sec of svc.secrets ?? []) {
+        const name = typeof sec === 'string' ? sec : sec.source;
+        expect(existsSync(cfg.secrets[name].file), `${n}: secret ${name}`).toBe(true);
+      }
+    }
+    expect(files).toBe(1 + NODES.length * 3);
+
+    // remote_servers: 2 shards of 2 replicas, the compose services; Keeper where it listens
+    const cluster = read(join(s.dir, 'docker/cluster/cluster.xml'));
+    const shards = [...cluster.matchAll(/<shard>([\s\S]*?)<\/shard>/g)].map((m) => [...m[1].matchAll(/<host>([^<]+)<\/host>/g)].map((h) => h[1]));
+    expect(shards).toEqual([
+      ['ch-s1-r1', 'ch-s1-r2'],
+      ['ch-s2-r1', 'ch-s2-r2'],
+    ]);
+    expect(cluster).toMatch(/<remote_servers>\s*<dnslens>/);
+    expect(cluster).toMatch(/<internal_replication>true<\/internal_replication>/);
+    const keeper = read(join(s.dir, 'docker/cluster/keeper.xml'));
+    expect(/<zookeeper>\s*<node><host>keeper<\/host><port>(\d+)<\/port>/.exec(cluster)?.[1]).toBe(/<tcp_port>(\d+)<\/tcp_port>/.exec(keeper)?.[1]);
+    expect(cfg.services.keeper.volumes).toContain(`${s.dir}/docker/cluster/keeper.xml:/etc/clickhouse-keeper/keeper_config.xml:ro`);
+
+    // each node: its own macros file, the right shard, a replica name no other node has
+    const replicas = new Set<string>();
+    for (const node of NODES) {
+      const svc = cfg.services[node];
+      expect(svc.image).toMatch(/^clickhouse\/clickhouse-server:/);
+      expect(svc.hostname).toBe(node);
+      const mount = (svc.volumes ?? []).find((v) => v.endsWith(':/etc/clickhouse-server/config.d/macros.xml:ro'));
+      expect(mount, node).toBeDefined();
+      const macros = read(mount!.split(':')[0]);
+      const shard = Number(/<shard>(\d+)<\/shard>/.exec(macros)?.[1]);
+      const replica = /<replica>([^<]+)<\/replica>/.exec(macros)?.[1];
+      expect(shards[shard - 1], node).toContain(node);
+      expect(replica).toBe(node);
+      replicas.add(replica!);
+      expect(/<interserver_http_host>([^<]+)</.exec(macros)?.[1]).toBe(node);
+      expect(svc.volumes).toContain(`${s.dir}/docker/cluster/cluster.xml:/etc/clickhouse-server/config.d/cluster.xml:ro`);
+      expect(svc.volumes?.find((v) => v.split(':')[1] === '/var/lib/clickhouse')?.split(':')[0]).toBe(`${s.dir}/data/cluster/${node}`);
+      expect(secretNames(svc)).toEqual(['clickhouse_cluster_secret', 'clickhouse_users']);
+    }
+    expect(replicas.size).toBe(4);
+    // only the first node is reachable from the host, on loopback
+    expect(cfg.services['ch-s1-r1'].ports).toEqual(['127.0.0.1:8124:8123/tcp']);
+    for (const node of NODES.slice(1)) expect(cfg.services[node].ports ?? []).toEqual([]);
+    // the inter-server secret: generated once by autobuild.sh, merged into remote_servers, kept
+    const secretFile = cfg.secrets.clickhouse_cluster_secret.file;
+    const secret = read(secretFile);
+    expect(secret).toMatch(/<remote_servers>\s*<dnslens>\s*<secret>[0-9a-f]{40}<\/secret>/);
+    expect(autobuild(s, ['--yes']).code).toBe(0);
+    expect(read(secretFile)).toBe(secret);
+
+    // the migration: the cluster schema, ON CLUSTER the cluster remote_servers defines
+    const migrate = cfg.services['cluster-migrate'];
+    expect(migrate.command?.slice(0, 4)).toEqual(['schema', 'migrate', '--clickhouseCluster', 'dnslens']);
+    const { loadConfig } = (await import(join(ROOT, 'dist/src/cli/config.js'))) as {
+      loadConfig: (argv: string[], env: Record<string, string | undefined>) => Record<string, unknown>;
+    };
+    const m = loadConfig(migrate.command!.slice(2), {});
+    expect(m.clickhouseCluster).toBe('dnslens');
+    expect(m.clickhousePassword).toBe(WRITER_SECRET);
+    for (const a of String(m.clickhouseAddress).split(',')) expect(NODES).toContain(a.replace(/:8123$/, ''));
+    expect(Object.keys(migrate.depends_on ?? {}).sort()).toEqual(NODES);
+
+    // two collectors on one durable consumer of the NATS service, into every node of the cluster
+    for (const name of ['collector-1', 'collector-2']) {
+      const svc = cfg.services[name];
+      expect(svc.image).toBe('dnslens:local');
+      expect(svc.depends_on).toEqual({ nats: { condition: 'service_healthy' }, 'cluster-migrate': { condition: 'service_completed_successfully' } });
+      const r = spawnSync(process.execPath, [MAIN, '--checkConfig', ...(svc.command ?? [])], { encoding: 'utf8', timeout: 30_000 });
+      expect(r.stderr, `${name}: dnslens --checkConfig ${svc.command?.join(' ')}`).toBe('');
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/^natsInputServer = nats:\/\/nats:4222$/m);
+      expect(r.stdout).toMatch(/^natsInputDurable = dnslens$/m);
+      expect(r.stdout).toMatch(/^clickhouseOutputType = 1$/m);
+      expect(r.stdout).toMatch(/^clickhouseCluster = dnslens$/m);
+      expect(r.stdout).toMatch(/^clickhousePassword = <redacted>$/m);
+      const addresses = /^clickhouseAddress = (.*)$/m.exec(r.stdout)![1].split(',');
+      expect(addresses.map((a) => a.replace(/:8123$/, '')).sort()).toEqual(NODES);
+    }
   });
 
   it('refuses Compose v1 for up, and says how to get v2', () => {

@@ -150,7 +150,7 @@ describe('the Dockerfile, built natively', () => {
       );
       expect(check.status, check.stderr).toBe(0);
       // and the embedded engine is missing as the error says, not as a crash
-      const embedded = spawnSync(process.execPath, [...entry, 'sql', 'SELECT 1', '--dataDir', join(base, 'embedded')], {
+      const embedded = spawnSync(process.execPath, [...entry, '--pcapFile', join(ROOT, 'samples/dns-sample.pcap'), '--dataDir', join(base, 'embedded')], {
         cwd: app,
         encoding: 'utf8',
         timeout: 30_000,

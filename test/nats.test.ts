@@ -136,7 +136,7 @@ describe('bus message encodings', () => {
       expect(dropped).toBe(1);
       expect(frames.length).toBeGreaterThan(4);
       for (const f of frames) expect(f.payload.length).toBeLessThanOrEqual(4000);
-      const back = (subject: string) => frames.filter((f) => f.subject === subject).flatMap((f) => decodeMessage(f.payload));
+      const back = (subject: string) => frames.filter((f) => f.route === subject).flatMap((f) => decodeMessage(f.payload));
       expect(back('t.query')).toEqual(events.filter((e) => !e.qr));
       expect(back('t.response')).toEqual(events.filter((e) => e.qr));
     }

@@ -6,6 +6,7 @@ import type { OptionSpec } from '../options.js';
 import { dnstap } from '../inputs/dnstap/index.js';
 import { live } from '../inputs/live/index.js';
 import { logs } from '../inputs/logs/index.js';
+import { kafkaInput } from '../inputs/kafka/index.js';
 import { natsInput } from '../inputs/nats/index.js';
 import { pcap } from '../inputs/pcap/index.js';
 import { dedup } from '../transforms/dedup.js';
@@ -17,6 +18,7 @@ import { elastic } from '../outputs/elastic/index.js';
 import { file } from '../outputs/file.js';
 import { psql } from '../outputs/postgres/index.js';
 import { influx } from '../outputs/influx/index.js';
+import { kafka } from '../outputs/kafka/index.js';
 import { nats } from '../outputs/nats/index.js';
 import { parquet } from '../outputs/parquet/index.js';
 import { RESERVED } from '../outputs/reserved.js';
@@ -34,6 +36,7 @@ export const COMPONENTS: readonly Component[] = [
   dnstap,
   logs,
   natsInput,
+  kafkaInput,
   // Packets are deduplicated, then sampled; matching keys on whole addresses, so masks come last.
   dedup,
   sample,
@@ -52,6 +55,7 @@ export const COMPONENTS: readonly Component[] = [
   victoria,
   zinc,
   nats,
+  kafka,
   ...RESERVED,
 ];
 

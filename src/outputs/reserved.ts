@@ -2,9 +2,9 @@
 // names and defaults, so a dnsmonster configuration reads; any other value stops dnslens with
 // exit code 2 (status `later` in the reference). Each becomes a folder of its own when built.
 import { defineOutput, type OutputComponent } from '../component.js';
-import { bool, choice, dur, int, later, list, outputType, str, type OptionSpec } from '../options.js';
+import { later, type OptionSpec } from '../options.js';
 
-function reserved(name: string, section: string, what: string, options: readonly OptionSpec[]): OutputComponent {
+export function reserved(name: string, section: string, what: string, options: readonly OptionSpec[]): OutputComponent {
   const specs = later(what, options);
   return defineOutput({
     kind: 'output',
@@ -16,19 +16,5 @@ function reserved(name: string, section: string, what: string, options: readonly
   });
 }
 
-export const RESERVED: readonly OutputComponent[] = [
-  reserved('kafka', 'kafka_output', 'kafka output', [
-    outputType('kafka', 'kafka_output', 'Kafka'),
-    list('kafkaOutputBroker', 'kafka_output', 'Kafka broker address(es), e.g. 127.0.0.1:9092; comma separated or repeated'),
-    str('kafkaOutputTopic', 'kafka_output', 'dnsmonster', 'Kafka topic'),
-    int('kafkaBatchSize', 'kafka_output', 1000, 'Kafka batch size', 'ready', 1),
-    int('kafkaTimeout', 'kafka_output', 3, 'Kafka connection timeout in seconds'),
-    dur('kafkaBatchDelay', 'kafka_output', '1s', 'Send a partial Kafka batch after this long'),
-    bool('kafkaCompress', 'kafka_output', 'Compress the Kafka connection'),
-    choice('kafkaCompressiontype', 'kafka_output', 'snappy', ['gzip', 'snappy', 'lz4', 'zstd'], 'Kafka compression'),
-    bool('kafkaSecure', 'kafka_output', 'Use TLS for Kafka'),
-    str('kafkaCACertificatePath', 'kafka_output', '', 'CA certificate that signs the Kafka broker certificate'),
-    str('kafkaTLSCertificatePath', 'kafka_output', '', 'TLS client certificate for Kafka'),
-    str('kafkaTLSKeyPath', 'kafka_output', '', 'TLS client key for Kafka'),
-  ]),
-];
+// None now: Kafka, the last of them, is built (src/outputs/kafka/).
+export const RESERVED: readonly OutputComponent[] = [];

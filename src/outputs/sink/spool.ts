@@ -8,6 +8,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'nod
 import { join } from 'node:path';
 import { writeChunks } from '../../chunks.js';
 import { log } from '../../log.js';
+import { ConfigError } from '../../options.js';
 
 export interface SpoolEntry<M> {
   readonly seq: number;
@@ -266,4 +267,32 @@ async function lock(dir: string): Promise<void> {
     await rm(f, { force: true }); // stale: its owner is gone
   }
   throw new Error(`cannot lock the spool ${dir}`);
+}
+
+/** The codec of a sink whose batches are opaque frames (the bus outputs: format/bus-messages.ts),
+ *  kept as they are under `kind`; nothing else to describe. */
+export function framesCodec(kind: string): SpoolCodec<null> {
+  return {
+    describe: (_meta, rows) => ({ version: 1, kind, rows, createdAt: new Date().toISOString() }),
+    extension: () => 'frames',
+    extensions: ['frames'],
+    read(json) {
+      const m = json as { version?: unknown; kind?: unknown; rows?: unknown };
+      if (m.kind !== kind || m.version !== 1) throw new UnknownSpoolFormat(`kind ${String(m.kind)}, version ${String(m.version)}`);
+      if (typeof m.rows !== 'number') throw new Error('bad meta');
+      return { meta: null, rows: m.rows };
+    },
+  };
+}
+
+/** The spool of a bus output's --<x>SpoolDir: none for an empty dir; one that cannot be opened
+ *  (another dnslens holds it, no access) is a setting to fix (ConfigError naming the option). */
+export async function openFramesSpool(option: string, dir: string, codec: SpoolCodec<null>, maxBytes: number): Promise<Spool<null> | null> {
+  if (dir === '') return null;
+  try {
+    return await Spool.open(dir, { maxBytes, codec });
+  } catch (e) {
+    const why = e instanceof SpoolBusyError ? `another dnslens (pid ${e.pid}) uses it` : (e as Error).message;
+    throw new ConfigError(option, `--${option} ${dir}: ${why}`);
+  }
 }
