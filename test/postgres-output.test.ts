@@ -19,7 +19,7 @@ import { LOGS_DIR, PCAP_DIR, SEEDS_DIR } from './data.js';
 import { MAIN } from './dnstap-helpers.js';
 import { dnslens } from './import-helpers.js';
 import { describeWithPeers } from './peers.js';
-import { pgBin, startPostgres, type Postgres } from './postgres.js';
+import { PG_PASSWORD, PG_USER, pgBin, startPostgres, type Postgres } from './postgres.js';
 
 const CAPTURES = ['arkime__dns-wiresharkrepo.pcap', 'dnscap__dns.pcap', 'dnsjit__pellets.pcap', 'zeek__naptr.pcap', 'pktvisor__dns_udp_tcp_random.pcap'];
 const PEERS = pgBin() ? [] : ['postgresql'];
@@ -238,6 +238,20 @@ describeWithPeers('PostgreSQL output against a real server', ['setpriv', ...PEER
     const missing = dnslens(['--pcapFile', file, '--psqlOutputType', '1', '--psqlEndpoint', server.url('nosuchdb')]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/database "nosuchdb" does not exist \(no such database\)/);
+  });
+
+  it('takes the password from --psqlPasswordFile, and the whole connection from the PG* variables', async () => {
+    const file = join(PCAP_DIR, CAPTURES[0]);
+    const pw = join(server.dir, 'password-file');
+    execFileSync('sh', ['-c', `printf '%s\\n' '${PG_PASSWORD}' > ${pw}`]);
+    const noPassword = server.url().replace(`:${encodeURIComponent(PG_PASSWORD)}@`, '@');
+    const withFile = dnslens(['--pcapFile', file, '--psqlOutputType', '1', '--psqlEndpoint', noPassword, '--psqlPasswordFile', pw, '--psqlSchema', 'pwfile', '--timezone', 'UTC']);
+    expect(withFile.code, withFile.stderr).toBe(0);
+    const env = { ...process.env, PGHOST: '127.0.0.1', PGPORT: String(server.port), PGUSER: PG_USER, PGPASSWORD: PG_PASSWORD, PGDATABASE: 'dnslens' };
+    const fromEnv = spawnSync(process.execPath, [MAIN, '--pcapFile', file, '--psqlOutputType', '1', '--psqlSchema', 'pgenv', '--timezone', 'UTC'], { encoding: 'utf8', env, timeout: 60_000 });
+    expect(fromEnv.status, fromEnv.stderr).toBe(0);
+    const [{ a, b }] = await rows<{ a: string; b: string }>('SELECT (SELECT count(*) FROM pwfile.dns_queries) AS a, (SELECT count(*) FROM pgenv.dns_queries) AS b');
+    expect([a, b]).toEqual(['38', '38']);
   });
 
   it('works as on Supabase: a role that is not a superuser, row-level security on every table', async () => {

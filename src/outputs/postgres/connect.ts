@@ -16,8 +16,18 @@ export interface PgConnection {
 /** pg's client settings for the connection. */
 export function clientConfig(c: PgConnection): pg.ClientConfig {
   const cfg: pg.ClientConfig = { connectionTimeoutMillis: c.timeoutMs, application_name: 'dnslens' };
-  if (c.endpoint !== '') cfg.connectionString = c.skipTlsVerify ? withoutVerification(c.endpoint) : c.endpoint;
-  if (c.passwordFile !== '') cfg.password = readFileSync(c.passwordFile, 'utf8').split('\n')[0];
+  const password = c.passwordFile !== '' ? readFileSync(c.passwordFile, 'utf8').split('\n')[0] : undefined;
+  if (c.endpoint !== '') {
+    // pg lets the URI's fields override the settings beside it (a URI without a password sets none),
+    // so the file's password goes into the URI.
+    let uri = c.skipTlsVerify ? withoutVerification(c.endpoint) : c.endpoint;
+    if (password !== undefined) {
+      const u = new URL(uri);
+      u.password = encodeURIComponent(password);
+      uri = u.toString();
+    }
+    cfg.connectionString = uri;
+  } else if (password !== undefined) cfg.password = password;
   // TLS asked for by PGSSLMODE: pg reads it only when the URI names no sslmode, and a URI's sslmode
   // overrides this setting too.
   if (c.skipTlsVerify && TLS_MODES.includes(process.env.PGSSLMODE ?? '')) cfg.ssl = { rejectUnauthorized: false };
