@@ -191,7 +191,8 @@ describeWithPeers('PostgreSQL output against a real server', ['setpriv', ...PEER
         const round = (v: unknown) => (typeof v === 'number' ? Math.round(v * 1e9) / 1e9 : v);
         return { tables: res.sections.map((s) => s.table), rows: res.sections.map((s) => [s.name, s.rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, round(v)])))]) };
       };
-      const windows = [[], ['--since', '2016-01-01', '--until', '2020-01-01'], ['--since', '2016-10-20 15:23:30', '--until', '2021-03-04 16:10:50']];
+      // the whole store (the rollups answer) and a window cut inside captures (the raw rows answer)
+      const windows = [[], ['--since', '2016-10-20 15:23:30', '--until', '2021-03-04 16:10:50']];
       const cases = [['top'], ['top', '--by', 'name'], ['categories'], ['heatmap'], ['nxdomain'], ['nxdomain', '--by', 'prefix']];
       const tablesRead = new Set<string>();
       for (const w of windows) {
