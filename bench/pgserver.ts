@@ -103,7 +103,7 @@ function existsUser(name: string): boolean {
 }
 
 /** A free TCP port on 127.0.0.1 (the kernel's pick). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);

@@ -15,6 +15,8 @@ import { weekStep } from './week.js';
 import { memoryStep } from './memory.js';
 import { logsStep } from './logs.js';
 import { psqlStep } from './psql.js';
+import { natsStep } from './nats.js';
+import { reportsStep } from './reports.js';
 
 export interface Row {
   step: string;
@@ -35,6 +37,7 @@ export interface Ctx {
   cacheDir: string; // where generated captures are kept
   seed: number; // generator seed
   days: number; // length of the week step's capture
+  messages: number; // DNS messages in the reports step's store
 }
 
 export interface Step {
@@ -542,7 +545,7 @@ const sizeStep: Step = {
   },
 };
 
-export const STEPS: Step[] = [decodeStep, jsonStep, matchStep, refStep, storeStep, sizeStep, liveStep, dnstapStep, weekStep, memoryStep, logsStep, psqlStep];
+export const STEPS: Step[] = [decodeStep, jsonStep, matchStep, refStep, storeStep, sizeStep, liveStep, dnstapStep, weekStep, memoryStep, logsStep, psqlStep, natsStep, reportsStep];
 
 // ---------------------------------------------------------------- table
 
@@ -568,9 +571,10 @@ async function main(argv: string[]): Promise<number> {
   const names = STEPS.map((s) => s.name);
   const args = await yargs(argv)
     .scriptName('npm run bench --')
-    .usage('$0 [--packets N] [--days D] [--seed S] [--only decode,json,match,ref,store,size,live,dnstap,week,memory,logs,psql] [--repeat R]')
+    .usage('$0 [--packets N] [--days D] [--seed S] [--only decode,json,match,ref,store,size,live,dnstap,week,memory,logs,psql,nats,reports] [--messages M] [--repeat R]')
     .option('packets', { type: 'number', default: 1_000_000, describe: `frames in the generated capture (1,000..${MAX_PACKETS.toLocaleString('en-US')})` })
     .option('days', { type: 'number', default: 7, describe: `days of traffic (daily cycle, 20 queries/s average) in the week step's capture (1..${MAX_DAYS})` })
+    .option('messages', { type: 'number', default: 100_000_000, describe: 'DNS messages over 30 days in the reports step\'s store (1,000..1,000,000,000)' })
     .option('seed', { type: 'number', default: 1, describe: 'generator seed' })
     .option('only', { type: 'string', describe: `comma-separated steps: ${names.join(', ')}` })
     .option('repeat', { type: 'number', default: 1, describe: 'runs per measurement (1..10); the fastest counts' })
@@ -582,6 +586,7 @@ async function main(argv: string[]): Promise<number> {
     .check((a) => {
       if (!Number.isInteger(a.packets) || a.packets < 1000 || a.packets > MAX_PACKETS) throw new Error(`--packets must be an integer in 1000..${MAX_PACKETS}`);
       if (!Number.isInteger(a.days) || a.days < 1 || a.days > MAX_DAYS) throw new Error(`--days must be an integer in 1..${MAX_DAYS}`);
+      if (!Number.isInteger(a.messages) || a.messages < 1000 || a.messages > 1e9) throw new Error('--messages must be an integer in 1000..1000000000');
       if (!Number.isInteger(a.seed) || a.seed < 0 || a.seed > 0xffffffff) throw new Error('--seed must be an integer in 0..4294967295');
       if (!Number.isInteger(a.repeat) || a.repeat < 1 || a.repeat > 10) throw new Error('--repeat must be an integer in 1..10');
       if (!(a.timeout > 0 && a.timeout <= 7200)) throw new Error('--timeout must be in 1..7200 seconds');
@@ -624,6 +629,7 @@ async function main(argv: string[]): Promise<number> {
     cacheDir,
     seed: args.seed,
     days: args.days,
+    messages: args.messages,
   };
   const rows: Row[] = [];
   for (const step of steps) {

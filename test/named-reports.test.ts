@@ -121,9 +121,9 @@ describe('the rollups answer as DNS_LOG does', () => {
 
   // [report, --by, the tables for the whole store, for whole hours, for whole minutes]
   const CASES: [string, string | undefined, string[], string[], string[]][] = [
-    ['top', 'apex', ['dns_domain_day'], ['dns_apex_hour'], ['DNS_LOG']],
+    ['top', 'apex', ['dns_apex_week'], ['dns_apex_hour'], ['DNS_LOG']],
     ['top', 'name', ['dns_domain_day'], ['DNS_LOG'], ['DNS_LOG']],
-    ['categories', undefined, ['dns_domain_day'], ['dns_apex_hour'], ['DNS_LOG']],
+    ['categories', undefined, ['dns_apex_week'], ['dns_apex_hour'], ['DNS_LOG']],
     ['heatmap', undefined, ['dns_names_hour', 'dns_names_hour'], ['dns_names_hour', 'dns_names_hour'], ['dns_names_minute', 'dns_names_minute']],
     ['nxdomain', 'address', ['dns_domain_day', 'DNS_LOG'], ['DNS_LOG', 'DNS_LOG'], ['DNS_LOG', 'DNS_LOG']],
     ['nxdomain', 'prefix', ['dns_domain_day', 'dns_clients_day'], ['DNS_LOG', 'dns_clients_hour'], ['DNS_LOG', 'dns_clients_minute']],

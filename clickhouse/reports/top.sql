@@ -26,6 +26,16 @@ GROUP BY {{domain_key}}, Apex
 ORDER BY queries DESC, domain
 LIMIT {limit:UInt32}
 
+-- dns_apex_week's queries per day (DayQueries, days in the store's zone), for the days of the window.
+-- name: week
+SELECT Apex AS domain, sum(DayCount) AS queries, queries / sum(queries) OVER () AS share,
+       queries / uniqExact(Day) AS per_day, {{labels}}
+FROM dns_apex_week ARRAY JOIN mapKeys(DayQueries) AS Day, mapValues(DayQueries) AS DayCount
+WHERE {{where}} AND DayCount > 0
+GROUP BY Apex
+ORDER BY queries DESC, domain
+LIMIT {limit:UInt32}
+
 -- name: hour
 SELECT Apex AS domain, sum(Queries) AS queries, queries / sum(queries) OVER () AS share,
        queries / uniqExact(toDate(Time, {tz:String})) AS per_day, {{labels}}

@@ -9,6 +9,7 @@ export const categories = oneQuery({
     name: 'categories',
     title: 'Queries by category',
     columns: [col('category', 'text'), col('domains', 'count', 'apex domains'), col('queries'), col('share', 'share')],
-    sources: [rollup('dns_domain_day', 'rollup', ['day'], 'Day'), rollup('dns_apex_hour', 'rollup', ['hour']), LOG('log')],
+    // whole days: dns_apex_week's queries per day (one row per apex and week)
+    sources: [rollup('dns_apex_week', 'week', ['day'], 'Week'), rollup('dns_apex_hour', 'rollup', ['hour']), LOG('log')],
   }),
 });

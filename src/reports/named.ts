@@ -29,7 +29,9 @@ export const col = (name: string, kind: Kind = 'count', title = name.replace(/_/
 export interface Source {
   table: string; // DNS_LOG, a rollup, or a family of rollups: 'dns_traffic_{period}'
   sql: string; // the query's section in the report's SQL file
-  time: 'PacketTime' | 'Time' | 'Day'; // the column the window applies to
+  // The column the window applies to. 'Week': a weekly rollup read per day (its section ARRAY JOINs
+  // the days of a map as Day): the window applies to Day, and to Week so that only its weeks are read.
+  time: 'PacketTime' | 'Time' | 'Day' | 'Week';
   periods?: Period[]; // a rollup's periods, coarsest first; none: DNS_LOG
   serverAddress?: boolean; // keeps the DNS server's address (so --server ADDRESS can filter it)
 }
@@ -146,6 +148,11 @@ function filters(a: ReportArgs): string[] {
 }
 
 function timeRange(col: Source['time'], from: number | null, until: number | null): string[] {
+  if (col === 'Week') {
+    const day = (p: string) => `toDate({${p}:DateTime64(6, 'UTC')}, {tz:String})`;
+    const weeks = [...(from !== null ? [`Week >= toStartOfWeek(${day('from')}, 1)`] : []), ...(until !== null ? [`Week < ${day('until')}`] : [])];
+    return [...weeks, ...timeRange('Day', from, until)];
+  }
   const at = (p: string) => (col === 'Day' ? `toDate({${p}:DateTime64(6, 'UTC')}, {tz:String})` : `{${p}:DateTime64(6, 'UTC')}`);
   const out: string[] = [];
   if (from !== null) out.push(`${col} >= ${at('from')}`);

@@ -3,6 +3,8 @@
 import { col, LOG, oneQuery, rollup } from './named.js';
 
 const DAY = rollup('dns_domain_day', 'day', ['day'], 'Day');
+// Apexes only: per week and apex, its queries per day (one row per apex and week, not per name and day)
+const WEEK = rollup('dns_apex_week', 'week', ['day'], 'Week');
 const HOUR = rollup('dns_apex_hour', 'hour', ['hour']); // apexes only
 
 export const top = oneQuery({
@@ -21,6 +23,6 @@ export const top = oneQuery({
       col('provider', 'text'),
       col('cache_priority'),
     ],
-    sources: by === 'name' ? [DAY, LOG('log')] : [DAY, HOUR, LOG('log')],
+    sources: by === 'name' ? [DAY, LOG('log')] : [WEEK, HOUR, LOG('log')],
   }),
 });
