@@ -21,7 +21,6 @@ import { influx } from '../outputs/influx/index.js';
 import { kafka } from '../outputs/kafka/index.js';
 import { nats } from '../outputs/nats/index.js';
 import { parquet } from '../outputs/parquet/index.js';
-import { RESERVED } from '../outputs/reserved.js';
 import { sentinel } from '../outputs/sentinel/index.js';
 import { splunk } from '../outputs/splunk/index.js';
 import { stdout } from '../outputs/stdout.js';
@@ -56,7 +55,6 @@ export const COMPONENTS: readonly Component[] = [
   zinc,
   nats,
   kafka,
-  ...RESERVED,
 ];
 
 const KIND_ORDER = ['input', 'transform', 'output'] as const;

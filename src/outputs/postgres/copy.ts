@@ -126,7 +126,6 @@ export function copyLine(ev: DnsEvent, fullQuery: boolean): string {
 /** The sink toolkit's encoder: events to COPY text, a batch at a time. */
 export class CopyEncoder implements SinkEncoder {
   private parts: string[] = [];
-  private length = 0;
 
   constructor(private readonly fullQuery = false) {}
 
@@ -134,7 +133,6 @@ export class CopyEncoder implements SinkEncoder {
     for (const ev of events) {
       const line = copyLine(ev, this.fullQuery);
       this.parts.push(line);
-      this.length += line.length;
       // Join now and then: a batch of many short strings costs more to hold than one long one.
       if (this.parts.length >= 4096) this.flushParts();
     }
@@ -145,7 +143,6 @@ export class CopyEncoder implements SinkEncoder {
   private flushParts(): void {
     if (this.parts.length) this.chunks.push(Buffer.from(this.parts.join(''), 'utf8'));
     this.parts = [];
-    this.length = 0;
   }
 
   take(): Uint8Array[] {
