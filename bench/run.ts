@@ -16,6 +16,7 @@ import { memoryStep } from './memory.js';
 import { logsStep } from './logs.js';
 import { psqlStep } from './psql.js';
 import { natsStep } from './nats.js';
+import { backpressureStep } from './backpressure.js';
 import { reportsStep } from './reports.js';
 
 export interface Row {
@@ -545,7 +546,7 @@ const sizeStep: Step = {
   },
 };
 
-export const STEPS: Step[] = [decodeStep, jsonStep, matchStep, refStep, storeStep, sizeStep, liveStep, dnstapStep, weekStep, memoryStep, logsStep, psqlStep, natsStep, reportsStep];
+export const STEPS: Step[] = [decodeStep, jsonStep, matchStep, refStep, storeStep, sizeStep, liveStep, dnstapStep, weekStep, memoryStep, logsStep, psqlStep, natsStep, backpressureStep, reportsStep];
 
 // ---------------------------------------------------------------- table
 
@@ -571,7 +572,7 @@ async function main(argv: string[]): Promise<number> {
   const names = STEPS.map((s) => s.name);
   const args = await yargs(argv)
     .scriptName('npm run bench --')
-    .usage('$0 [--packets N] [--days D] [--seed S] [--only decode,json,match,ref,store,size,live,dnstap,week,memory,logs,psql,nats,reports] [--messages M] [--repeat R]')
+    .usage('$0 [--packets N] [--days D] [--seed S] [--only decode,json,match,ref,store,size,live,dnstap,week,memory,logs,psql,nats,backpressure,reports] [--messages M] [--repeat R]')
     .option('packets', { type: 'number', default: 1_000_000, describe: `frames in the generated capture (1,000..${MAX_PACKETS.toLocaleString('en-US')})` })
     .option('days', { type: 'number', default: 7, describe: `days of traffic (daily cycle, 20 queries/s average) in the week step's capture (1..${MAX_DAYS})` })
     .option('messages', { type: 'number', default: 100_000_000, describe: 'DNS messages over 30 days in the reports step\'s store (1,000..1,000,000,000)' })

@@ -16,7 +16,7 @@ import { arrayLength, JsonArrayEncoder } from '../src/outputs/sink/json-bodies.j
 import { sentinelRecord } from '../src/outputs/sentinel/output.js';
 import { PCAP_DIR } from './data.js';
 import { MAIN, runCli } from './dnstap-helpers.js';
-import { bulk, Ingestion, MAX_INGESTION_BYTES, Proxy, Receiver, splunkHec, victoriaLogs, type Json } from './http-receivers.js';
+import { bulk, Ingestion, MAX_INGESTION_BYTES, Proxy, Receiver, SENTINEL_WANT, splunkHec, victoriaLogs, type Json } from './http-receivers.js';
 import { describeWithPeers } from './peers.js';
 import { selfSignedCert, type Cert } from './certs.js';
 
@@ -470,14 +470,7 @@ describe('victoria output (jsonline)', () => {
 // ------------------------------------------------------------------ Microsoft Sentinel (Logs Ingestion API)
 
 describe('sentinel output (Logs Ingestion API)', () => {
-  const WANT = {
-    tenant: '72f988bf-86f1-41af-91ab-2d7cd011db47',
-    clientId: '0b5d3a2e-1c4f-4d8e-9a7b-6e5f4d3c2b1a',
-    clientSecret: 'k9Q~secret.value',
-    scope: 'https://monitor.azure.com//.default',
-    dcr: 'dcr-00000000000000000000000000000000',
-    stream: 'Custom-dnsmonster_CL',
-  };
+  const WANT = SENTINEL_WANT;
   const args = (rx: Receiver, more: string[] = []) => [
     '--sentinelOutputType', '1',
     '--sentinelOutputEndpoint', rx.url,

@@ -38,6 +38,8 @@ export class Receiver {
   readonly events: Json[] = [];
   readonly violations: string[] = [];
   private forced: Answer[] = [];
+  /** While true, every request is checked and answered 503 (a server in trouble), nothing taken. */
+  failing = false;
 
   private constructor(
     private readonly server: Server,
@@ -82,7 +84,7 @@ export class Receiver {
       const declared = Number(req.headers['content-length']);
       if (declared !== seen.body.length) this.violation(`content-length ${req.headers['content-length']} for a body of ${seen.body.length} bytes`);
       const i = this.forced.findIndex((f) => f.path === undefined || seen.path.startsWith(f.path));
-      const forced = i >= 0 ? this.forced.splice(i, 1)[0] : undefined;
+      const forced = this.failing ? { status: 503, body: 'Service Unavailable' } : i >= 0 ? this.forced.splice(i, 1)[0] : undefined;
       // the vendor checks the request either way; a forced answer takes nothing
       const vendor = this.vendor(seen, this, !forced);
       const answer = forced ?? vendor;
@@ -149,7 +151,7 @@ function isRfc3339(v: unknown): boolean {
 
 export interface HecExpect {
   token: string;
-  host: string;
+  host: string | RegExp; // a pattern: several sensors
   source: string;
   sourcetype: string;
   index?: string; // absent: no index field expected
@@ -181,7 +183,7 @@ export function splunkHec(want: HecExpect): Vendor {
       const bad =
         keys !== wantKeys ? `keys ${keys}, not ${wantKeys}` :
         typeof env.time !== 'number' || !(env.time > 0) ? `time ${String(env.time)} is not epoch seconds` :
-        env.host !== want.host ? `host ${String(env.host)}` :
+        (typeof want.host === 'string' ? env.host !== want.host : !want.host.test(String(env.host))) ? `host ${String(env.host)}` :
         env.source !== want.source ? `source ${String(env.source)}` :
         env.sourcetype !== want.sourcetype ? `sourcetype ${String(env.sourcetype)}` :
         want.index !== undefined && env.index !== want.index ? `index ${String(env.index)}` :
@@ -307,6 +309,16 @@ export interface IngestionExpect {
 
 export const MAX_INGESTION_BYTES = 1024 * 1024;
 
+/** A rule and an app registration as the tests give them to the Sentinel output. */
+export const SENTINEL_WANT: IngestionExpect = {
+  tenant: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+  clientId: '0b5d3a2e-1c4f-4d8e-9a7b-6e5f4d3c2b1a',
+  clientSecret: 'k9Q~secret.value',
+  scope: 'https://monitor.azure.com//.default',
+  dcr: 'dcr-00000000000000000000000000000000',
+  stream: 'Custom-dnsmonster_CL',
+};
+
 /** The token endpoint (/{tenant}/oauth2/v2.0/token, client credentials form) and the ingestion
  *  endpoint (/dataCollectionRules/{dcr}/streams/{stream}?api-version=2023-01-01, a bearer token it
  *  issued, a JSON array of at most 1 MB) on one port. Answers 204, or Azure's error bodies. */
@@ -376,6 +388,21 @@ export class Ingestion {
     if (take) rx.events.push(...(records as Json[]));
     return { status: 204 };
   }
+}
+
+/** InfluxDB 1.x's POST /write?db=<db>&precision=ns, line protocol in the body: each line is kept
+ *  as {line}. 204 when taken, InfluxDB's 404 for another database. */
+export function influxV1(db: string): Vendor {
+  return (req, rx, take) => {
+    if (!expectPost(req, rx, '/write')) return { status: 404, body: '404 page not found' };
+    if (req.query.get('precision') !== 'ns') rx.violation(`precision ${String(req.query.get('precision'))}`);
+    if (req.query.get('db') !== db) return { status: 404, body: { error: `database not found: "${String(req.query.get('db'))}"` } };
+    if (mediaType(req) !== 'text/plain') rx.violation(`content-type "${header(req, 'content-type')}"`);
+    const lines = req.body.toString('utf8').split('\n').filter((l) => l !== '');
+    if (lines.length === 0) rx.violation('an empty write');
+    if (take) rx.events.push(...lines.map((line) => ({ line })));
+    return { status: 204 };
+  };
 }
 
 // ------------------------------------------------------------------ a forward proxy

@@ -4,7 +4,8 @@
 // port with JetStream), dnslens sensors publish the shared captures and a dnslens collector stores
 // them in its embedded store: every event exactly once (the same rows as a direct import), through
 // a nats-server restart, through a collector killed with SIGKILL mid-run, and a message delivered
-// twice is stored once. Bad servers and credentials stop the run at start-up with exit 2.
+// twice is stored once. Bad URLs and refused credentials stop the run at start-up with exit 2; a
+// server that is down at start-up is waited for.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +27,7 @@ import { Counters, Stats } from '../src/stats.js';
 import { dnslensAsync as dnslens, until } from './cli-async.js';
 import { PCAP_DIR } from './data.js';
 import { describeWithPeers, which } from './peers.js';
+import { NatsServer } from './nats-server.js';
 import { freePort } from './resolvers.js';
 import { pgBin, startPostgres } from './postgres.js';
 
@@ -145,41 +147,6 @@ describe('bus message encodings', () => {
 
 // ------------------------------------------------------------------ a real nats-server
 
-/** nats-server run by the test (not the system service): loopback, JetStream in its own dir. */
-class NatsServer {
-  child: ChildProcess | null = null;
-  output = '';
-  readonly url: string;
-
-  constructor(
-    readonly dir: string,
-    readonly port: number,
-    private readonly args: string[] = [],
-    host = 'nats://127.0.0.1',
-  ) {
-    this.url = `${host}:${port}`;
-  }
-
-  async start(): Promise<void> {
-    const child = spawn(which('nats-server')!, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', join(this.dir, 'js'), ...this.args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
-    child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
-    await until(`nats-server ready on ${this.port}`, () => {
-      if (child.exitCode !== null) throw new Error(`nats-server exited: ${this.output}`);
-      return /Server is ready/.test(this.output);
-    });
-  }
-
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill(signal);
-    await exited;
-    this.output = '';
-  }
-}
 
 const running = new Set<ChildProcess>(); // killed after the tests, should a test fail before it stops them
 
@@ -400,11 +367,37 @@ describeWithPeers('NATS between dnslens sensors and a collector (a real nats-ser
     }
   }, 60_000);
 
-  it('a server that cannot be reached, a bad URL or refused credentials stop the run at start-up (exit 2), naming the option', async () => {
+  it('a server down at start-up is waited for, retried with backoff: once it is up, every event is published (issue #17)', async () => {
+    const late = new NatsServer(join(root, 'late'), await freePort());
+    const run = dnslens(['--pcapFile', CAPTURE, '--natsOutputType', '1', '--natsOutputServer', late.url, '--natsOutputStream', 'LATE', '--natsOutputSubject', 'late.{server}', '--metricFlushInterval', '0'], 60_000);
+    await new Promise((r) => setTimeout(r, 2500)); // a few failed attempts
+    await late.start();
+    try {
+      const r = await run;
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/NATS at nats:\/\/127\.0\.0\.1:\d+ cannot be reached; waiting for it, retrying with backoff/);
+      expect(r.stderr).toMatch(/rows sent\s+5,851\n/);
+      expect(r.stderr).toMatch(/rows dropped\s+0\n/);
+      expect(r.stderr).not.toMatch(/dropped or filtered\n\s+nats:/);
+    } finally {
+      await late.stop();
+    }
+  }, 60_000);
+
+  it('SIGTERM while waiting for a server that is down ends the run at once, with its summary (exit 0)', async () => {
+    const waiting = new Running(['--pcapFile', CAPTURE, '--natsOutputType', '1', '--natsOutputServer', `nats://127.0.0.1:${await freePort()}`, '--metricFlushInterval', '0']);
+    await until('the first failed attempt', () => /cannot be reached; waiting for it/.test(waiting.stderr), 10_000);
+    const sent = Date.now();
+    waiting.child.kill('SIGTERM');
+    expect(await waiting.exited, waiting.stderr).toBe(0);
+    expect(Date.now() - sent).toBeLessThan(5000);
+    expect(waiting.stderr).toMatch(/dnslens summary/);
+    expect(waiting.stderr).not.toMatch(/rows sent\s+[1-9]/);
+  }, 30_000);
+
+  it('a bad URL or refused credentials stop the run at start-up (exit 2), naming the option', async () => {
     const run = async (args: string[]) => dnslens(['--pcapFile', CAPTURE, '--natsOutputType', '1', '--metricFlushInterval', '0', ...args]);
-    let r = await run(['--natsOutputServer', `nats://127.0.0.1:${await freePort()}`]);
-    expect([r.status, r.stderr]).toEqual([2, expect.stringMatching(/--natsOutputServer nats:\/\/127\.0\.0\.1:\d+: cannot connect/)]);
-    r = await run(['--natsOutputServer', 'http://127.0.0.1:4222']);
+    let r = await run(['--natsOutputServer', 'http://127.0.0.1:4222']);
     expect([r.status, r.stderr]).toEqual([2, expect.stringMatching(/--natsOutputServer: http:\/\/127\.0\.0\.1:4222: the scheme must be nats:\/\/ or tls:\/\//)]);
     r = await run(['--natsOutputServer', server.url, '--natsOutputPassword', 'x']);
     expect([r.status, r.stderr]).toEqual([2, expect.stringMatching(/--natsOutputPassword: needs --natsOutputUser/)]);
@@ -493,16 +486,15 @@ describeWithPeers('NATS into PostgreSQL: acknowledged only once the transaction 
       expect(r.status, r.stderr).toBe(0);
       const total = (await jsm.streams.info('PG')).state.last_seq;
       pg.stop(); // the store is down when the collector starts taking messages
-      const collector = new Running(['--natsInputServer', server.url, '--natsInputSubject', 'pg.>', '--natsInputDurable', 'pg', '--natsInputAckWait', '3s',
-        '--psqlOutputType', '1', '--psqlEndpoint', pg.url(), '--timezone', 'UTC', '--metricFlushInterval', '0']);
-      // it cannot open its output while PostgreSQL is down: it stops (exit 2 or 1) and acknowledges nothing
-      const code = await collector.exited;
-      expect(code).not.toBe(0);
+      const again = new Running(['--natsInputServer', server.url, '--natsInputSubject', 'pg.>', '--natsInputDurable', 'pg', '--natsInputAckWait', '3s',
+        '--psqlOutputType', '1', '--psqlEndpoint', pg.url(), '--timezone', 'UTC', '--metricFlushInterval', '0', '--psqlBatchDelay', '200ms']);
+      // it cannot open its output while PostgreSQL is down: it waits for it (retrying) and acknowledges nothing
+      await new Promise((res) => setTimeout(res, 4000));
+      expect(again.child.exitCode, again.stderr).toBeNull();
+      expect(again.stderr).toMatch(/PostgreSQL at .* cannot be reached; waiting for it/);
       const none = await consumerState(jsm, 'PG', 'pg').catch(() => ({ acked: 0 })); // (no consumer made yet is none acknowledged too)
       expect(none.acked).toBe(0);
       pg.start();
-      const again = new Running(['--natsInputServer', server.url, '--natsInputSubject', 'pg.>', '--natsInputDurable', 'pg', '--natsInputAckWait', '3s',
-        '--psqlOutputType', '1', '--psqlEndpoint', pg.url(), '--timezone', 'UTC', '--metricFlushInterval', '0', '--psqlBatchDelay', '200ms']);
       await eventually('a message acknowledged', async () => (await consumerState(jsm, 'PG', 'pg')).acked > 0);
       pg.stop(); // now mid-run: what is in flight waits, unacknowledged
       const held = (await consumerState(jsm, 'PG', 'pg')).acked;

@@ -15,6 +15,7 @@ import { connect } from '../src/outputs/postgres/connect.js';
 import { psqlOutput } from '../src/outputs/postgres/output.js';
 import { migrate } from '../src/outputs/postgres/schema.js';
 import { Stats } from '../src/stats.js';
+import { dnslensAsync } from './cli-async.js';
 import { LOGS_DIR, PCAP_DIR, SEEDS_DIR } from './data.js';
 import { MAIN } from './dnstap-helpers.js';
 import { dnslens } from './import-helpers.js';
@@ -404,6 +405,30 @@ describeWithPeers('PostgreSQL output against a real server', ['setpriv', ...PEER
     const [{ n, hits }] = await rows<{ n: string; hits: string }>('SELECT (SELECT count(*) FROM restart.dns_queries) AS n, (SELECT sum(hit_count) FROM restart.dns_daily_stats) AS hits');
     expect([Number(n), Number(hits)]).toEqual([total, total]);
   }, 120_000);
+
+  it('waits for a server that is down at start-up, retrying, and stores every event once it is up (issue #17)', async () => {
+    await db.end().catch(() => undefined);
+    server.stop();
+    let restarted = false;
+    try {
+      const run = dnslensAsync(['--pcapFile', join(PCAP_DIR, CAPTURES[4]), ...psqlFlags('late'), '--metricFlushInterval', '0'], 60_000);
+      await new Promise((r) => setTimeout(r, 3000)); // a few failed attempts
+      server.start();
+      restarted = true;
+      const r = await run;
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/PostgreSQL at postgres:\/\/.*cannot be reached; waiting for it, retrying with backoff/);
+      expect(r.stderr).toMatch(/rows sent\s+5,851\n/);
+      expect(r.stderr).not.toMatch(/dropped or filtered\n\s+psql:/);
+      expect(r.stderr).toMatch(/rows dropped\s+0\n/);
+      expect(server.psql('SELECT count(*) FROM late.dns_queries').trim()).toBe('5851');
+    } finally {
+      if (!restarted) server.start();
+      db = new pg.Client({ connectionString: server.url() });
+      db.on('error', () => undefined);
+      await db.connect();
+    }
+  }, 90_000);
 });
 
 /** Events written through the output in-process (for events no capture holds). */

@@ -10,6 +10,7 @@ import type { DnsEvent } from '../src/event.js';
 import { Stats } from '../src/stats.js';
 import { openStore, type InsertBatch, type Store } from '../src/store/connection.js';
 import { clickhouseWriter, openClickHouseSpool } from '../src/outputs/clickhouse/output.js';
+import { queueBound } from '../src/outputs/sink/writer.js';
 import { embeddedStore } from './embedded-store.js';
 import { batchBytes, firstPacketTime } from './batch-bytes.js';
 import { startHolder } from './holder.js';
@@ -62,6 +63,15 @@ async function waitFor(cond: () => Promise<boolean>, tries = 200, everyMs = 50):
   }
   return false;
 }
+
+describe('the queue bound of every sink', () => {
+  it('is an eighth of --memoryLimit, between 4 MiB and 256 MiB; 256 MiB without a limit', () => {
+    expect(queueBound(0)).toBe(256 << 20);
+    expect(queueBound(400e6)).toBe(50e6);
+    expect(queueBound(16 << 20)).toBe(4 << 20);
+    expect(queueBound(8e9)).toBe(256 << 20);
+  });
+});
 
 describe('BatchWriter on the embedded store', () => {
   let store: Store;

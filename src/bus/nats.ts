@@ -106,6 +106,21 @@ async function clientOptions(auth: NatsAuth, servers: string[], skipTlsVerify: b
 
 const up = new WeakMap<NatsConnection, boolean>();
 
+/** The cause of connectNats()'s error says the server is not there (refused, reset, timed out,
+ *  no route, DNS EAI_AGAIN): not a refused login, a TLS failure or a bad address. */
+export function isUnreachableNats(err: unknown): boolean {
+  const cause = (err as { cause?: unknown })?.cause ?? err;
+  const e = cause as { name?: string; message?: string; code?: unknown; cause?: unknown };
+  const message = e?.message ?? '';
+  if (/authori[sz]ation|authentication|permission|certificate|tls|ssl/i.test(message)) return false;
+  if (typeof e?.code === 'string' && NET_CODES.has(e.code)) return true;
+  const inner = e?.cause as { code?: unknown } | undefined;
+  if (typeof inner?.code === 'string' && NET_CODES.has(inner.code)) return true;
+  return e?.name === 'TimeoutError' || (e?.name === 'ConnectionError' && /connection refused|timeout|timed out/i.test(message));
+}
+
+const NET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED']);
+
 /** False while the client is between servers: a publish then would only wait for its timeout. */
 export function isConnected(nc: NatsConnection): boolean {
   return up.get(nc) ?? !nc.isClosed();
@@ -123,8 +138,9 @@ export async function closeNats(nc: NatsConnection, waitMs = 5000): Promise<void
 }
 
 /**
- * Connects, or throws a ConfigError naming `option` (exit 2): a server that cannot be reached or
- * refuses the credentials at start-up is a setting to fix. Once connected, the client reconnects
+ * Connects, or throws a ConfigError naming `option` (exit 2), the client's error as its cause: a
+ * server that cannot be reached or refuses the credentials at start-up is a setting to fix (the
+ * NATS output waits out an unreachable one, see isUnreachableNats()). Once connected, the client reconnects
  * by itself for ever (each outage is logged) and what waits is the caller's to retry.
  */
 export async function connectNats(o: { option: string; servers: string[]; auth: NatsAuth; name: string; log: Log; skipTlsVerify: boolean }): Promise<NatsConnection> {
@@ -142,7 +158,8 @@ export async function connectNats(o: { option: string; servers: string[]; auth: 
     });
   } catch (e) {
     const err = e as Error & { code?: string };
-    throw new ConfigError(o.option, `--${o.option} ${o.servers.join(',')}: cannot connect: ${err.message}${err.code ? ` (${err.code})` : ''}`);
+    // the client's error as the cause: a caller may wait out a server that is not up yet (the NATS output)
+    throw Object.assign(new ConfigError(o.option, `--${o.option} ${o.servers.join(',')}: cannot connect: ${err.message}${err.code ? ` (${err.code})` : ''}`), { cause: e });
   }
   up.set(nc, true);
   void (async () => {

@@ -149,10 +149,10 @@ async function capture(cfg: Config, registry: Registry, lists: OpenLists, defaul
     for (const i of inputs ?? []) await i.close?.();
     clearInterval(metrics);
     offReload?.();
-    io.signal?.removeEventListener('abort', onAbort);
     await lists.close();
   }
-  // Flush every output even when reading failed: what was decoded is kept.
+  // Flush every output even when reading failed: what was decoded is kept. A stop meanwhile still
+  // reaches them (run.signal): one still waiting for its server then gives up (sink/reachable.ts).
   for (const o of outputs) {
     try {
       await o.close();
@@ -161,6 +161,7 @@ async function capture(cfg: Config, registry: Registry, lists: OpenLists, defaul
       log.error({ output: o.name, err: (e as Error).message }, 'output failed to flush');
     }
   }
+  io.signal?.removeEventListener('abort', onAbort);
   if (tty) process.stderr.write('\n');
   if (inputs !== null) io.err(summaryText(stats)); // an input that could not open read nothing
   try {

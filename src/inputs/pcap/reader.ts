@@ -36,6 +36,8 @@ export async function* readCapture(path: string, stats: Stats, opts: ReadOptions
   let parser: Parser | null = null;
   let ended = false;
   let batch: BufferFrame[] = [];
+  // stdin may be a capture tool's pipe (tcpdump -U -w -) that pauses: like a live stream.
+  const live = opts.live === true || (path === '-' && !opts.stream);
   try {
     while (!ended) {
       let chunk: Uint8Array | null = null;
@@ -76,7 +78,7 @@ export async function* readCapture(path: string, stats: Stats, opts: ReadOptions
       }
       for (;;) {
         pos = parser.parse(buf, pos, batch, BATCH);
-        if (batch.length < BATCH && !(opts.live && batch.length > 0)) break;
+        if (batch.length < BATCH && !(live && batch.length > 0)) break;
         count(stats, batch);
         yield batch;
         batch = [];

@@ -9,6 +9,7 @@ import type { DnsEvent } from '../../event.js';
 import { log as rootLog, type Log } from '../../log.js';
 import type { Counters } from '../../stats.js';
 import { INSERT_FORMATS, type InsertBatch, type InsertFormat, type Store } from '../../store/connection.js';
+import { StoppedWaiting } from '../sink/reachable.js';
 import { Spool, SpoolBusyError, UnknownSpoolFormat, type SpoolCodec } from '../sink/spool.js';
 import { BatchWriter, type SinkBatch, type WriterOptions } from '../sink/writer.js';
 import { DNS_LOG_COLUMNS } from './columns.js';
@@ -164,15 +165,17 @@ export function openingClickHouseOutput(
     get where(): string {
       return store?.where ?? 'the ClickHouse store (opening)';
     },
-    // A failed opening is reported by write() and close(), not retried as a failed insert.
+    // A failed opening is reported by write() and close(), not retried as a failed insert; one
+    // stopped while the server could not be reached fails the insert, so close() need not wait.
     insertBatch: (batch: InsertBatch): Promise<void> =>
       opening.then(
         (s) => s.insertBatch(batch),
-        () => new Promise<void>(() => undefined),
+        (e: unknown) => (e instanceof StoppedWaiting ? Promise.reject(e) : new Promise<void>(() => undefined)),
       ),
   };
   const out = new ClickHouseOutput(clickhouseWriter(pending, { ...opts, spool: null }), null);
   let failure: unknown = null;
+  let givenUp: Promise<void> | null = null;
   const opened = opening.then(async (s) => {
     store = s;
     const spool = await openSpool(s, opts);
@@ -182,15 +185,25 @@ export function openingClickHouseOutput(
   });
   opened.catch((e: unknown) => {
     failure = e;
+    // Stopped while the server could not be reached: the writer gives up at once (what waits in
+    // memory is counted as dropped, down-at-exit), which also frees a write waiting for room.
+    if (e instanceof StoppedWaiting) givenUp = out.writer.close(0);
   });
   const output: Output = {
     name: out.name,
     write(events) {
+      if (failure instanceof StoppedWaiting) return out.writer.refuse(events.length, 'stopped-before-connect');
       if (failure !== null) throw failure;
       return out.write(events);
     },
     async close() {
-      await opened;
+      try {
+        await opened;
+      } catch (e) {
+        if (!(e instanceof StoppedWaiting)) throw e;
+        await (givenUp ?? out.writer.close(0));
+        return;
+      }
       await out.close();
     },
   };

@@ -5,11 +5,12 @@ import { readFileSync } from 'node:fs';
 import type { Context, OpenedOutput } from '../../component.js';
 import type { Log } from '../../log.js';
 import { memoryTier } from '../../memory.js';
-import { EmbeddedStore, openStore, type Store, type StoreOptions } from '../../store/connection.js';
+import { EmbeddedStore, isConnectionError, openStore, type Store, type StoreOptions } from '../../store/connection.js';
 import { debugStore } from '../../store/debug.js';
 import { startEndpoint } from '../../store/endpoint.js';
 import { migrate, type MigrateOptions, type SqlRunner } from '../../store/migrate.js';
 import { hostZone } from '../../zone.js';
+import { StoppedWaiting, stoppedOutput, untilReachable } from '../sink/reachable.js';
 import { confirming, Receipts } from '../sink/writer.js';
 import { HealthReporter } from './health.js';
 import type { ClickHouseSettings, OPTIONS } from './index.js';
@@ -67,8 +68,32 @@ export function migrateOptions(s: ClickHouseSettings, timezone: string | undefin
 }
 
 /** Opens the store, brings its schema up to date and applies the configured retention.
- *  run: what the run's options add (--memoryLimit sizes an embedded engine, --skipTLSVerification). */
-export async function openMigrated(s: ClickHouseSettings, log: Log, timezone: string | undefined, run: Pick<StoreOptions, 'memoryLimit' | 'skipTlsVerify'> = {}): Promise<Store> {
+ *  run: what the run's options add (--memoryLimit sizes an embedded engine, --skipTLSVerification).
+ *  wait (a capture's output): a server that cannot be reached is waited for, retried with backoff,
+ *  until wait.signal aborts (then StoppedWaiting); without it (a store command) its error is thrown. */
+export async function openMigrated(
+  s: ClickHouseSettings,
+  log: Log,
+  timezone: string | undefined,
+  run: Pick<StoreOptions, 'memoryLimit' | 'skipTlsVerify'> = {},
+  wait?: { signal?: AbortSignal },
+): Promise<Store> {
+  const address = storeOptions(s).address ?? [];
+  const once = () => openMigratedOnce(s, log, timezone, run);
+  if (!wait || address.length === 0) return once();
+  return untilReachable(`ClickHouse at ${address.join(',')}`, once, isStartupRetry, log, wait.signal, { discard: (late) => late.close() });
+}
+
+// Waited out at start-up: the server not there (yet); not a host name that does not exist (ENOTFOUND).
+function isStartupRetry(err: unknown): boolean {
+  if (!isConnectionError(err)) return false;
+  for (let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; e = e.cause as typeof e, i++) {
+    if (e.code === 'ENOTFOUND' || (typeof e.message === 'string' && /ENOTFOUND/.test(e.message))) return false;
+  }
+  return true;
+}
+
+async function openMigratedOnce(s: ClickHouseSettings, log: Log, timezone: string | undefined, run: Pick<StoreOptions, 'memoryLimit' | 'skipTlsVerify'>): Promise<Store> {
   const opened = await openStore({ ...storeOptions(s), ...run });
   const store = s.clickhouseDebug ? debugStore(opened, log) : opened;
   try {
@@ -128,7 +153,8 @@ export function queueBytes(memoryLimit: number): number | undefined {
 }
 
 export async function openClickHouse({ settings, isSet, log, counters, stats, run }: Context<typeof OPTIONS>): Promise<OpenedOutput> {
-  const storeOpening = openMigrated(settings, log, run.timezone, { memoryLimit: run.memoryLimit, skipTlsVerify: run.skipTlsVerify });
+  // A server that cannot be reached is waited for (until SIGINT/SIGTERM: StoppedWaiting).
+  const storeOpening = openMigrated(settings, log, run.timezone, { memoryLimit: run.memoryLimit, skipTlsVerify: run.skipTlsVerify }, { signal: run.signal });
   const sizes = (embedded: boolean) => batchSizes(settings.clickhouseBatchSize, isSet('clickhouseBatchSize'), embedded, run.memoryLimit);
   // No address: the embedded store, unless another process holds it (then its endpoint). Until
   // the store is open, batches only fill (an early one would wait for the store anyway).
@@ -170,8 +196,18 @@ export async function openClickHouse({ settings, isSet, log, counters, stats, ru
   })();
   // An import waits for the store's record of its file: batches are cut, and every row's IndexTime
   // set, as that record says before the first row is encoded.
-  if (!run.fileInput || file) await opening;
-  else opening.catch((e: unknown) => log.error({ err: (e as Error).message }, 'the ClickHouse store could not be opened'));
+  // Stopped while the server could not be reached: nothing was read (the run ends with its summary).
+  const stopped = async (): Promise<OpenedOutput> => {
+    await output.close();
+    return { output: stoppedOutput(output.name, stats, counters) };
+  };
+  try {
+    if (!run.fileInput || file) await opening;
+    else opening.catch((e: unknown) => e instanceof StoppedWaiting || log.error({ err: (e as Error).message }, 'the ClickHouse store could not be opened'));
+  } catch (e) {
+    if (e instanceof StoppedWaiting) return stopped();
+    throw e;
+  }
   const dispose = async () => {
     const o = await opening.catch(() => null);
     if (o) await signals.close(); // after the writer closed: everything is stored
@@ -200,7 +236,13 @@ export async function openClickHouse({ settings, isSet, log, counters, stats, ru
   }
   // Resolver logs: each chunk of lines is one insert, and the read positions live in this store.
   if (run.logs && !file) {
-    const { store } = await opening;
+    let store: Store;
+    try {
+      ({ store } = await opening);
+    } catch (e) {
+      if (e instanceof StoppedWaiting) return stopped();
+      throw e;
+    }
     logLedger = new ClickHouseLogLedger(store, run.server, log, run.signal);
     out = logChunkOutput(await opened, logLedger);
   }

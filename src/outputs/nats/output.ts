@@ -9,11 +9,12 @@ import type { DnsEvent } from '../../event.js';
 import type { Log } from '../../log.js';
 import type { Counters } from '../../stats.js';
 import { messageId } from '../../bus/codec.js';
-import { authOf, checkServers, closeNats, connectNats, isConnected } from '../../bus/nats.js';
+import { authOf, checkServers, closeNats, connectNats, isConnected, isUnreachableNats } from '../../bus/nats.js';
 import { ConfigError } from '../../options.js';
 import { BusEncoder, framesOf, type BusFormat } from '../format/bus-messages.js';
+import { StoppedWaiting, stoppedOutput, untilReachable } from '../sink/reachable.js';
 import { framesCodec, openFramesSpool, type Spool } from '../sink/spool.js';
-import { writerOutput, type BatchWriter, type SinkBatch, type SinkTarget, type WriterOptions } from '../sink/writer.js';
+import { queueBound, writerOutput, type BatchWriter, type SinkBatch, type SinkTarget, type WriterOptions } from '../sink/writer.js';
 import type { NatsOptions } from './index.js';
 import { parseSubject, type SubjectTemplate } from './subject.js';
 
@@ -116,11 +117,48 @@ async function ensureStream(jsm: JetStreamManager, s: { natsOutputStream: string
   return s.natsOutputStream;
 }
 
+/** True when a TCP connection to one of the servers succeeds within a few seconds. */
+async function answers(servers: readonly string[]): Promise<boolean> {
+  const { connect } = await import('node:net');
+  const one = (server: string) =>
+    new Promise<boolean>((resolve) => {
+      const u = new URL(server);
+      const socket = connect({ host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 4222), timeout: 3000 });
+      const done = (ok: boolean) => {
+        socket.destroy();
+        resolve(ok);
+      };
+      socket.once('connect', () => done(true));
+      socket.once('timeout', () => done(false));
+      socket.once('error', () => done(false));
+    });
+  return (await Promise.all(servers.map(one))).some(Boolean);
+}
+
 export async function openNats(ctx: Context<NatsOptions>): Promise<OpenedOutput> {
   const s = ctx.settings;
   const servers = checkServers('natsOutputServer', s.natsOutputServer, () => '');
   const subject = parseSubject(s.natsOutputSubject); // check() has vetted it
-  const nc: NatsConnection = await connectNats({ option: 'natsOutputServer', servers, auth: authOf(s, 'natsOutput'), name: `dnslens ${ctx.run.server} (output)`, log: ctx.log, skipTlsVerify: ctx.run.skipTlsVerify });
+  // A server that cannot be reached yet is waited for (retried with backoff, until SIGINT/SIGTERM);
+  // a refused login or certificate stops the run (ConfigError, exit 2).
+  const connecting = async () => {
+    try {
+      return await connectNats({ option: 'natsOutputServer', servers, auth: authOf(s, 'natsOutput'), name: `dnslens ${ctx.run.server} (output)`, log: ctx.log, skipTlsVerify: ctx.run.skipTlsVerify });
+    } catch (e) {
+      // The client says only "timeout" when the server took the connection but the handshake
+      // failed (a client certificate it wanted): a server that answers is not waited for.
+      if (isUnreachableNats(e) && (await answers(servers))) throw Object.assign(e as Error, { answered: true });
+      throw e;
+    }
+  };
+  const unreachable = (e: unknown) => isUnreachableNats(e) && !(e as { answered?: boolean }).answered;
+  let nc: NatsConnection;
+  try {
+    nc = await untilReachable(`NATS at ${servers.join(',')}`, connecting, unreachable, ctx.log, ctx.run.signal, { discard: (late) => late.close() });
+  } catch (e) {
+    if (e instanceof StoppedWaiting) return { output: stoppedOutput(NAME, ctx.stats, ctx.counters) };
+    throw e;
+  }
   let spool: Spool<null> | null = null;
   try {
     const { jetstreamManager } = await import('@nats-io/jetstream');
@@ -144,6 +182,7 @@ export async function openNats(ctx: Context<NatsOptions>): Promise<OpenedOutput>
         delayMs: s.natsBatchDelay,
         spool,
         stats: ctx.stats,
+        maxQueueBytes: queueBound(ctx.run.memoryLimit),
         counters: ctx.counters,
         log: ctx.log,
       },

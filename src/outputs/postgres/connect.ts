@@ -1,10 +1,12 @@
 // Connecting to PostgreSQL with `pg`: the URI of --psqlEndpoint (sslmode in it: disable, require,
 // verify-ca, verify-full), the standard PG* environment variables for whatever the URI leaves out
 // (pg reads them itself), and the password from --psqlPasswordFile. A failure at start-up that
-// retrying cannot fix (wrong password, no such database or role) is a ConfigError: exit code 2.
+// retrying cannot fix (wrong password, no such database or role) is a ConfigError: exit code 2;
+// a server that cannot be reached yet is waited for (isConnectionError, ../sink/reachable.ts).
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { ConfigError } from '../../options.js';
+import { isUnreachable } from '../sink/reachable.js';
 
 export interface PgConnection {
   endpoint: string; // postgres://user:pass@host:port/db?sslmode=...; '' = PG* variables only
@@ -71,13 +73,21 @@ const FATAL_STATES: Record<string, string> = {
   '3F000': 'no such schema',
 };
 
+const isTlsFailure = (err: unknown) => /SSL|certificate|self[- ]signed/i.test((err as { message?: string })?.message ?? '');
+
+/** A failure that will not go away however long the server is waited for (FATAL_STATES, TLS). */
+export function isFatal(err: unknown): boolean {
+  const code = (err as { code?: string })?.code;
+  return (code !== undefined && code in FATAL_STATES) || isTlsFailure(err);
+}
+
 /** A start-up failure as the error to stop with: ConfigError (exit 2) for those above. */
 export function startupError(err: unknown, c: PgConnection): Error {
   const e = err as { code?: string; message?: string };
   const why = e.code ? FATAL_STATES[e.code] : undefined;
   const msg = `PostgreSQL at ${where(c)}: ${e.message ?? String(err)}`;
   if (why) return new ConfigError('psqlEndpoint', `${msg} (${why})`);
-  if (/SSL|certificate|self[- ]signed/i.test(e.message ?? '')) return new ConfigError('psqlEndpoint', `${msg} (TLS: check sslmode and the server certificate)`);
+  if (isTlsFailure(err)) return new ConfigError('psqlEndpoint', `${msg} (TLS: check sslmode and the server certificate)`);
   return new Error(msg);
 }
 
@@ -85,7 +95,8 @@ export function startupError(err: unknown, c: PgConnection): Error {
 export function isConnectionError(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   if (typeof e?.code === 'string' && /^(08|57P0|53)/.test(e.code)) return true;
-  return /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|Connection terminated|not queryable|timeout/i.test(e?.message ?? '');
+  if (isUnreachable(err)) return true;
+  return /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|Connection terminated|not queryable|timeout/i.test(e?.message ?? '');
 }
 
 /** A connected client (its errors after connecting are logged, not thrown at the process). */

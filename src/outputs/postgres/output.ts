@@ -11,9 +11,10 @@ import type { Context, LogChunk, OpenedOutput, Output, Receipt } from '../../com
 import type { DnsEvent } from '../../event.js';
 import type { Log } from '../../log.js';
 import type { Counters, Stats } from '../../stats.js';
+import { StoppedWaiting, stoppedOutput, untilReachable } from '../sink/reachable.js';
 import { Spool, type SpoolCodec } from '../sink/spool.js';
-import { BatchWriter, Receipts, type SinkBatch, type SinkTarget } from '../sink/writer.js';
-import { connect, isConnectionError, startupError, where, type PgConnection } from './connect.js';
+import { queueBound, BatchWriter, Receipts, type SinkBatch, type SinkTarget } from '../sink/writer.js';
+import { connect, isConnectionError, isFatal, startupError, where, type PgConnection } from './connect.js';
 import { COPY_COLUMNS, CopyEncoder, FULL_QUERY_COLUMN } from './copy.js';
 import type { PsqlOptions } from './index.js';
 import { addFresh, FRESH_TABLE, insertStaged, rollPending } from './rollup.js';
@@ -55,8 +56,13 @@ export class PgTarget implements SinkTarget<PgMeta> {
       if (this.client === client) this.client = null;
     });
     const cols = COPY_COLUMNS.map((c) => `${c}`).join(', ');
-    await client.query(`CREATE TEMP TABLE stage ON COMMIT DELETE ROWS AS SELECT ${cols}, ${FULL_QUERY_COLUMN} FROM ${this.s.schema}.dns_queries WITH NO DATA`);
-    await client.query(FRESH_TABLE);
+    try {
+      await client.query(`CREATE TEMP TABLE stage ON COMMIT DELETE ROWS AS SELECT ${cols}, ${FULL_QUERY_COLUMN} FROM ${this.s.schema}.dns_queries WITH NO DATA`);
+      await client.query(FRESH_TABLE);
+    } catch (err) {
+      await client.end().catch(() => undefined); // a session that cannot stage is closed, not leaked
+      throw err;
+    }
     this.client = client;
     return client;
   }
@@ -103,6 +109,10 @@ export class PgTarget implements SinkTarget<PgMeta> {
   }
 }
 
+// At start-up, waited out: a server that cannot be reached (or is starting up, 57P03), not one
+// that refused the login or the certificate (startupError() makes those exit 2).
+const isStartupRetry = (err: unknown) => isConnectionError(err) && !isFatal(err);
+
 // 22xxx: data exceptions (a value the column cannot take): the batch will never go in.
 const isBadData = (err: unknown) => /^22/.test((err as { code?: string }).code ?? '');
 
@@ -128,6 +138,7 @@ export interface PsqlOutputOptions extends PgSettings {
   stats: Stats;
   counters: Counters;
   log: Log;
+  maxQueueBytes?: number;
   retryInitialMs?: number;
   closeTimeoutMs?: number;
 }
@@ -158,6 +169,7 @@ export async function psqlOutput(o: PsqlOutputOptions, first: pg.Client): Promis
         encoder: new CopyEncoder(o.fullQuery),
         meta,
         stats: o.stats,
+        maxQueueBytes: o.maxQueueBytes,
         counters: o.counters,
         log: o.log,
         batchSize: o.batchSize,
@@ -223,24 +235,31 @@ export async function psqlOutput(o: PsqlOutputOptions, first: pg.Client): Promis
   };
 }
 
-/** Opens the output: connects (a failure that retrying cannot fix exits 2), migrates, makes partitions. */
+/** Opens the output: connects (a failure that retrying cannot fix exits 2; a server that cannot be
+ *  reached is waited for, until SIGINT/SIGTERM), migrates, makes partitions. */
 export async function openPsql(ctx: Context<PsqlOptions>): Promise<OpenedOutput> {
   const s = ctx.settings;
   const conn: PgConnection = { endpoint: s.psqlEndpoint, passwordFile: s.psqlPasswordFile, timeoutMs: s.psqlBatchTimeout, skipTlsVerify: ctx.run.skipTlsVerify };
   const schema = schemaName(s.psqlSchema);
+  // One attempt: connect, migrate, make the partitions (the server may go away between them).
+  const attempt = async (): Promise<{ admin: pg.Client; tz: string }> => {
+    const admin = await connect(conn, (err) => ctx.log.warn({ err: err.message }, 'PostgreSQL connection lost'));
+    try {
+      const tz = await migrate(admin, schema, ctx.run.timezone);
+      await makePartitionsAhead(admin, schema, tz, s.psqlPartitionsAhead);
+      await dropOldPartitions(admin, schema, tz, s.psqlRetentionDays);
+      return { admin, tz };
+    } catch (err) {
+      await admin.end().catch(() => undefined);
+      throw err;
+    }
+  };
   let admin: pg.Client;
-  try {
-    admin = await connect(conn, (err) => ctx.log.warn({ err: err.message }, 'PostgreSQL connection lost'));
-  } catch (err) {
-    throw startupError(err, conn);
-  }
   let tz: string;
   try {
-    tz = await migrate(admin, schema, ctx.run.timezone);
-    await makePartitionsAhead(admin, schema, tz, s.psqlPartitionsAhead);
-    await dropOldPartitions(admin, schema, tz, s.psqlRetentionDays);
+    ({ admin, tz } = await untilReachable(`PostgreSQL at ${where(conn)}`, attempt, isStartupRetry, ctx.log, ctx.run.signal, { discard: (late) => late.admin.end().catch(() => undefined) }));
   } catch (err) {
-    await admin.end().catch(() => undefined);
+    if (err instanceof StoppedWaiting) return { output: stoppedOutput(NAME, ctx.stats, ctx.counters) };
     throw startupError(err, conn);
   }
   ctx.log.debug({ where: where(conn), schema, timezone: tz }, 'PostgreSQL output open');
@@ -258,6 +277,7 @@ export async function openPsql(ctx: Context<PsqlOptions>): Promise<OpenedOutput>
       rollupIntervalMs: s.psqlRollupInterval,
       spoolDir: s.psqlSpoolDir,
       stats: ctx.stats,
+      maxQueueBytes: queueBound(ctx.run.memoryLimit),
       counters: ctx.counters,
       log: ctx.log,
     },

@@ -85,6 +85,7 @@ export interface BulkOutputOptions {
   stats: Stats;
   counters: Counters;
   log: Log;
+  maxQueueBytes?: number;
 }
 
 /** An output that sends _bulk requests (Elasticsearch, OpenSearch, ZincSearch). */

@@ -13,8 +13,16 @@
 import type { LogChunk, Output, Receipt } from '../../component.js';
 import type { DnsEvent } from '../../event.js';
 import type { Log } from '../../log.js';
+import { budget } from '../../memory.js';
 import type { Counters, Stats } from '../../stats.js';
+import { backoffMs } from './reachable.js';
 import type { Spool, SpoolEntry } from './spool.js';
+
+/** The in-memory queue of a sink's sealed batches under --memoryLimit (0: none): an eighth of
+ *  it, between 4 MiB and 256 MiB. Beyond it batches go to the spool, or the pipeline waits. */
+export function queueBound(memoryLimit: number): number {
+  return budget(memoryLimit, 1 / 8, 4 << 20, 256 << 20);
+}
 
 /** Turns events into the sink's wire format, batch by batch. */
 export interface SinkEncoder {
@@ -83,7 +91,7 @@ export interface WriterOptions<M> {
   minBatchRows?: number;
   delayMs: number; // longest a partial batch waits
   spool?: Spool<M> | null; // on-disk overflow; none = memory only
-  maxQueueBytes?: number; // in-memory bound for sealed batches, default 256 MiB
+  maxQueueBytes?: number; // in-memory bound for sealed batches (queueBound()), default 256 MiB
   whenFull?: 'wait' | 'drop'; // default 'wait' (a file input can wait; a live one may prefer to drop)
   retryInitialMs?: number; // first backoff, default 250 ms
   retryMaxMs?: number; // backoff ceiling, default 30 s
@@ -286,9 +294,10 @@ export class BatchWriter<M> {
   /**
    * Flush everything and stop. If the receiver stays down for closeTimeoutMs, what is still in
    * memory goes to the spool (replayed at the next start), or without a spool is dropped
-   * and counted as dropped(<name>, 'down-at-exit').
+   * and counted as dropped(<name>, 'down-at-exit'). waitMs (default closeTimeoutMs) 0: the
+   * receiver is not waited for at all (it never came up before a stop); a send in flight must end.
    */
-  async close(): Promise<void> {
+  async close(waitMs = this.closeTimeoutMs): Promise<void> {
     if (this.closed) return;
     this.closing = true;
     this.seal();
@@ -296,8 +305,8 @@ export class BatchWriter<M> {
     const started = Date.now();
     while (!this.isIdle()) {
       const downFor = this.receiverDown ? Date.now() - Math.max(this.downSince, started) : 0;
-      if (downFor >= this.closeTimeoutMs) break;
-      await Promise.race([this.whenIdle(), sleep(Math.min(250, this.closeTimeoutMs))]);
+      if (downFor >= waitMs) break;
+      await Promise.race([this.whenIdle(), sleep(Math.min(250, waitMs))]);
     }
     if (!this.isIdle()) {
       this.stopPump = true;
@@ -457,9 +466,8 @@ export class BatchWriter<M> {
     this.releaseRoomWaiters(false); // a down receiver may open the spool route
     // Exponential backoff with jitter (between half and all of the step), so many sensors
     // that lost one receiver do not all come back at the same instant.
-    const step = Math.min(this.retryMaxMs, this.retryInitialMs * 2 ** Math.min(this.failures - 1, 20));
     const hint = (err as RetryHint | null)?.retryAfterMs ?? 0;
-    const delay = Math.min(Math.max(step / 2 + Math.random() * (step / 2), hint), this.retryMaxMs);
+    const delay = Math.min(Math.max(backoffMs(this.failures, this.retryInitialMs, this.retryMaxMs), hint), this.retryMaxMs);
     await new Promise<void>((resolve) => {
       const t = setTimeout(done, delay);
       function done(): void {

@@ -13,6 +13,7 @@ import { httpClient, httpOutput, type HttpClient } from '../sink/http.js';
 import { lineCount, LinesEncoder, type RecordWriter } from '../sink/json-bodies.js';
 import { withPath } from '../sink/http-check.js';
 import type { SplunkOptions } from './index.js';
+import { queueBound } from '../sink/writer.js';
 
 export interface SplunkOutputOptions {
   endpoints: readonly URL[];
@@ -27,6 +28,7 @@ export interface SplunkOutputOptions {
   stats: Stats;
   counters: Counters;
   log: Log;
+  maxQueueBytes?: number;
   retryInitialMs?: number;
   retryMaxMs?: number;
 }
@@ -60,6 +62,7 @@ export function splunkOutput(o: SplunkOutputOptions) {
     batchSize: o.batchSize,
     delayMs: o.delayMs,
     stats: o.stats,
+    maxQueueBytes: o.maxQueueBytes,
     counters: o.counters,
     log: o.log,
     retryInitialMs: o.retryInitialMs,
@@ -81,6 +84,7 @@ export async function openSplunk(ctx: Context<SplunkOptions>): Promise<OpenedOut
     delayMs: s.splunkBatchDelay,
     client: httpClient({ proxy: s.splunkOutputProxy, caPath: s.splunkCACertificatePath, skipTlsVerify: ctx.run.skipTlsVerify }),
     stats: ctx.stats,
+    maxQueueBytes: queueBound(ctx.run.memoryLimit),
     counters: ctx.counters,
     log: ctx.log,
   });

@@ -6,7 +6,7 @@ import type { ConnectionOptions } from 'node:tls';
 import type { Context, OpenedOutput, Output } from '../../component.js';
 import type { Counters, Stats } from '../../stats.js';
 import type { Log } from '../../log.js';
-import { writerOutput, type BatchWriter } from '../sink/writer.js';
+import { queueBound, writerOutput, type BatchWriter } from '../sink/writer.js';
 import { FACILITIES, MessageWriter, SyslogEncoder, type SyslogBody, type SyslogFormat } from './message.js';
 import { parseEndpoint, StreamTarget, UdpTarget, type Endpoint } from './transport.js';
 import type { SyslogOptions } from './index.js';
@@ -27,6 +27,7 @@ export interface SyslogOutputOptions {
   stats: Stats;
   counters: Counters;
   log: Log;
+  maxQueueBytes?: number;
   retryInitialMs?: number;
   retryMaxMs?: number;
   closeTimeoutMs?: number;
@@ -43,6 +44,7 @@ export function syslogOutput(o: SyslogOutputOptions): Output & { readonly writer
     encoder,
     meta: null,
     stats: o.stats,
+    maxQueueBytes: o.maxQueueBytes,
     counters: o.counters,
     log: o.log,
     batchSize: o.batchSize,
@@ -84,6 +86,7 @@ export async function openSyslog(ctx: Context<SyslogOptions>): Promise<OpenedOut
     delayMs: s.syslogBatchDelay,
     tls: endpoint.scheme === 'tls' ? tlsOptions(s, ctx.run.skipTlsVerify) : undefined,
     stats: ctx.stats,
+    maxQueueBytes: queueBound(ctx.run.memoryLimit),
     counters: ctx.counters,
     log: ctx.log,
   });
