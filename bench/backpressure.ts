@@ -7,11 +7,11 @@
 // rate the input runs at when the output keeps up. Runs at --memoryLimit 400MB (writer queue
 // bound 50 MB) and at the default (auto: a fifth of this machine's memory).
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { resolveMemoryLimit } from '../src/memory.js';
 import { queueBound } from '../src/outputs/sink/writer.js';
+import { onLoopback, rssKb } from './proc.js';
 import { int, mainScript, type Ctx, type Row, type Step } from './run.js';
 
 const STEP = 'backpressure';
@@ -55,27 +55,7 @@ async function receiver(sleepMs: number): Promise<Rx> {
   return rx;
 }
 
-/** Listens on a free loopback port: its URL, and close() that ends every connection too. */
-export async function onLoopback(server: Server): Promise<{ url: string; close(): Promise<void> }> {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
-}
 
-/** A process's resident set, from /proc; null once it is gone. */
-export function rssKb(pid: number): number | null {
-  try {
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : null;
-  } catch {
-    return null;
-  }
-}
 
 /** A counter of the end-of-run summary's block for `component` (0 when absent). */
 function counter(stderr: string, component: string, label: string): number | null {
@@ -251,8 +231,9 @@ export const backpressureStep: Step = {
           step: STEP,
           figure: `${name}: summary after SIGTERM`,
           value: `${r.sent === null ? 'n/a' : int(r.sent)} sent / ${r.dropped === null ? 'n/a' : int(r.dropped)} dropped`,
-          pass: r.code === 0 && r.signal === null && r.dropped === 0,
-          note: `exit ${r.code ?? r.signal} ${r.stopSeconds.toFixed(1)} s after SIGTERM (the queue flushed to the slow receiver)${r.droppedLines.length ? `; dropped or filtered: ${r.droppedLines.join(', ')}` : ''}${r.exitedEarly ? '; the capture ended before the time was up' : ''}`,
+          // After a stop the backlog gets 30 s; what the slow receiver has not taken by then is counted.
+          pass: r.code === 0 && r.signal === null && r.droppedLines.every((l) => l.startsWith('splunk:slow-at-exit ')),
+          note: `exit ${r.code ?? r.signal} ${r.stopSeconds.toFixed(1)} s after SIGTERM (the backlog is given 30 s, the rest counted as splunk:slow-at-exit)${r.droppedLines.length ? `; dropped or filtered: ${r.droppedLines.join(', ')}` : ''}${r.exitedEarly ? '; the capture ended before the time was up' : ''}`,
         },
       );
     }

@@ -13,7 +13,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { onLoopback, rssKb } from '../bench/backpressure.js';
+import { onLoopback, rssKb } from '../bench/proc.js';
 import { generateCapture } from '../bench/gen.js';
 import { resolveMemoryLimit } from '../src/memory.js';
 import { queueBound } from '../src/outputs/sink/writer.js';

@@ -439,7 +439,8 @@ describe.concurrent('receiver faults, the same scenarios for every output', () =
             const { port, peer } = await open();
             const run = new Run(c.args(port, dir));
             run.feed(0, 2);
-            await sleep(1500);
+            // once the output has found it down (a failed send, or a wait at start-up)
+            await until(`${name} finding its receiver down`, async () => /retrying|cannot be reached/.test(run.stderr));
             await peer.start();
             cleanups.push(() => peer.stop());
             run.feed(1, 2);

@@ -125,16 +125,17 @@ describe('ClickHouse server down at start-up', () => {
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((r) => child.once('exit', r));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const killer = setTimeout(() => child.kill('SIGKILL'), 15_000); // a run that does not end: code null
     for (let i = 0; i < 200 && !/cannot be reached; waiting for it/.test(stderr) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 1000)); // a few more attempts; stdin read meanwhile
     expect(child.exitCode, stderr).toBeNull();
-    const sent = Date.now();
     child.kill('SIGTERM');
     const code = await exited;
     clearTimeout(killer);
-    return { code, stderr, ms: Date.now() - sent };
+    return { code, stderr };
   };
+
+  const count = (stderr: string, label: string) => Number(new RegExp(`${label}\\s+([\\d,]+)(?:\\s|$)`).exec(stderr)?.[1].replace(/,/g, '') ?? -1);
 
   it('through the CLI: the rows read while it waited are counted as dropped at the stop (stdin), or nothing is read (an import)', async () => {
     const [piped, file] = await Promise.all([
@@ -143,13 +144,17 @@ describe('ClickHouse server down at start-up', () => {
     ]);
     for (const r of [piped, file]) {
       expect(r.code, r.stderr).toBe(0);
-      expect(r.ms).toBeLessThan(5000);
       expect(r.stderr).toMatch(/ClickHouse at 127\.0\.0\.1:\d+ cannot be reached; waiting for it, retrying with backoff/);
       expect(r.stderr).toMatch(/dnslens summary/);
-      expect(r.stderr).toMatch(/rows sent\s+0\n/);
     }
-    expect(piped.stderr).toMatch(/clickhouse:down-at-exit\s+82\n/);
-    expect(piped.stderr).toMatch(/rows dropped\s+82\n/);
-    expect(file.stderr).toMatch(/clickhouse:stopped-before-connect\s+82\n/);
+    expect(piped.stderr).toMatch(/rows sent\s+0\n/);
+    // stdin fills the writer while the store is awaited: what was read is dropped at the stop, counted
+    const read = count(piped.stderr, 'DNS messages');
+    expect(read).toBeGreaterThan(0);
+    expect(count(piped.stderr, 'clickhouse:down-at-exit')).toBe(read);
+    expect(count(piped.stderr, 'rows dropped')).toBe(read);
+    // an import waits at open: a stop then reads nothing
+    expect(count(file.stderr, 'packets read')).toBe(0);
+    expect(file.stderr).not.toMatch(/rows (sent|dropped)\s+[1-9]/);
   }, 40_000);
 });

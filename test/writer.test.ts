@@ -10,7 +10,8 @@ import type { DnsEvent } from '../src/event.js';
 import { Stats } from '../src/stats.js';
 import { openStore, type InsertBatch, type Store } from '../src/store/connection.js';
 import { clickhouseWriter, openClickHouseSpool } from '../src/outputs/clickhouse/output.js';
-import { queueBound } from '../src/outputs/sink/writer.js';
+import { BatchWriter, queueBound } from '../src/outputs/sink/writer.js';
+import { log } from '../src/log.js';
 import { embeddedStore } from './embedded-store.js';
 import { batchBytes, firstPacketTime } from './batch-bytes.js';
 import { startHolder } from './holder.js';
@@ -70,6 +71,44 @@ describe('the queue bound of every sink', () => {
     expect(queueBound(400e6)).toBe(50e6);
     expect(queueBound(16 << 20)).toBe(4 << 20);
     expect(queueBound(8e9)).toBe(256 << 20);
+  });
+});
+
+describe('BatchWriter after a stop (SIGINT/SIGTERM)', () => {
+  // One byte per event; a receiver that takes a batch every 100 ms.
+  const encoder = () => {
+    let n = 0;
+    return { encode: (events: readonly unknown[]) => void (n += events.length), take: () => [new Uint8Array(n - (n = 0))] };
+  };
+  const slow = () => {
+    let taken = 0;
+    return { target: { where: 'slow', send: async (b: { rows: number }) => { await new Promise((r) => setTimeout(r, 100)); taken += b.rows; } }, taken: () => taken };
+  };
+  const events = Array.from({ length: 10 }, () => ({}) as DnsEvent);
+
+  it('gives a slow receiver closeTimeoutMs in all, then counts the rest as slow-at-exit', async () => {
+    const stop = new AbortController();
+    const rx = slow();
+    const stats = new Stats();
+    const w = new BatchWriter(rx.target, { name: 'slowsink', encoder: encoder(), meta: null, stats, log, batchSize: 10, delayMs: 60_000, closeTimeoutMs: 300, stop: stop.signal });
+    for (let i = 0; i < 30; i++) void w.write(events); // 300 rows: 3 s at this receiver's pace
+    stop.abort();
+    await w.close();
+    const dropped = stats.droppedBy.get('slowsink:slow-at-exit') ?? 0;
+    expect(rx.taken()).toBeGreaterThan(0);
+    expect(dropped).toBeGreaterThan(0);
+    expect(rx.taken() + dropped).toBe(300);
+    expect(w.counters.get('sent')).toBe(rx.taken());
+  });
+
+  it('without a stop, the input having ended, sends the whole backlog however slowly', async () => {
+    const rx = slow();
+    const stats = new Stats();
+    const w = new BatchWriter(rx.target, { name: 'slowsink', encoder: encoder(), meta: null, stats, log, batchSize: 10, delayMs: 60_000, closeTimeoutMs: 300 });
+    for (let i = 0; i < 8; i++) void w.write(events);
+    await w.close();
+    expect(rx.taken()).toBe(80);
+    expect(stats.droppedBy.size).toBe(0);
   });
 });
 

@@ -13,10 +13,11 @@ async function packageVersion(): Promise<string> {
   return pkg.version;
 }
 
+const stop = new AbortController();
+
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'psql') return (await import('./psql-commands.js')).psqlCommand(argv.slice(1));
   if (argv[0] && STORE_COMMANDS.includes(argv[0])) return (await import('./store-commands.js')).storeCommand(argv[0], argv.slice(1));
-  const stop = new AbortController();
   let signals = 0;
   const onSignal = (sig: string) => {
     signals++;
@@ -47,6 +48,9 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    // Stopped by a signal: the outputs are closed and the summary written. A connection attempt to
+    // a server still in flight (one that drops packets times out only later) must not hold the exit.
+    if (stop.signal.aborted) process.exit(code);
   },
   (e: unknown) => {
     if (e instanceof ConfigError) {

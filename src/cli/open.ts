@@ -129,12 +129,18 @@ export interface OpenOutputs {
 /** Opens every output whose type is above 0, each wrapped in its skip/allow list logic. */
 export async function openOutputs(cfg: Config, stats: Stats, run: RunInfo, registry: Registry = defaultRegistry): Promise<OpenOutputs> {
   const result: OpenOutputs = { outputs: [], opened: [] };
-  for (const c of registry.outputs) {
-    const type = cfg[c.typeOption] as number;
-    if (!(type > 0)) continue;
-    const opened = await c.open(contextFor(c, cfg, stats, run));
-    result.opened.push({ name: c.name, opened });
-    result.outputs.push(filteredOutput(opened.output, type, run.lists, stats));
+  try {
+    for (const c of registry.outputs) {
+      const type = cfg[c.typeOption] as number;
+      if (!(type > 0)) continue;
+      const opened = await c.open(contextFor(c, cfg, stats, run));
+      result.opened.push({ name: c.name, opened });
+      result.outputs.push(filteredOutput(opened.output, type, run.lists, stats));
+    }
+  } catch (err) {
+    // One output could not open: close those that did (their connections would hold the process).
+    for (const o of result.outputs) await o.close().catch(() => undefined);
+    throw err;
   }
   return result;
 }

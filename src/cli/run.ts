@@ -124,14 +124,15 @@ async function capture(cfg: Config, registry: Registry, lists: OpenLists, defaul
   let inputs: OpenedInput[] | null = null;
   run.logLedger = opened.map((o) => o.opened.logLedger).find((l) => l !== undefined);
   try {
-    inputs = await openInputs(cfg, stats, run, registry);
+    // Stopped while an output waited for its server: nothing is read (the summary still prints).
+    inputs = stop.signal.aborted ? [] : await openInputs(cfg, stats, run, registry);
     prometheus?.ready();
     // A progress line on a terminal (not for stdin), with a bar when one capture file is read.
     tty = process.stderr.isTTY === true && !inputs.some((i) => i.stdin);
     const file = inputs.length === 1 ? inputs[0].file : undefined;
     total = tty && file ? fileSize(file) : 0;
     // Outputs that ended before anything was read (a file the store has already) need no reading.
-    if (!outputs.every((o) => o.ended)) {
+    if (!outputs.every((o) => o.ended) && !stop.signal.aborted) {
       await runPipeline({
         sources: sourcesOf(inputs, cfg, stats, stages.packet),
         transforms: stages.events,

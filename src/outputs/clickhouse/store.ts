@@ -171,7 +171,7 @@ export async function openClickHouse({ settings, isSet, log, counters, stats, ru
     logLedger?.sent(b);
     receipts.done(b);
   };
-  const writerOpts = { stats, counters, log, delayMs: settings.clickhouseDelay, batchSize: guess, maxQueueBytes: queueBytes(run.memoryLimit), onSent, onSetAside: receipts.done.bind(receipts), fullQuery: settings.clickhouseSaveFullQuery };
+  const writerOpts = { stats, counters, log, delayMs: settings.clickhouseDelay, batchSize: guess, maxQueueBytes: queueBytes(run.memoryLimit), stop: run.signal, onSent, onSetAside: receipts.done.bind(receipts), fullQuery: settings.clickhouseSaveFullQuery };
   const { output, opened } = openingClickHouseOutput(storeOpening, writerOpts, (store) =>
     sizes(store instanceof EmbeddedStore),
   );

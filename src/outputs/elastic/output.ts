@@ -4,7 +4,7 @@ import { bulkOutput } from '../sink/bulk.js';
 import { httpClient } from '../sink/http.js';
 import { bulkUrl } from '../sink/http-check.js';
 import type { ElasticOptions } from './index.js';
-import { queueBound } from '../sink/writer.js';
+import { sinkLimits } from '../sink/writer.js';
 
 export async function openElastic(ctx: Context<ElasticOptions>): Promise<OpenedOutput> {
   const s = ctx.settings;
@@ -18,7 +18,7 @@ export async function openElastic(ctx: Context<ElasticOptions>): Promise<OpenedO
     batchSize: s.elasticBatchSize,
     delayMs: s.elasticBatchDelay,
     stats: ctx.stats,
-    maxQueueBytes: queueBound(ctx.run.memoryLimit),
+    ...sinkLimits(ctx.run),
     counters: ctx.counters,
     log: ctx.log,
   });

@@ -13,7 +13,7 @@ import type { Counters } from '../../stats.js';
 import { ConfigError } from '../../options.js';
 import { basicAuth, httpClient, httpOutput, type HttpOutputOptions } from '../sink/http.js';
 import { lineCount } from '../sink/json-bodies.js';
-import { queueBound, type BatchWriter } from '../sink/writer.js';
+import { sinkLimits, type BatchWriter } from '../sink/writer.js';
 import { LineEncoder, tagProblem, type LineOptions } from './line.js';
 import type { InfluxOptions } from './index.js';
 
@@ -88,7 +88,7 @@ export async function openInflux(ctx: Context<InfluxOptions>): Promise<OpenedOut
     batchSize: s.influxBatchSize,
     delayMs: s.influxBatchDelay,
     stats: ctx.stats,
-    maxQueueBytes: queueBound(ctx.run.memoryLimit),
+    ...sinkLimits(ctx.run),
     counters: ctx.counters,
     log: ctx.log,
   });

@@ -9,7 +9,7 @@ import type { Counters } from '../../stats.js';
 import { checkBrokers, kafkaErrorText, securityOf } from '../../bus/kafka.js';
 import type { BusFormat } from '../format/bus-messages.js';
 import { framesCodec, openFramesSpool, type Spool } from '../sink/spool.js';
-import { queueBound, writerOutput, type BatchWriter, type SinkBatch, type SinkTarget, type WriterOptions } from '../sink/writer.js';
+import { sinkLimits, writerOutput, type BatchWriter, type SinkBatch, type SinkTarget, type WriterOptions } from '../sink/writer.js';
 import type { KafkaOptions } from './index.js';
 import { kafkaEncoder, kafkaRecords, parseTopic, producerOptions, type KeyChoice, type TopicTemplate } from './mapping.js';
 
@@ -93,7 +93,7 @@ export async function openKafka(ctx: Context<KafkaOptions>): Promise<OpenedOutpu
       delayMs: s.kafkaBatchDelay,
       spool,
       stats: ctx.stats,
-      maxQueueBytes: queueBound(ctx.run.memoryLimit),
+      ...sinkLimits(ctx.run),
       counters: ctx.counters,
       log: ctx.log,
     },

@@ -14,7 +14,7 @@ import { ConfigError } from '../../options.js';
 import { BusEncoder, framesOf, type BusFormat } from '../format/bus-messages.js';
 import { StoppedWaiting, stoppedOutput, untilReachable } from '../sink/reachable.js';
 import { framesCodec, openFramesSpool, type Spool } from '../sink/spool.js';
-import { queueBound, writerOutput, type BatchWriter, type SinkBatch, type SinkTarget, type WriterOptions } from '../sink/writer.js';
+import { sinkLimits, writerOutput, type BatchWriter, type SinkBatch, type SinkTarget, type WriterOptions } from '../sink/writer.js';
 import type { NatsOptions } from './index.js';
 import { parseSubject, type SubjectTemplate } from './subject.js';
 
@@ -117,7 +117,7 @@ async function ensureStream(jsm: JetStreamManager, s: { natsOutputStream: string
   return s.natsOutputStream;
 }
 
-/** True when a TCP connection to one of the servers succeeds within a few seconds. */
+/** True when one of the servers greets a plain TCP connection as NATS does (INFO) within 3 s. */
 async function answers(servers: readonly string[]): Promise<boolean> {
   const { connect } = await import('node:net');
   const one = (server: string) =>
@@ -128,9 +128,10 @@ async function answers(servers: readonly string[]): Promise<boolean> {
         socket.destroy();
         resolve(ok);
       };
-      socket.once('connect', () => done(true));
+      socket.once('data', (d: Buffer) => done(d.subarray(0, 5).toString() === 'INFO '));
       socket.once('timeout', () => done(false));
       socket.once('error', () => done(false));
+      socket.once('close', () => done(false));
     });
   return (await Promise.all(servers.map(one))).some(Boolean);
 }
@@ -146,8 +147,9 @@ export async function openNats(ctx: Context<NatsOptions>): Promise<OpenedOutput>
       return await connectNats({ option: 'natsOutputServer', servers, auth: authOf(s, 'natsOutput'), name: `dnslens ${ctx.run.server} (output)`, log: ctx.log, skipTlsVerify: ctx.run.skipTlsVerify });
     } catch (e) {
       // The client says only "timeout" when the server took the connection but the handshake
-      // failed (a client certificate it wanted): a server that answers is not waited for.
-      if (isUnreachableNats(e) && (await answers(servers))) throw Object.assign(e as Error, { answered: true });
+      // failed (a client certificate it wanted): a server that greets as NATS is not waited for.
+      // A refused connection is never probed (a server coming up meanwhile is still waited for).
+      if (isUnreachableNats(e) && /timeout|timed out/i.test((e as Error).message ?? '') && (await answers(servers))) throw Object.assign(e as Error, { answered: true });
       throw e;
     }
   };
@@ -182,7 +184,7 @@ export async function openNats(ctx: Context<NatsOptions>): Promise<OpenedOutput>
         delayMs: s.natsBatchDelay,
         spool,
         stats: ctx.stats,
-        maxQueueBytes: queueBound(ctx.run.memoryLimit),
+        ...sinkLimits(ctx.run),
         counters: ctx.counters,
         log: ctx.log,
       },

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { Context, OpenedOutput, Output } from '../../component.js';
 import type { Log } from '../../log.js';
 import type { Counters, Stats } from '../../stats.js';
-import { queueBound, writerOutput, type BatchWriter, type SinkBatch, type SinkTarget, type WriterOptions } from '../sink/writer.js';
+import { sinkLimits, writerOutput, type BatchWriter, type SinkBatch, type SinkTarget, type WriterOptions } from '../sink/writer.js';
 import { ParquetEncoder, type Part } from './columns.js';
 import type { ParquetOptions } from './index.js';
 
@@ -104,7 +104,7 @@ export function fileNamer(prefix = 'dnslens'): () => string {
   };
 }
 
-export interface ParquetOutputOptions extends Pick<WriterOptions<null>, 'delayMs' | 'stats' | 'maxQueueBytes' | 'counters' | 'log' | 'retryInitialMs' | 'retryMaxMs' | 'closeTimeoutMs'> {
+export interface ParquetOutputOptions extends Pick<WriterOptions<null>, 'delayMs' | 'stats' | 'maxQueueBytes' | 'stop' | 'counters' | 'log' | 'retryInitialMs' | 'retryMaxMs' | 'closeTimeoutMs'> {
   counters: Counters; // the output's own (the files it completed too)
   dir: string;
   rowGroupRows: number;
@@ -170,7 +170,7 @@ export async function openParquet(ctx: Context<ParquetOptions>): Promise<OpenedO
     rotateBytes: s.parquetOutputRotateSize,
     rotateMs: s.parquetOutputRotateInterval,
     stats: ctx.stats,
-    maxQueueBytes: queueBound(ctx.run.memoryLimit),
+    ...sinkLimits(ctx.run),
     counters: ctx.counters,
     log: ctx.log,
   });

@@ -13,7 +13,7 @@ import type { Log } from '../../log.js';
 import type { Counters, Stats } from '../../stats.js';
 import { StoppedWaiting, stoppedOutput, untilReachable } from '../sink/reachable.js';
 import { Spool, type SpoolCodec } from '../sink/spool.js';
-import { queueBound, BatchWriter, Receipts, type SinkBatch, type SinkTarget } from '../sink/writer.js';
+import { BatchWriter, Receipts, sinkLimits, type SinkBatch, type SinkTarget } from '../sink/writer.js';
 import { connect, isConnectionError, isFatal, startupError, where, type PgConnection } from './connect.js';
 import { COPY_COLUMNS, CopyEncoder, FULL_QUERY_COLUMN } from './copy.js';
 import type { PsqlOptions } from './index.js';
@@ -139,6 +139,7 @@ export interface PsqlOutputOptions extends PgSettings {
   counters: Counters;
   log: Log;
   maxQueueBytes?: number;
+  stop?: AbortSignal;
   retryInitialMs?: number;
   closeTimeoutMs?: number;
 }
@@ -170,6 +171,7 @@ export async function psqlOutput(o: PsqlOutputOptions, first: pg.Client): Promis
         meta,
         stats: o.stats,
         maxQueueBytes: o.maxQueueBytes,
+        stop: o.stop,
         counters: o.counters,
         log: o.log,
         batchSize: o.batchSize,
@@ -277,7 +279,7 @@ export async function openPsql(ctx: Context<PsqlOptions>): Promise<OpenedOutput>
       rollupIntervalMs: s.psqlRollupInterval,
       spoolDir: s.psqlSpoolDir,
       stats: ctx.stats,
-      maxQueueBytes: queueBound(ctx.run.memoryLimit),
+      ...sinkLimits(ctx.run),
       counters: ctx.counters,
       log: ctx.log,
     },

@@ -11,7 +11,7 @@ import { httpClient, httpOutput } from '../sink/http.js';
 import { arrayLength, JsonArrayEncoder } from '../sink/json-bodies.js';
 import { streamName, tokenUrl, type SentinelOptions } from './index.js';
 import { ClientCredentials } from './token.js';
-import { queueBound } from '../sink/writer.js';
+import { sinkLimits } from '../sink/writer.js';
 
 export const API_VERSION = '2023-01-01';
 export const MAX_REQUEST_BYTES = 1_000_000; // the API takes at most 1 MB a call
@@ -63,7 +63,7 @@ export async function openSentinel(ctx: Context<SentinelOptions>): Promise<Opene
     batchSize: s.sentinelBatchSize,
     delayMs: s.sentinelBatchDelay,
     stats: ctx.stats,
-    maxQueueBytes: queueBound(ctx.run.memoryLimit),
+    ...sinkLimits(ctx.run),
     counters: ctx.counters,
     log: ctx.log,
   });

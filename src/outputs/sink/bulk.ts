@@ -86,6 +86,7 @@ export interface BulkOutputOptions {
   counters: Counters;
   log: Log;
   maxQueueBytes?: number;
+  stop?: AbortSignal;
 }
 
 /** An output that sends _bulk requests (Elasticsearch, OpenSearch, ZincSearch). */

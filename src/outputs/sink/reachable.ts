@@ -65,7 +65,7 @@ export async function untilReachable<T>(
       result = await abortable(trying, signal, what);
     } catch (err) {
       if (err instanceof StoppedWaiting) {
-        trying.then((late) => opts.discard?.(late), () => undefined);
+        trying.then((late) => opts.discard?.(late)).catch(() => undefined);
         throw err;
       }
       if (!isConnectionError(err)) throw err;

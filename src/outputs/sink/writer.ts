@@ -18,6 +18,11 @@ import type { Counters, Stats } from '../../stats.js';
 import { backoffMs } from './reachable.js';
 import type { Spool, SpoolEntry } from './spool.js';
 
+/** What every sink takes from the run: its queue bound and its stop. */
+export function sinkLimits(run: { memoryLimit: number; signal?: AbortSignal }): { maxQueueBytes: number; stop?: AbortSignal } {
+  return { maxQueueBytes: queueBound(run.memoryLimit), stop: run.signal };
+}
+
 /** The in-memory queue of a sink's sealed batches under --memoryLimit (0: none): an eighth of
  *  it, between 4 MiB and 256 MiB. Beyond it batches go to the spool, or the pipeline waits. */
 export function queueBound(memoryLimit: number): number {
@@ -92,6 +97,9 @@ export interface WriterOptions<M> {
   delayMs: number; // longest a partial batch waits
   spool?: Spool<M> | null; // on-disk overflow; none = memory only
   maxQueueBytes?: number; // in-memory bound for sealed batches (queueBound()), default 256 MiB
+  // The run's stop (SIGINT/SIGTERM): after it, close() gives the backlog closeTimeoutMs in all,
+  // to a slow receiver too, so a service manager's stop timeout never kills it mid-flush.
+  stop?: AbortSignal;
   whenFull?: 'wait' | 'drop'; // default 'wait' (a file input can wait; a live one may prefer to drop)
   retryInitialMs?: number; // first backoff, default 250 ms
   retryMaxMs?: number; // backoff ceiling, default 30 s
@@ -306,6 +314,7 @@ export class BatchWriter<M> {
     while (!this.isIdle()) {
       const downFor = this.receiverDown ? Date.now() - Math.max(this.downSince, started) : 0;
       if (downFor >= waitMs) break;
+      if (this.opts.stop?.aborted && Date.now() - started >= waitMs) break; // slow, after a stop
       await Promise.race([this.whenIdle(), sleep(Math.min(250, waitMs))]);
     }
     if (!this.isIdle()) {
@@ -517,7 +526,7 @@ export class BatchWriter<M> {
           this.opts.log.error({ err: (err as Error).message }, 'cannot write the spool at exit');
         }
       }
-      this.drop(b.rows, 'down-at-exit');
+      this.drop(b.rows, this.receiverDown ? 'down-at-exit' : 'slow-at-exit');
     }
     const left = this.spool ? this.spool.rows : 0;
     if (left > 0) this.opts.log.warn({ rows: left, dir: this.spool!.dir }, 'receiver unavailable at exit; rows kept in the spool for the next start');

@@ -13,7 +13,7 @@ import { httpClient, httpOutput, type HttpClient } from '../sink/http.js';
 import { lineCount, LinesEncoder, type RecordWriter } from '../sink/json-bodies.js';
 import { withPath } from '../sink/http-check.js';
 import type { SplunkOptions } from './index.js';
-import { queueBound } from '../sink/writer.js';
+import { sinkLimits } from '../sink/writer.js';
 
 export interface SplunkOutputOptions {
   endpoints: readonly URL[];
@@ -29,6 +29,7 @@ export interface SplunkOutputOptions {
   counters: Counters;
   log: Log;
   maxQueueBytes?: number;
+  stop?: AbortSignal;
   retryInitialMs?: number;
   retryMaxMs?: number;
 }
@@ -63,6 +64,7 @@ export function splunkOutput(o: SplunkOutputOptions) {
     delayMs: o.delayMs,
     stats: o.stats,
     maxQueueBytes: o.maxQueueBytes,
+    stop: o.stop,
     counters: o.counters,
     log: o.log,
     retryInitialMs: o.retryInitialMs,
@@ -84,7 +86,7 @@ export async function openSplunk(ctx: Context<SplunkOptions>): Promise<OpenedOut
     delayMs: s.splunkBatchDelay,
     client: httpClient({ proxy: s.splunkOutputProxy, caPath: s.splunkCACertificatePath, skipTlsVerify: ctx.run.skipTlsVerify }),
     stats: ctx.stats,
-    maxQueueBytes: queueBound(ctx.run.memoryLimit),
+    ...sinkLimits(ctx.run),
     counters: ctx.counters,
     log: ctx.log,
   });

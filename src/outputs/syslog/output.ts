@@ -6,7 +6,7 @@ import type { ConnectionOptions } from 'node:tls';
 import type { Context, OpenedOutput, Output } from '../../component.js';
 import type { Counters, Stats } from '../../stats.js';
 import type { Log } from '../../log.js';
-import { queueBound, writerOutput, type BatchWriter } from '../sink/writer.js';
+import { sinkLimits, writerOutput, type BatchWriter } from '../sink/writer.js';
 import { FACILITIES, MessageWriter, SyslogEncoder, type SyslogBody, type SyslogFormat } from './message.js';
 import { parseEndpoint, StreamTarget, UdpTarget, type Endpoint } from './transport.js';
 import type { SyslogOptions } from './index.js';
@@ -28,6 +28,7 @@ export interface SyslogOutputOptions {
   counters: Counters;
   log: Log;
   maxQueueBytes?: number;
+  stop?: AbortSignal;
   retryInitialMs?: number;
   retryMaxMs?: number;
   closeTimeoutMs?: number;
@@ -45,6 +46,7 @@ export function syslogOutput(o: SyslogOutputOptions): Output & { readonly writer
     meta: null,
     stats: o.stats,
     maxQueueBytes: o.maxQueueBytes,
+    stop: o.stop,
     counters: o.counters,
     log: o.log,
     batchSize: o.batchSize,
@@ -86,7 +88,7 @@ export async function openSyslog(ctx: Context<SyslogOptions>): Promise<OpenedOut
     delayMs: s.syslogBatchDelay,
     tls: endpoint.scheme === 'tls' ? tlsOptions(s, ctx.run.skipTlsVerify) : undefined,
     stats: ctx.stats,
-    maxQueueBytes: queueBound(ctx.run.memoryLimit),
+    ...sinkLimits(ctx.run),
     counters: ctx.counters,
     log: ctx.log,
   });

@@ -5,7 +5,7 @@ import { httpClient, httpOutput } from '../sink/http.js';
 import { withPath } from '../sink/http-check.js';
 import { lineCount, LinesEncoder } from '../sink/json-bodies.js';
 import type { VictoriaOptions } from './index.js';
-import { queueBound } from '../sink/writer.js';
+import { sinkLimits } from '../sink/writer.js';
 
 // setTimeout's longest delay (~24.8 days): "by size only" (close() sends the rest)
 const SIZE_ONLY_MS = 2 ** 31 - 1;
@@ -38,7 +38,7 @@ export async function openVictoria(ctx: Context<VictoriaOptions>): Promise<Opene
     batchSize: s.victoriaBatchSize,
     delayMs: s.victoriaBatchDelay > 0 ? s.victoriaBatchDelay : SIZE_ONLY_MS,
     stats: ctx.stats,
-    maxQueueBytes: queueBound(ctx.run.memoryLimit),
+    ...sinkLimits(ctx.run),
     counters: ctx.counters,
     log: ctx.log,
   });

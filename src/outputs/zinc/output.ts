@@ -6,7 +6,7 @@ import { bulkOutput } from '../sink/bulk.js';
 import { basicAuth, httpClient } from '../sink/http.js';
 import { bulkUrl, withPath } from '../sink/http-check.js';
 import type { ZincOptions } from './index.js';
-import { queueBound } from '../sink/writer.js';
+import { sinkLimits } from '../sink/writer.js';
 
 export async function openZinc(ctx: Context<ZincOptions>): Promise<OpenedOutput> {
   const s = ctx.settings;
@@ -21,7 +21,7 @@ export async function openZinc(ctx: Context<ZincOptions>): Promise<OpenedOutput>
     batchSize: s.zincBatchSize,
     delayMs: s.zincBatchDelay,
     stats: ctx.stats,
-    maxQueueBytes: queueBound(ctx.run.memoryLimit),
+    ...sinkLimits(ctx.run),
     counters: ctx.counters,
     log: ctx.log,
   });
