@@ -124,7 +124,7 @@ describeWithPeers('dnslens report --html in headless Chromium', ['chromium'], ()
         data: JSON.parse(document.getElementById('dnslens-data')!.textContent!),
         charts,
         tables: [...document.querySelectorAll('table')].map((t) => t.querySelectorAll('tbody tr').length),
-        header: [...document.querySelectorAll('#head dt')].map((dt) => [dt.textContent, dt.nextElementSibling?.textContent]),
+        header: [...document.querySelectorAll('#head dt')].map((dt) => [dt.textContent ?? '', dt.nextElementSibling?.textContent ?? '']),
       };
     });
     return { ...seen, errors, requests, page };

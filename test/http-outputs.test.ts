@@ -99,7 +99,7 @@ describe('the HTTP sink toolkit', () => {
   it('cuts JSON arrays at the byte limit, each a valid array, no event lost', () => {
     const enc = new JsonArrayEncoder(sentinelRecord, 2000);
     const evs = Array.from({ length: 40 }, (_, i) => Object.assign(newEvent(), { qname: `host${i}.example`, timeSec: 1700000000 + i }));
-    enc.encode(evs, 0);
+    enc.encode(evs);
     const parts = enc.take();
     expect(parts.length).toBeGreaterThan(5);
     let n = 0;

@@ -333,7 +333,7 @@ describeWithPeers('NATS between dnslens sensors and a collector (a real nats-ser
     const dir = join(root, 'spool-dir');
     const events = jsonLines(join(PCAP_DIR, 'dnscap__dns.pcap')).map((l) => eventFromJson(JSON.parse(l)));
     const open = async () => {
-      const conn = await connectNats({ option: 'natsOutputServer', servers: [own.url], auth: noAuth, name: 'test', log });
+      const conn = await connectNats({ option: 'natsOutputServer', servers: [own.url], auth: noAuth, name: 'test', log, skipTlsVerify: false });
       const spool = await Spool.open(dir, { maxBytes: 1 << 30, codec: SPOOL_CODEC });
       const counters = new Counters('nats');
       const release = async () => {
