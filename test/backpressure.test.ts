@@ -17,6 +17,7 @@ import { onLoopback, rssKb } from '../bench/proc.js';
 import { generateCapture } from '../bench/gen.js';
 import { resolveMemoryLimit } from '../src/memory.js';
 import { queueBound } from '../src/outputs/sink/writer.js';
+import { summaryCounter } from './cli-async.js';
 import { MAIN } from './dnstap-helpers.js';
 
 const PACKETS = 200_000; // ~195,000 DNS messages
@@ -132,13 +133,6 @@ interface StatsLine {
   splunk?: { sent: number; queued: number };
 }
 
-/** A counter of the end-of-run summary: `  <component>` then `    <label>   <n>`. */
-function counter(stderr: string, component: string, label: string): number {
-  const block = new RegExp(`\\n  ${component}\\n((?:    .*\\n)*)`).exec(stderr)?.[1] ?? '';
-  const m = new RegExp(`^    ${label}\\s+([\\d,]+)$`, 'm').exec(block);
-  return m ? Number(m[1].replace(/,/g, '')) : NaN;
-}
-
 it('a slow receiver slows the import; the queue stays within its bound, RSS flat; every event arrives once, none dropped', async () => {
   const rx = await slowReceiver();
   try {
@@ -172,8 +166,8 @@ it('a slow receiver slows the import; the queue stays within its bound, RSS flat
     for (const [h, n] of expected) missing += Math.max(0, n - (rx.got.get(h) ?? 0));
     for (const [h, n] of rx.got) extra += Math.max(0, n - (expected.get(h) ?? 0));
     expect({ received: rx.events, missing, extra }).toEqual({ received: total, missing: 0, extra: 0 });
-    expect(counter(stderr, 'splunk', 'rows sent')).toBe(total);
-    expect(counter(stderr, 'splunk', 'rows dropped')).toBe(0);
+    expect(summaryCounter(stderr, 'splunk', 'rows sent', NaN)).toBe(total);
+    expect(summaryCounter(stderr, 'splunk', 'rows dropped', NaN)).toBe(0);
     expect(stderr).not.toContain('dropped or filtered');
 
     // The receiver's pace: one request at a time, each answered after SLEEP_MS.

@@ -42,3 +42,11 @@ export async function until<T>(what: string, read: () => T | undefined | false, 
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** A counter of dnslens' end-of-run summary: `  <component>` then `    <label>   <n>`; `absent`
+ *  when the summary has no such line (a component with nothing to count prints no block). */
+export function summaryCounter(stderr: string, component: string, label: string, absent = 0): number {
+  const block = new RegExp(`\\n  ${component}\\n((?:    .*\\n)*)`).exec(stderr)?.[1] ?? '';
+  const m = new RegExp(`^    ${label}\\s+([\\d,]+)$`, 'm').exec(block);
+  return m ? Number(m[1].replace(/,/g, '')) : absent;
+}

@@ -15,6 +15,7 @@ import { classify, retryAfterMs } from '../src/outputs/sink/http.js';
 import { arrayLength, JsonArrayEncoder } from '../src/outputs/sink/json-bodies.js';
 import { sentinelRecord } from '../src/outputs/sentinel/output.js';
 import { PCAP_DIR } from './data.js';
+import { summaryCounter as counter } from './cli-async.js';
 import { MAIN, runCli } from './dnstap-helpers.js';
 import { bulk, Ingestion, MAX_INGESTION_BYTES, Proxy, Receiver, SENTINEL_WANT, splunkHec, victoriaLogs, type Json } from './http-receivers.js';
 import { describeWithPeers } from './peers.js';
@@ -39,13 +40,6 @@ async function dnslens(args: string[], file = CAPTURE): Promise<{ code: number |
   const r = runCli(['--pcapFile', file, '--serverName', SERVER, ...args]);
   const code = await r.exited;
   return { code, stderr: r.stderr() };
-}
-
-/** A counter of the end-of-run summary: `  <component>` then `    <label>   <n>`. */
-function counter(stderr: string, component: string, label: string): number {
-  const block = new RegExp(`\\n  ${component}\\n((?:    .*\\n)*)`).exec(stderr)?.[1] ?? '';
-  const m = new RegExp(`^    ${label}\\s+([\\d,]+)$`, 'm').exec(block);
-  return m ? Number(m[1].replace(/,/g, '')) : 0;
 }
 
 /** Each set of flags stops the run at start-up: exit 2 and a message matching the pattern. */

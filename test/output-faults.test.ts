@@ -19,6 +19,7 @@ import { PCAP_DIR } from './data.js';
 import { MAIN } from './dnstap-helpers.js';
 import { bulk, influxV1, Ingestion, Receiver, SENTINEL_WANT, splunkHec, victoriaLogs, type Vendor } from './http-receivers.js';
 import { describeWithPeers } from './peers.js';
+import { summaryCounter } from './cli-async.js';
 import { startHolder, type Holder } from './holder.js';
 import { NatsServer } from './nats-server.js';
 import { pgBin, startPostgres } from './postgres.js';
@@ -327,11 +328,9 @@ class Run {
     this.child.kill('SIGTERM');
   }
 
-  /** The summary's counter of `component`: `  <component>` then `    <label>   <n>`. */
+  /** The summary's counter of `component` (0 when it printed none). */
   counter(component: string, label: string): number {
-    const block = new RegExp(`\\n  ${component}\\n((?:    .*\\n)*)`).exec(this.stderr)?.[1] ?? '';
-    const m = new RegExp(`^    ${label}\\s+([\\d,]+)$`, 'm').exec(block);
-    return m ? Number(m[1].replace(/,/g, '')) : 0;
+    return summaryCounter(this.stderr, component, label);
   }
 
   get messages(): number {

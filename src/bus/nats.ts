@@ -5,6 +5,7 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import type { NatsConnection, NodeConnectionOptions } from '@nats-io/transport-node';
 import type { Log } from '../log.js';
 import { ConfigError, secret, str } from '../options.js';
+import { isUnreachable } from '../unreachable.js';
 
 /** The credentials and TLS options of one side ('natsOutput' or 'natsInput'). */
 export function authOptions<const P extends string>(p: P, section: string) {
@@ -110,16 +111,12 @@ const up = new WeakMap<NatsConnection, boolean>();
  *  no route, DNS EAI_AGAIN): not a refused login, a TLS failure or a bad address. */
 export function isUnreachableNats(err: unknown): boolean {
   const cause = (err as { cause?: unknown })?.cause ?? err;
-  const e = cause as { name?: string; message?: string; code?: unknown; cause?: unknown };
+  const e = cause as { name?: string; message?: string };
   const message = e?.message ?? '';
   if (/authori[sz]ation|authentication|permission|certificate|tls|ssl/i.test(message)) return false;
-  if (typeof e?.code === 'string' && NET_CODES.has(e.code)) return true;
-  const inner = e?.cause as { code?: unknown } | undefined;
-  if (typeof inner?.code === 'string' && NET_CODES.has(inner.code)) return true;
+  if (isUnreachable(cause)) return true;
   return e?.name === 'TimeoutError' || (e?.name === 'ConnectionError' && /connection refused|timeout|timed out/i.test(message));
 }
-
-const NET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED']);
 
 /** False while the client is between servers: a publish then would only wait for its timeout. */
 export function isConnected(nc: NatsConnection): boolean {

@@ -18,6 +18,7 @@ import { log } from '../log.js';
 import { memoryTier, type MemoryTier } from '../memory.js';
 import { makeDirs } from '../mkdirs.js';
 import { chunksOf, writeChunks } from '../chunks.js';
+import { UNREACHABLE_CODES } from '../unreachable.js';
 import { readEndpointInfo, type EndpointInfo } from './endpoint.js';
 
 export interface StoreOptions {
@@ -379,18 +380,8 @@ export function addressToUrl(address: string, secure = false): string {
   return url.toString();
 }
 
-const TRANSIENT_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-  'ECONNABORTED',
-  'UND_ERR_SOCKET',
-]);
+// Another address may answer, also when this host name is unknown here.
+const TRANSIENT_CODES: ReadonlySet<string> = new Set([...UNREACHABLE_CODES, 'ENOTFOUND']);
 
 /** A network-level failure (worth trying another address), not an answer from ClickHouse. */
 export function isConnectionError(err: unknown): boolean {

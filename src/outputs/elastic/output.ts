@@ -4,7 +4,7 @@ import { bulkOutput } from '../sink/bulk.js';
 import { httpClient } from '../sink/http.js';
 import { bulkUrl } from '../sink/http-check.js';
 import type { ElasticOptions } from './index.js';
-import { sinkLimits } from '../sink/writer.js';
+import { sinkContext } from '../sink/writer.js';
 
 export async function openElastic(ctx: Context<ElasticOptions>): Promise<OpenedOutput> {
   const s = ctx.settings;
@@ -17,10 +17,7 @@ export async function openElastic(ctx: Context<ElasticOptions>): Promise<OpenedO
     client: httpClient({ caPath: s.elasticCACertificatePath, skipTlsVerify: ctx.run.skipTlsVerify }),
     batchSize: s.elasticBatchSize,
     delayMs: s.elasticBatchDelay,
-    stats: ctx.stats,
-    ...sinkLimits(ctx.run),
-    counters: ctx.counters,
-    log: ctx.log,
+    ...sinkContext(ctx),
   });
   return { output };
 }

@@ -13,7 +13,7 @@ import type { Counters } from '../../stats.js';
 import { ConfigError } from '../../options.js';
 import { basicAuth, httpClient, httpOutput, type HttpOutputOptions } from '../sink/http.js';
 import { lineCount } from '../sink/json-bodies.js';
-import { sinkLimits, type BatchWriter } from '../sink/writer.js';
+import { sinkContext, type BatchWriter } from '../sink/writer.js';
 import { LineEncoder, tagProblem, type LineOptions } from './line.js';
 import type { InfluxOptions } from './index.js';
 
@@ -87,10 +87,7 @@ export async function openInflux(ctx: Context<InfluxOptions>): Promise<OpenedOut
     skipTlsVerify: ctx.run.skipTlsVerify,
     batchSize: s.influxBatchSize,
     delayMs: s.influxBatchDelay,
-    stats: ctx.stats,
-    ...sinkLimits(ctx.run),
-    counters: ctx.counters,
-    log: ctx.log,
+    ...sinkContext(ctx),
   });
   ctx.log.debug({ to: writeUrl(api).origin, api: api.api }, 'influx output open');
   return { output };

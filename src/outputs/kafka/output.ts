@@ -9,7 +9,7 @@ import type { Counters } from '../../stats.js';
 import { checkBrokers, kafkaErrorText, securityOf } from '../../bus/kafka.js';
 import type { BusFormat } from '../format/bus-messages.js';
 import { framesCodec, openFramesSpool, type Spool } from '../sink/spool.js';
-import { sinkLimits, writerOutput, type BatchWriter, type SinkBatch, type SinkTarget, type WriterOptions } from '../sink/writer.js';
+import { sinkContext, writerOutput, type BatchWriter, type SinkBatch, type SinkTarget, type WriterOptions } from '../sink/writer.js';
 import type { KafkaOptions } from './index.js';
 import { kafkaEncoder, kafkaRecords, parseTopic, producerOptions, type KeyChoice, type TopicTemplate } from './mapping.js';
 
@@ -92,10 +92,7 @@ export async function openKafka(ctx: Context<KafkaOptions>): Promise<OpenedOutpu
       batchSize: s.kafkaBatchSize,
       delayMs: s.kafkaBatchDelay,
       spool,
-      stats: ctx.stats,
-      ...sinkLimits(ctx.run),
-      counters: ctx.counters,
-      log: ctx.log,
+      ...sinkContext(ctx),
     },
     async () => {
       await producer.close().catch(() => undefined);

@@ -14,7 +14,7 @@ import { ConfigError } from '../../options.js';
 import { BusEncoder, framesOf, type BusFormat } from '../format/bus-messages.js';
 import { StoppedWaiting, stoppedOutput, untilReachable } from '../sink/reachable.js';
 import { framesCodec, openFramesSpool, type Spool } from '../sink/spool.js';
-import { sinkLimits, writerOutput, type BatchWriter, type SinkBatch, type SinkTarget, type WriterOptions } from '../sink/writer.js';
+import { sinkContext, writerOutput, type BatchWriter, type SinkBatch, type SinkTarget, type WriterOptions } from '../sink/writer.js';
 import type { NatsOptions } from './index.js';
 import { parseSubject, type SubjectTemplate } from './subject.js';
 
@@ -183,10 +183,7 @@ export async function openNats(ctx: Context<NatsOptions>): Promise<OpenedOutput>
         batchSize: s.natsBatchSize,
         delayMs: s.natsBatchDelay,
         spool,
-        stats: ctx.stats,
-        ...sinkLimits(ctx.run),
-        counters: ctx.counters,
-        log: ctx.log,
+        ...sinkContext(ctx),
       },
       async () => {
         await closeNats(nc);

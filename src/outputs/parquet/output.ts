@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { Context, OpenedOutput, Output } from '../../component.js';
 import type { Log } from '../../log.js';
 import type { Counters, Stats } from '../../stats.js';
-import { sinkLimits, writerOutput, type BatchWriter, type SinkBatch, type SinkTarget, type WriterOptions } from '../sink/writer.js';
+import { sinkContext, writerOutput, type BatchWriter, type SinkBatch, type SinkTarget, type WriterOptions } from '../sink/writer.js';
 import { ParquetEncoder, type Part } from './columns.js';
 import type { ParquetOptions } from './index.js';
 
@@ -169,10 +169,7 @@ export async function openParquet(ctx: Context<ParquetOptions>): Promise<OpenedO
     delayMs: s.parquetBatchDelay,
     rotateBytes: s.parquetOutputRotateSize,
     rotateMs: s.parquetOutputRotateInterval,
-    stats: ctx.stats,
-    ...sinkLimits(ctx.run),
-    counters: ctx.counters,
-    log: ctx.log,
+    ...sinkContext(ctx),
   });
   ctx.log.debug({ dir: s.parquetOutputPath }, 'parquet output open');
   return { output };

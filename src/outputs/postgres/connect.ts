@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { ConfigError } from '../../options.js';
-import { isUnreachable } from '../sink/reachable.js';
+import { isUnreachable } from '../../unreachable.js';
 
 export interface PgConnection {
   endpoint: string; // postgres://user:pass@host:port/db?sslmode=...; '' = PG* variables only

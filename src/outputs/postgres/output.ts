@@ -13,7 +13,7 @@ import type { Log } from '../../log.js';
 import type { Counters, Stats } from '../../stats.js';
 import { StoppedWaiting, stoppedOutput, untilReachable } from '../sink/reachable.js';
 import { Spool, type SpoolCodec } from '../sink/spool.js';
-import { BatchWriter, Receipts, sinkLimits, type SinkBatch, type SinkTarget } from '../sink/writer.js';
+import { BatchWriter, Receipts, sinkContext, type SinkBatch, type SinkTarget } from '../sink/writer.js';
 import { connect, isConnectionError, isFatal, startupError, where, type PgConnection } from './connect.js';
 import { COPY_COLUMNS, CopyEncoder, FULL_QUERY_COLUMN } from './copy.js';
 import type { PsqlOptions } from './index.js';
@@ -278,10 +278,7 @@ export async function openPsql(ctx: Context<PsqlOptions>): Promise<OpenedOutput>
       partitionsAhead: s.psqlPartitionsAhead,
       rollupIntervalMs: s.psqlRollupInterval,
       spoolDir: s.psqlSpoolDir,
-      stats: ctx.stats,
-      ...sinkLimits(ctx.run),
-      counters: ctx.counters,
-      log: ctx.log,
+      ...sinkContext(ctx),
     },
     admin,
   );

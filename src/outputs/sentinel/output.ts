@@ -11,7 +11,7 @@ import { httpClient, httpOutput } from '../sink/http.js';
 import { arrayLength, JsonArrayEncoder } from '../sink/json-bodies.js';
 import { streamName, tokenUrl, type SentinelOptions } from './index.js';
 import { ClientCredentials } from './token.js';
-import { sinkLimits } from '../sink/writer.js';
+import { sinkContext } from '../sink/writer.js';
 
 export const API_VERSION = '2023-01-01';
 export const MAX_REQUEST_BYTES = 1_000_000; // the API takes at most 1 MB a call
@@ -62,10 +62,7 @@ export async function openSentinel(ctx: Context<SentinelOptions>): Promise<Opene
     client,
     batchSize: s.sentinelBatchSize,
     delayMs: s.sentinelBatchDelay,
-    stats: ctx.stats,
-    ...sinkLimits(ctx.run),
-    counters: ctx.counters,
-    log: ctx.log,
+    ...sinkContext(ctx),
   });
   ctx.log.debug({ url: url.href }, 'sentinel output open');
   return { output };

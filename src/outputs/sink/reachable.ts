@@ -8,6 +8,7 @@ import type { DnsEvent } from '../../event.js';
 import type { Output } from '../../component.js';
 import type { Log } from '../../log.js';
 import type { Counters, Stats } from '../../stats.js';
+export { isUnreachable } from '../../unreachable.js';
 
 /** The run was stopped (SIGINT/SIGTERM) while the output waited for its server. */
 export class StoppedWaiting extends Error {
@@ -15,16 +16,6 @@ export class StoppedWaiting extends Error {
     super(`stopped while waiting for ${what}`);
     this.name = 'StoppedWaiting';
   }
-}
-
-// Network-level failures: the server is not there (yet), not an answer from it.
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
-
-/** True for a connection-level error (refused, reset, timed out, no route, DNS EAI_AGAIN), also as a cause. */
-export function isUnreachable(err: unknown, depth = 0): boolean {
-  const e = err as { code?: unknown; cause?: unknown } | null;
-  if (typeof e?.code === 'string' && UNREACHABLE_CODES.has(e.code)) return true;
-  return depth < 5 && e?.cause !== undefined && e.cause !== err ? isUnreachable(e.cause, depth + 1) : false;
 }
 
 /** The sink toolkit's backoff (also the writer's): the step doubles from initialMs up to maxMs; the

@@ -18,9 +18,16 @@ import type { Counters, Stats } from '../../stats.js';
 import { backoffMs } from './reachable.js';
 import type { Spool, SpoolEntry } from './spool.js';
 
-/** What every sink takes from the run: its queue bound and its stop. */
-export function sinkLimits(run: { memoryLimit: number; signal?: AbortSignal }): { maxQueueBytes: number; stop?: AbortSignal } {
-  return { maxQueueBytes: queueBound(run.memoryLimit), stop: run.signal };
+/** What every sink takes from its context: the run's stats, its own counters and log, its queue
+ *  bound (from --memoryLimit) and the run's stop. */
+export function sinkContext(ctx: { stats: Stats; counters: Counters; log: Log; run: { memoryLimit: number; signal?: AbortSignal } }): {
+  stats: Stats;
+  counters: Counters;
+  log: Log;
+  maxQueueBytes: number;
+  stop?: AbortSignal;
+} {
+  return { stats: ctx.stats, counters: ctx.counters, log: ctx.log, maxQueueBytes: queueBound(ctx.run.memoryLimit), stop: ctx.run.signal };
 }
 
 /** The in-memory queue of a sink's sealed batches under --memoryLimit (0: none): an eighth of

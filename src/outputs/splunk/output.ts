@@ -13,7 +13,7 @@ import { httpClient, httpOutput, type HttpClient } from '../sink/http.js';
 import { lineCount, LinesEncoder, type RecordWriter } from '../sink/json-bodies.js';
 import { withPath } from '../sink/http-check.js';
 import type { SplunkOptions } from './index.js';
-import { sinkLimits } from '../sink/writer.js';
+import { sinkContext } from '../sink/writer.js';
 
 export interface SplunkOutputOptions {
   endpoints: readonly URL[];
@@ -85,10 +85,7 @@ export async function openSplunk(ctx: Context<SplunkOptions>): Promise<OpenedOut
     batchSize: s.splunkBatchSize,
     delayMs: s.splunkBatchDelay,
     client: httpClient({ proxy: s.splunkOutputProxy, caPath: s.splunkCACertificatePath, skipTlsVerify: ctx.run.skipTlsVerify }),
-    stats: ctx.stats,
-    ...sinkLimits(ctx.run),
-    counters: ctx.counters,
-    log: ctx.log,
+    ...sinkContext(ctx),
   });
   ctx.log.debug({ endpoints: endpoints.length }, 'splunk output open');
   return { output };

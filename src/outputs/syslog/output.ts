@@ -6,7 +6,7 @@ import type { ConnectionOptions } from 'node:tls';
 import type { Context, OpenedOutput, Output } from '../../component.js';
 import type { Counters, Stats } from '../../stats.js';
 import type { Log } from '../../log.js';
-import { sinkLimits, writerOutput, type BatchWriter } from '../sink/writer.js';
+import { sinkContext, writerOutput, type BatchWriter } from '../sink/writer.js';
 import { FACILITIES, MessageWriter, SyslogEncoder, type SyslogBody, type SyslogFormat } from './message.js';
 import { parseEndpoint, StreamTarget, UdpTarget, type Endpoint } from './transport.js';
 import type { SyslogOptions } from './index.js';
@@ -87,10 +87,7 @@ export async function openSyslog(ctx: Context<SyslogOptions>): Promise<OpenedOut
     batchSize: s.syslogBatchSize,
     delayMs: s.syslogBatchDelay,
     tls: endpoint.scheme === 'tls' ? tlsOptions(s, ctx.run.skipTlsVerify) : undefined,
-    stats: ctx.stats,
-    ...sinkLimits(ctx.run),
-    counters: ctx.counters,
-    log: ctx.log,
+    ...sinkContext(ctx),
   });
   ctx.log.debug({ endpoint: s.syslogOutputEndpoint }, 'syslog output open');
   return { output };

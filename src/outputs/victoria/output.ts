@@ -5,7 +5,7 @@ import { httpClient, httpOutput } from '../sink/http.js';
 import { withPath } from '../sink/http-check.js';
 import { lineCount, LinesEncoder } from '../sink/json-bodies.js';
 import type { VictoriaOptions } from './index.js';
-import { sinkLimits } from '../sink/writer.js';
+import { sinkContext } from '../sink/writer.js';
 
 // setTimeout's longest delay (~24.8 days): "by size only" (close() sends the rest)
 const SIZE_ONLY_MS = 2 ** 31 - 1;
@@ -37,10 +37,7 @@ export async function openVictoria(ctx: Context<VictoriaOptions>): Promise<Opene
     client: httpClient({ proxy: s.victoriaOutputProxy, caPath: s.victoriaCACertificatePath, skipTlsVerify: ctx.run.skipTlsVerify }),
     batchSize: s.victoriaBatchSize,
     delayMs: s.victoriaBatchDelay > 0 ? s.victoriaBatchDelay : SIZE_ONLY_MS,
-    stats: ctx.stats,
-    ...sinkLimits(ctx.run),
-    counters: ctx.counters,
-    log: ctx.log,
+    ...sinkContext(ctx),
   });
   ctx.log.debug({ url: url.pathname + url.search }, 'victorialogs output open');
   return { output };

@@ -6,7 +6,7 @@ import { bulkOutput } from '../sink/bulk.js';
 import { basicAuth, httpClient } from '../sink/http.js';
 import { bulkUrl, withPath } from '../sink/http-check.js';
 import type { ZincOptions } from './index.js';
-import { sinkLimits } from '../sink/writer.js';
+import { sinkContext } from '../sink/writer.js';
 
 export async function openZinc(ctx: Context<ZincOptions>): Promise<OpenedOutput> {
   const s = ctx.settings;
@@ -20,10 +20,7 @@ export async function openZinc(ctx: Context<ZincOptions>): Promise<OpenedOutput>
     client: httpClient({ timeoutMs: s.zincTimeout, caPath: s.zincCACertificatePath, skipTlsVerify: ctx.run.skipTlsVerify }),
     batchSize: s.zincBatchSize,
     delayMs: s.zincBatchDelay,
-    stats: ctx.stats,
-    ...sinkLimits(ctx.run),
-    counters: ctx.counters,
-    log: ctx.log,
+    ...sinkContext(ctx),
   });
   return { output };
 }
