@@ -26,6 +26,7 @@
 // step runs (it runs the bench as soon as it is imported).
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { engineAlone, engineNote } from './engine.js';
 import type { Ctx, Row, Step } from './run.js';
 import { ALNUM, HEX, LOWER, reverseV6, Rng, v6Text, Zipf } from './synth.js';
 
@@ -779,6 +780,13 @@ async function measure(ctx: Ctx, run: RunModule, format: LogFormat): Promise<Row
         note: `${t.seconds.toFixed(2)} s spawn to exit, CPU ${run.cpu(t.cpuSeconds)}; ${read}; ${stored}`,
       },
       { step: STEP, figure: `${label}: dnslens peak RSS`, value: run.mb(rss) },
+    );
+    // the ceiling of the figure above: the engine alone inserting the same rows
+    const e = await engineAlone(ctx, `${STEP}-${format}`, dir);
+    rows.push(
+      typeof e === 'string'
+        ? { step: STEP, figure: `${label}: engine alone lines/s`, value: 'failed', note: e }
+        : { step: STEP, figure: `${label}: engine alone lines/s`, value: run.rate(s.lines / e.seconds, 'line'), note: `${engineNote(e)}; dnslens reaches ${((100 * e.seconds) / t.seconds).toFixed(0)}% of it` },
     );
   }
 

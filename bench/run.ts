@@ -18,6 +18,7 @@ import { psqlStep } from './psql.js';
 import { natsStep } from './nats.js';
 import { backpressureStep } from './backpressure.js';
 import { reportsStep } from './reports.js';
+import { engineAlone, engineNote } from './engine.js';
 
 export interface Row {
   step: string;
@@ -396,6 +397,13 @@ const storeStep: Step = {
         pass: b.rows === expected.count,
       },
     ];
+    // the ceiling of the figure above: the engine alone inserting the same rows
+    const e = await engineAlone(ctx, 'store', b.dir);
+    rows.push(
+      typeof e === 'string'
+        ? { step: 'store', figure: 'packets/s, engine alone', value: 'failed', note: e }
+        : { step: 'store', figure: 'packets/s, engine alone', value: rate(ctx.summary.packets / e.seconds, 'pkt'), note: `${engineNote(e)}; dnslens reaches ${((100 * e.seconds) / b.timed.seconds).toFixed(0)}% of it` },
+    );
     // For comparison only: the same run into a migrated dir whose materialized views are dropped.
     const dir = freshDir('noviews');
     const migrated = await runTimed(process.execPath, [mainScript(ctx), 'schema', 'migrate', '--dataDir', dir], {

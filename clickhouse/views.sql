@@ -118,7 +118,7 @@ SELECT
 FROM {{database}}.dns_traffic_minute AS src
 GROUP BY Time, Server, QR, Protocol, IPVersion, OpCode, Class, Type, ResponseCode, Edns0Present, DoBit;
 
--- Names: distinct names and clients and the top names and apexes per server and minute (0004).
+-- Names: distinct names and clients per server and minute (0004; no top lists since 0019).
 CREATE MATERIALIZED VIEW IF NOT EXISTS {{database}}.dns_names_minute_mv TO {{database}}.dns_names_minute AS
 SELECT
     toStartOfMinute(log.PacketTime) AS Time,
@@ -127,8 +127,6 @@ SELECT
     countIf(log.QR = 1) AS Responses,
     uniqCombinedState(12)(log.Question) AS UniqueNames,
     uniqCombinedState(12)(log.ClientIPv4, log.ClientIPv6) AS UniqueClients,
-    topKIfState(10)(log.Question, log.QR = 0) AS TopNames,
-    topKIfState(10)(log.Apex, log.QR = 0) AS TopApexes,
     max(log.IndexTime) AS IndexTime
 FROM {{database}}.DNS_LOG AS log
 GROUP BY Time, Server;
@@ -141,8 +139,6 @@ SELECT
     sum(src.Responses) AS Responses,
     uniqCombinedMergeState(12)(src.UniqueNames) AS UniqueNames,
     uniqCombinedMergeState(12)(src.UniqueClients) AS UniqueClients,
-    topKIfMergeState(10)(src.TopNames) AS TopNames,
-    topKIfMergeState(10)(src.TopApexes) AS TopApexes,
     max(src.IndexTime) AS IndexTime
 FROM {{database}}.dns_names_minute AS src
 GROUP BY Time, Server;
@@ -155,8 +151,6 @@ SELECT
     sum(src.Responses) AS Responses,
     uniqCombinedMergeState(12)(src.UniqueNames) AS UniqueNames,
     uniqCombinedMergeState(12)(src.UniqueClients) AS UniqueClients,
-    topKIfMergeState(10)(src.TopNames) AS TopNames,
-    topKIfMergeState(10)(src.TopApexes) AS TopApexes,
     max(src.IndexTime) AS IndexTime
 FROM {{database}}.dns_names_minute AS src
 GROUP BY Time, Server;
@@ -169,8 +163,6 @@ SELECT
     sum(src.Responses) AS Responses,
     uniqCombinedMergeState(12)(src.UniqueNames) AS UniqueNames,
     uniqCombinedMergeState(12)(src.UniqueClients) AS UniqueClients,
-    topKIfMergeState(10)(src.TopNames) AS TopNames,
-    topKIfMergeState(10)(src.TopApexes) AS TopApexes,
     max(src.IndexTime) AS IndexTime
 FROM {{database}}.dns_names_minute AS src
 GROUP BY Time, Server;
@@ -183,8 +175,6 @@ SELECT
     sum(src.Responses) AS Responses,
     uniqCombinedMergeState(12)(src.UniqueNames) AS UniqueNames,
     uniqCombinedMergeState(12)(src.UniqueClients) AS UniqueClients,
-    topKIfMergeState(10)(src.TopNames) AS TopNames,
-    topKIfMergeState(10)(src.TopApexes) AS TopApexes,
     max(src.IndexTime) AS IndexTime
 FROM {{database}}.dns_names_minute AS src
 GROUP BY Time, Server;

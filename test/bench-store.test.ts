@@ -19,7 +19,7 @@ describe('bench store and size steps', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('stores the capture, compares without views, and sizes the tables', () => {
+  it('stores the capture, compares with the engine alone and without views, and sizes the tables', () => {
     const json = join(dir, 'rows.json');
     const r = spawnSync(process.execPath, [RUN, '--packets', '5000', '--seed', '4', '--only', 'decode,store,size', '--cacheDir', dir, '--json', json], {
       encoding: 'utf8',
@@ -39,6 +39,11 @@ describe('bench store and size steps', () => {
     expect(Number(stored.value.replace(/,/g, ''))).toBe(decoded);
     expect(find('store', 'packets/s').value).toMatch(/pkt\/s$/);
     expect(find('store', 'packets/s, no views').note).toContain(`${decoded.toLocaleString('en-US')} rows`);
+    // the reference: the engine alone stored the same rows again
+    const engine = find('store', 'packets/s, engine alone');
+    expect(engine.value).toMatch(/pkt\/s$/);
+    expect(engine.note).toContain(`the ${decoded.toLocaleString('en-US')} rows stored`);
+    expect(engine.note).toMatch(/dnslens reaches \d+% of it/);
     const perMessage = Number(find('size', 'bytes/message').value);
     const theirs = Number(find('size', 'dnsmonster bytes/message').value);
     expect(perMessage).toBeGreaterThan(0);

@@ -45,5 +45,5 @@ export function asTestDb(store: Store): TestDb {
 
 /** Every rollup of the schema compared with DNS_LOG aggregated, as test/rollups.test.ts does (default client prefixes). */
 export function allPairs(database: string): Pair[] {
-  return [...trafficPairs(database), ...namesPairs(database, false), ...clientPairs(database, 24, 48), ...domainPairs(database), ...latencyPairs(database, 24, 48)];
+  return [...trafficPairs(database), ...namesPairs(database), ...clientPairs(database, 24, 48), ...domainPairs(database), ...latencyPairs(database, 24, 48)];
 }

@@ -12,6 +12,7 @@ import { ConfigError, formatIni, loadConfig } from '../src/cli/config.js';
 import { runInfo } from '../src/cli/open.js';
 import { autoMemoryLimit, budget, memoryTier, resolveMemoryLimit } from '../src/memory.js';
 import { batchSizes, EMBEDDED_BATCH_SIZE, queueBytes, TIGHT_BATCH } from '../src/outputs/clickhouse/store.js';
+import { querySpill } from '../src/store/connection.js';
 import { DEFAULT_MAX_PENDING, maxPendingFor } from '../src/transforms/match.js';
 import { MAIN } from './dnstap-helpers.js';
 
@@ -100,6 +101,13 @@ describe('what a limit gives each part of the process', () => {
     expect(queueBytes(0)).toBeUndefined(); // the writer's own default
   });
 
+  it('queries spill GROUP BYs and sorts past a twentieth of a limit below 1.5GB, never without one', () => {
+    expect(querySpill(400e6)).toBe(20e6);
+    expect(querySpill(1e9)).toBe(50e6);
+    expect(querySpill(2e9)).toBe(0);
+    expect(querySpill(0)).toBe(0);
+  });
+
   it('the matcher holds a tenth of the limit in waiting queries, at most its default', () => {
     expect(maxPendingFor(0)).toBe(DEFAULT_MAX_PENDING);
     expect(maxPendingFor(400e6)).toBe(40_000);
@@ -128,5 +136,14 @@ describe('an import into the embedded store under a low limit', () => {
     const count = spawnSync(process.execPath, [MAIN, 'sql', '--dataDir', dataDir, '--format', 'csv', 'SELECT count() FROM DNS_LOG'], { encoding: 'utf8', timeout: 60_000 });
     expect(count.status, count.stderr).toBe(0);
     expect(Number(count.stdout.trim().split('\n').pop())).toBe(messages); // under the CSV header
+    // queries on the store (signals, reports, sql) spill their GROUP BYs and sorts under the limit
+    const spill = (limit: string[]) => {
+      const q = "SELECT getSetting('max_bytes_before_external_group_by'), getSetting('max_bytes_before_external_sort')";
+      const r = spawnSync(process.execPath, [MAIN, 'sql', '--dataDir', dataDir, '--format', 'csv', ...limit, q], { encoding: 'utf8', timeout: 60_000 });
+      expect(r.status, r.stderr).toBe(0);
+      return r.stdout.trim().split('\n').pop();
+    };
+    expect(spill(['--memoryLimit', '300MB'])).toBe(`${querySpill(300e6)},${querySpill(300e6)}`);
+    expect(spill(['--memoryLimit', 'unlimited'])).toBe('0,0');
   }, 240_000);
 });

@@ -35,15 +35,13 @@ export function trafficPairs(db: string, tz = 'UTC'): Pair[] {
   }));
 }
 
-export function namesPairs(db: string, withTop: boolean, tz = 'UTC'): Pair[] {
-  const top = withTop ? ', finalizeAggregation(TopNames), finalizeAggregation(TopApexes)' : '';
-  const rawTop = withTop ? ', topKIf(10)(Question, QR = 0), topKIf(10)(Apex, QR = 0)' : '';
+export function namesPairs(db: string, tz = 'UTC'): Pair[] {
   return Object.entries(levels(tz)).map(([level, t]) => ({
     table: `dns_names_${level}`,
-    rollup: `SELECT Time, Server, Queries, Responses, finalizeAggregation(UniqueNames), finalizeAggregation(UniqueClients)${top}, IndexTime
+    rollup: `SELECT Time, Server, Queries, Responses, finalizeAggregation(UniqueNames), finalizeAggregation(UniqueClients), IndexTime
              FROM ${db}.dns_names_${level} ORDER BY Time, Server`,
     raw: `SELECT ${t} AS Time, Server, countIf(QR = 0), countIf(QR = 1), uniqCombined(12)(Question),
-                 uniqCombined(12)(ClientIPv4, ClientIPv6)${rawTop}, max(IndexTime)
+                 uniqCombined(12)(ClientIPv4, ClientIPv6), max(IndexTime)
           FROM ${db}.DNS_LOG GROUP BY Time, Server ORDER BY Time, Server`,
   }));
 }

@@ -37,7 +37,7 @@ describe('rollups over synthetic traffic (two servers, IPv4 and IPv6 clients, th
   });
 
   it('checks every rollup table there is', async () => {
-    const covered = [...trafficPairs(DB), ...namesPairs(DB, false), ...clientPairs(DB, 24, 48), ...domainPairs(DB), ...latencyPairs(DB, 24, 48)].map((p) => p.table).sort();
+    const covered = [...trafficPairs(DB), ...namesPairs(DB), ...clientPairs(DB, 24, 48), ...domainPairs(DB), ...latencyPairs(DB, 24, 48)].map((p) => p.table).sort();
     // dns_latency_clients_* are views over dns_clients_* since 0014
     expect(await rollupTables(db, DB)).toEqual(covered.filter((t) => !t.startsWith('dns_latency_clients_')));
   });
@@ -47,7 +47,7 @@ describe('rollups over synthetic traffic (two servers, IPv4 and IPv6 clients, th
   }, 120_000);
 
   it('name rollups: distinct names and clients, equal DNS_LOG aggregated, in HyperLogLog range too', async () => {
-    await expectPairsEqual(db, namesPairs(DB, false));
+    await expectPairsEqual(db, namesPairs(DB));
     // the biggest monthly sketch is in HyperLogLog form (3 KiB of registers), not a set of 4-byte hashes
     const month = await db.rows(
       `SELECT finalizeAggregation(UniqueNames) AS n, length(toString(UniqueNames)) FROM ${DB}.dns_names_month ORDER BY n DESC LIMIT 1`,
@@ -129,42 +129,6 @@ describe('rollups over synthetic traffic (two servers, IPv4 and IPv6 clients, th
     const perMonth = new Map<string, number>();
     for (const e of events) if (!e.qr) perMonth.set(new Date(e.timeSec * 1000).toISOString().slice(0, 7), (perMonth.get(new Date(e.timeSec * 1000).toISOString().slice(0, 7)) ?? 0) + 1);
     expect(monthly.map((r) => [r[0], Number(r[1]), r[2]])).toEqual([...perMonth.entries()].sort().map(([m, n]) => [m, n, '1']));
-  }, 120_000);
-});
-
-describe('top names', () => {
-  // 15 names, name j asked j+1 times in every minute used: counts differ at every level, and stay
-  // below topK's capacity, so the merged summaries must equal the direct ones exactly, in order.
-  let db: TestDb;
-
-  beforeAll(async () => {
-    db = await openTestDb();
-    await migrate(db, { ttlDays: 30, rollupTtl: DEFAULT_ROLLUP_TTL, database: DB });
-    const minutes = [0, 1, 2, 75, 1440, 1441, 10080, 10081, 43200, 50000, 86400].map((m) => MONDAY + m * 60);
-    const batches: DnsEvent[][] = [[], [], []];
-    let id = 0;
-    for (const m of minutes) {
-      for (let j = 0; j < 15; j++) {
-        for (let k = 0; k <= j; k++) {
-          const e = Object.assign(newEvent(), {
-            timeSec: m + k, timeNsec: 0, server: 'ns1', ipVersion: 4, srcIp: `10.9.0.${k + 1}`, dstIp: '10.9.0.53', srcPort: 1000 + k, dstPort: 53,
-            id: id++ & 0xffff, qname: `host.name${j}.example`, qtype: 1, qclass: 1, size: 40,
-          });
-          batches[(j + k) % 3].push(e);
-          if (k % 2 === 0) batches[(j + k + 1) % 3].push({ ...e, qr: true, srcIp: e.dstIp, dstIp: e.srcIp, srcPort: 53, dstPort: e.srcPort, rcode: j === 3 ? 3 : 0 });
-        }
-      }
-    }
-    for (const b of batches) await insertEvents(db, DB, b);
-    await optimizeAll(db, DB);
-  }, 300_000);
-
-  afterAll(() => db?.close());
-
-  it('per minute, hour, day, week and month equal topK over DNS_LOG, in order', async () => {
-    await expectPairsEqual(db, namesPairs(DB, true));
-    const top = await db.rows(`SELECT topKIfMerge(10)(TopNames) FROM ${DB}.dns_names_month`);
-    expect(top[0][0]).toBe(`[${Array.from({ length: 10 }, (_, i) => `'host.name${14 - i}.example'`).join(',')}]`);
   }, 120_000);
 });
 

@@ -61,6 +61,6 @@ describe('rollups filled through the embedded store write path', () => {
 
   it('fills every rollup like DNS_LOG aggregated', async () => {
     const db = store.database;
-    await expectPairsEqual(asTestDb(store), [...trafficPairs(db), ...namesPairs(db, false), ...clientPairs(db, 24, 48), ...domainPairs(db), ...latencyPairs(db, 24, 48)]);
+    await expectPairsEqual(asTestDb(store), [...trafficPairs(db), ...namesPairs(db), ...clientPairs(db, 24, 48), ...domainPairs(db), ...latencyPairs(db, 24, 48)]);
   });
 });

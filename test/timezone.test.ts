@@ -16,7 +16,7 @@ const ZONES = ['UTC', 'Asia/Jakarta', 'America/New_York'];
 const dbName = (zone: string) => 'tz_' + zone.replace(/\W/g, '_').toLowerCase();
 
 function allPairs(db: string, tz: string): Pair[] {
-  return [...trafficPairs(db, tz), ...namesPairs(db, false, tz), ...clientPairs(db, 24, 48, tz), ...domainPairs(db, tz), ...latencyPairs(db, 24, 48, tz)];
+  return [...trafficPairs(db, tz), ...namesPairs(db, tz), ...clientPairs(db, 24, 48, tz), ...domainPairs(db, tz), ...latencyPairs(db, 24, 48, tz)];
 }
 
 /** Queries per hour of the day in the heatmap view, 24 numbers. */

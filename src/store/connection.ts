@@ -226,7 +226,7 @@ export function processAlive(pid: number): boolean {
 //  - optimize_on_insert = 0: the views already GROUP BY their rollup's key, so pre-merging each
 //    inserted rollup part again is wasted work (-7% insert CPU measured); merges and queries
 //    that aggregate give the same results.
-const EMBEDDED_INSERT_SETTINGS = 'SETTINGS parallel_view_processing = 1, optimize_on_insert = 0';
+export const EMBEDDED_INSERT_SETTINGS = 'SETTINGS parallel_view_processing = 1, optimize_on_insert = 0';
 
 // The embedded engine under a memory limit, measured on the bench import (1M and 5M packets).
 // chdb 26.7 takes server settings as arguments of the first session (--background_pool_size=1;
@@ -248,6 +248,19 @@ const ENGINE: Record<MemoryTier, { allocator?: string; args: string[] }> = {
   roomy: { args: [] },
 };
 
+// What a query may hold for a GROUP BY or a sort before it spills to disk, under a limit: a
+// twentieth of it. Measured on the 1M-packet import at 400MB: the end-of-run signals took the
+// peak from 472 MB (--signals none) to 600 MB (tunnel alone held 215 MB, query-burst 170); with
+// 20 MB, 519-540 MB, the signals 1.3-1.8x slower.
+export function querySpill(memoryLimit: number): number {
+  return memoryTier(memoryLimit) === 'roomy' ? 0 : Math.floor(memoryLimit / 20);
+}
+
+/** The embedded engine's allocator options and start-up arguments under a memory limit (the bench's reference uses them too). */
+export function engineSettings(memoryLimit: number): { allocator?: string; args: string[] } {
+  return ENGINE[memoryTier(memoryLimit)];
+}
+
 export class EmbeddedStore implements Store {
   readonly kind = 'embedded' as const;
   readonly where: string;
@@ -266,7 +279,7 @@ export class EmbeddedStore implements Store {
 
   /** Open chdb on dataDir; throws (with the holder's PID) when another process holds it. */
   static async open(dataDir: string, database: string, memoryLimit = 0): Promise<EmbeddedStore> {
-    const engine = ENGINE[memoryTier(memoryLimit)];
+    const engine = engineSettings(memoryLimit);
     await loadChdb(engine.allocator);
     await makeDirs(dataDir);
     let session: ChdbSession;
@@ -287,6 +300,11 @@ export class EmbeddedStore implements Store {
         // behind the client (inserts name the database themselves).
         await session.queryAsync(`CREATE DATABASE IF NOT EXISTS ${quoteIdent(database)}`);
         await client.command({ query: `USE ${quoteIdent(database)}` });
+      }
+      // Under a limit, queries (signals, reports) spill large GROUP BYs and sorts to disk; SET sticks as USE does.
+      const spill = querySpill(memoryLimit);
+      if (spill > 0) {
+        for (const name of ['max_bytes_before_external_group_by', 'max_bytes_before_external_sort']) await client.command({ query: `SET ${name} = ${spill}` });
       }
       const tmp = await mkdtemp(join(tmpdir(), 'dnslens-insert-'));
       return new EmbeddedStore(dataDir, database, client, session, tmp);

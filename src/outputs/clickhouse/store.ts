@@ -140,7 +140,7 @@ export function batchSizes(batchSize: number, batchSizeSet: boolean, embedded: b
 export const TIGHT_BATCH = 25_000;
 const BOUNDED_BATCH = 250_000;
 
-function embeddedRows(memoryLimit: number): number {
+export function embeddedRows(memoryLimit: number): number {
   const tier = memoryTier(memoryLimit);
   if (tier === 'tight') return TIGHT_BATCH;
   return tier === 'bounded' && memoryLimit < 1e9 ? BOUNDED_BATCH : EMBEDDED_BATCH_SIZE;
