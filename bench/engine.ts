@@ -12,7 +12,7 @@ import type { Ctx } from './run.js';
 // Inserts each Native file in turn into DNS_LOG of the data dir given first.
 const INSERT_CHILD = `
 const [dir, settings, allocator, args, ...files] = process.argv.slice(1);
-if (allocator) process.env.JE_MALLOC_CONF = allocator; // read when chdb loads
+if (allocator && !process.env.JE_MALLOC_CONF) process.env.JE_MALLOC_CONF = allocator; // read when chdb loads, as dnslens does
 const { Session } = await import('chdb');
 const s = new Session(dir, JSON.parse(args).length > 0 ? { connectionArgs: JSON.parse(args) } : undefined);
 try {
@@ -33,32 +33,39 @@ export interface EngineRun {
 /** The engine alone on what `filled` holds, under memoryLimit (bytes, 0 = none); a string says why it failed. */
 export async function engineAlone(ctx: Ctx, tag: string, filled: string, memoryLimit = 0): Promise<EngineRun | string> {
   const run = await import('./run.js'); // at call time: importing bench/run.ts runs the bench
-  const dir = run.freshDir(`${tag}-engine`);
-  const batches = join(dirname(dir), 'batches');
-  mkdirSync(batches, { recursive: true });
-  const [[{ n }]] = await run.chdbRun(ctx, filled, ['SELECT count() AS n FROM DNS_LOG']);
-  const size = embeddedRows(memoryLimit);
-  const files: string[] = [];
-  const dumps: string[] = [];
-  for (let at = 0; at < Number(n); at += size) {
-    const f = join(batches, `${files.length}.native`);
-    files.push(f);
-    // in arrival order, as the run inserted them
-    dumps.push(`SELECT * FROM DNS_LOG ORDER BY PacketTime, QR LIMIT ${at}, ${size} INTO OUTFILE ${sqlString(f)} FORMAT Native`);
+  try {
+    const dir = run.freshDir(`${tag}-engine`);
+    const batches = join(dirname(dir), 'batches');
+    mkdirSync(batches, { recursive: true });
+    // A checksum of every row, to show that the engine stored the very rows the run stored.
+    const sum = 'SELECT count() AS n, toString(sum(cityHash64(*))) AS h FROM DNS_LOG';
+    const [[want]] = await run.chdbRun(ctx, filled, [sum]);
+    const size = embeddedRows(memoryLimit);
+    const files: string[] = [];
+    const dumps: string[] = [];
+    for (let at = 0; at < Number(want.n); at += size) {
+      const f = join(batches, `${files.length}.native`);
+      files.push(f);
+      // in arrival order, as the run inserted them; the hash orders ties, so the pages neither overlap nor miss a row
+      dumps.push(`SELECT * FROM DNS_LOG ORDER BY PacketTime, QR, cityHash64(*) LIMIT ${at}, ${size} INTO OUTFILE ${sqlString(f)} FORMAT Native`);
+    }
+    await run.chdbRun(ctx, filled, dumps);
+    const opts = { captureStdout: false, timeoutMs: ctx.timeoutMs, cwd: ctx.root };
+    const migrated = await run.runTimed(process.execPath, [run.mainScript(ctx), 'schema', 'migrate', '--dataDir', dir], opts);
+    if (migrated.code !== 0) return `schema migrate: ${run.failure(migrated)}`;
+    const engine = engineSettings(memoryLimit);
+    const args = ['--input-type=module', '-e', INSERT_CHILD, dir, EMBEDDED_INSERT_SETTINGS, engine.allocator ?? '', JSON.stringify(engine.args), ...files.map(sqlString)];
+    const t = await run.runTimed(process.execPath, args, opts);
+    if (t.code !== 0) return run.failure(t);
+    const [[got]] = await run.chdbRun(ctx, dir, [sum]);
+    if (got.n !== want.n || got.h !== want.h) return `the engine stored other rows (${String(got.n)} rows, checksum ${String(got.h)}; the run: ${String(want.n)}, ${String(want.h)})`;
+    return { seconds: t.seconds, cpuSeconds: t.cpuSeconds, maxRssKb: t.maxRssKb, rows: Number(got.n), inserts: files.length };
+  } catch (e) {
+    return (e as Error).message; // the step's other rows stand
   }
-  await run.chdbRun(ctx, filled, dumps);
-  const opts = { captureStdout: false, timeoutMs: ctx.timeoutMs, cwd: ctx.root };
-  const migrated = await run.runTimed(process.execPath, [run.mainScript(ctx), 'schema', 'migrate', '--dataDir', dir], opts);
-  if (migrated.code !== 0) return `schema migrate: ${run.failure(migrated)}`;
-  const engine = engineSettings(memoryLimit);
-  const args = ['--input-type=module', '-e', INSERT_CHILD, dir, EMBEDDED_INSERT_SETTINGS, engine.allocator ?? '', JSON.stringify(engine.args), ...files.map(sqlString)];
-  const t = await run.runTimed(process.execPath, args, opts);
-  if (t.code !== 0) return run.failure(t);
-  const [[{ n: stored }]] = await run.chdbRun(ctx, dir, ['SELECT count() AS n FROM DNS_LOG']);
-  return { seconds: t.seconds, cpuSeconds: t.cpuSeconds, maxRssKb: t.maxRssKb, rows: Number(stored), inserts: files.length };
 }
 
 /** The note beside an engine-alone figure. */
 export function engineNote(e: EngineRun): string {
-  return `chdb alone: the ${e.rows.toLocaleString('en-US')} rows stored, in ${e.inserts} Native inserts into a migrated store with all views; ${e.seconds.toFixed(2)} s spawn to exit, CPU ${e.cpuSeconds?.toFixed(2) ?? 'n/a'} s, peak RSS ${e.maxRssKb === null ? 'n/a' : `${(e.maxRssKb / 1024).toFixed(0)} MB`}`;
+  return `chdb alone: the ${e.rows.toLocaleString('en-US')} rows stored (same checksum), in ${e.inserts} Native inserts into a migrated store with all views; ${e.seconds.toFixed(2)} s spawn to exit, CPU ${e.cpuSeconds?.toFixed(2) ?? 'n/a'} s, peak RSS ${e.maxRssKb === null ? 'n/a' : `${(e.maxRssKb / 1024).toFixed(0)} MB`}`;
 }

@@ -26,6 +26,7 @@
 // step runs (it runs the bench as soon as it is imported).
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { resolveMemoryLimit } from '../src/memory.js';
 import { engineAlone, engineNote } from './engine.js';
 import type { Ctx, Row, Step } from './run.js';
 import { ALNUM, HEX, LOWER, reverseV6, Rng, v6Text, Zipf } from './synth.js';
@@ -782,7 +783,7 @@ async function measure(ctx: Ctx, run: RunModule, format: LogFormat): Promise<Row
       { step: STEP, figure: `${label}: dnslens peak RSS`, value: run.mb(rss) },
     );
     // the ceiling of the figure above: the engine alone inserting the same rows
-    const e = await engineAlone(ctx, `${STEP}-${format}`, dir);
+    const e = await engineAlone(ctx, `${STEP}-${format}`, dir, resolveMemoryLimit('auto')); // dnslens ran with the default limit
     rows.push(
       typeof e === 'string'
         ? { step: STEP, figure: `${label}: engine alone lines/s`, value: 'failed', note: e }

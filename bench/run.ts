@@ -19,6 +19,7 @@ import { natsStep } from './nats.js';
 import { backpressureStep } from './backpressure.js';
 import { reportsStep } from './reports.js';
 import { engineAlone, engineNote } from './engine.js';
+import { resolveMemoryLimit } from '../src/memory.js';
 
 export interface Row {
   step: string;
@@ -398,7 +399,7 @@ const storeStep: Step = {
       },
     ];
     // the ceiling of the figure above: the engine alone inserting the same rows
-    const e = await engineAlone(ctx, 'store', b.dir);
+    const e = await engineAlone(ctx, 'store', b.dir, resolveMemoryLimit('auto')); // dnslens ran with the default limit
     rows.push(
       typeof e === 'string'
         ? { step: 'store', figure: 'packets/s, engine alone', value: 'failed', note: e }

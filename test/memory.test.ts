@@ -12,7 +12,8 @@ import { ConfigError, formatIni, loadConfig } from '../src/cli/config.js';
 import { runInfo } from '../src/cli/open.js';
 import { autoMemoryLimit, budget, memoryTier, resolveMemoryLimit } from '../src/memory.js';
 import { batchSizes, EMBEDDED_BATCH_SIZE, queueBytes, TIGHT_BATCH } from '../src/outputs/clickhouse/store.js';
-import { querySpill } from '../src/store/connection.js';
+import { openStore, querySpill } from '../src/store/connection.js';
+import { startHolder } from './holder.js';
 import { DEFAULT_MAX_PENDING, maxPendingFor } from '../src/transforms/match.js';
 import { MAIN } from './dnstap-helpers.js';
 
@@ -146,4 +147,23 @@ describe('an import into the embedded store under a low limit', () => {
     expect(spill(['--memoryLimit', '300MB'])).toBe(`${querySpill(300e6)},${querySpill(300e6)}`);
     expect(spill(['--memoryLimit', 'unlimited'])).toBe('0,0');
   }, 240_000);
+
+  it('queries through the endpoint of a process holding the store spill as its own do', async () => {
+    const dataDir = join(dir, 'held');
+    const holder = await startHolder(dataDir, ['--memoryLimit', '300000000']);
+    try {
+      const store = await openStore({ dataDir });
+      try {
+        expect(store.kind).toBe('endpoint');
+        const [r] = await store.query<{ g: string | number; s: string | number }>(
+          "SELECT getSetting('max_bytes_before_external_group_by') AS g, getSetting('max_bytes_before_external_sort') AS s",
+        );
+        expect([Number(r.g), Number(r.s)]).toEqual([querySpill(300e6), querySpill(300e6)]);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await holder.stop();
+    }
+  }, 120_000);
 });

@@ -177,6 +177,30 @@ describe('migrations from a directory left by 0001-0012, holding rows (the rollu
   }, 300_000);
 });
 
+describe('a store held by a running capture (migrated through its endpoint)', () => {
+  let db: TestDb;
+  beforeAll(async () => {
+    db = await openTestDb();
+  });
+  afterAll(() => db?.close());
+
+  it('refuses a views.sql change before any file runs, so that no view is dropped meanwhile', async () => {
+    // a store at 0018 whose views.sql differs from today's (0019 drops the name views, views.sql re-creates them)
+    const root = schemaCopy(18);
+    const views = join(root, 'views.sql');
+    writeFileSync(views, readFileSync(views, 'utf8').replace(/\n-- Names: distinct[\s\S]*?GROUP BY Time, Server;\n/, '\n'));
+    await migrate(db, { ...BASE, root });
+    const nameViews = `SELECT count() FROM system.tables WHERE database = '${DB}' AND name LIKE 'dns_names_%_mv'`;
+    const before = await db.rows(nameViews);
+    await expect(migrate(db, { ...BASE, noRebuild: 'held by a test' })).rejects.toThrow(/rebuilds the rollups, and held by a test/);
+    expect(await db.rows(nameViews)).toEqual(before);
+    expect(await db.rows(`SELECT count() FROM ${DB}.dnslens_migrations WHERE name = '0019_names_no_top.sql'`)).toEqual([['0']]);
+    // once the capture is stopped, the same migration goes through
+    expect(await migrate(db, BASE)).toEqual(['0019_names_no_top.sql']);
+    expect(await db.rows(nameViews)).toEqual([['5']]);
+  }, 120_000);
+});
+
 describe('migration rules', () => {
   let db: TestDb;
   beforeAll(async () => {

@@ -136,7 +136,7 @@ describe('Native encoder', () => {
     expect(await rowsOf(stores.n)).toBe(viaRowBinary);
 
     // chdb's Native output of the same rows is the reference for the format itself
-    const session = (stores.r as EmbeddedStore).newSession();
+    const session = await (stores.r as EmbeddedStore).newSession();
     try {
       const cols = dnsLogColumnNames().join(', ');
       const res = await session.queryAsync(`SELECT ${cols} FROM native_r.DNS_LOG FORMAT Native`);

@@ -4,7 +4,7 @@
 // columns (a missing one would merge groups, an extra one would leave duplicates).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newEvent, type DnsEvent } from '../src/event.js';
+import type { DnsEvent } from '../src/event.js';
 import { DEFAULT_ROLLUP_TTL, migrate } from '../src/store/migrate.js';
 import { typeName } from '../src/dnsnames.js';
 import { apexOf } from '../src/outputs/clickhouse/columns.js';

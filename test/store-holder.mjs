@@ -2,7 +2,7 @@
 // the data dir to one process), optionally stores synthetic events, serves the local endpoint,
 // prints one JSON line when ready, and closes cleanly on SIGTERM or when stdin ends.
 // Runs the compiled code in dist/ (test/global-setup.ts builds it).
-//   node test/store-holder.mjs <dataDir> [--events N] [--port P] [--token T] [--no-endpoint]
+//   node test/store-holder.mjs <dataDir> [--events N] [--port P] [--token T] [--memoryLimit BYTES] [--no-endpoint]
 import { openStore } from '../dist/src/store/connection.js';
 import { startEndpoint } from '../dist/src/store/endpoint.js';
 import { DNS_LOG_COLUMNS } from '../dist/src/outputs/clickhouse/columns.js';
@@ -19,7 +19,7 @@ const events = Number(opt('--events') ?? 0);
 const port = Number(opt('--port') ?? 0);
 const token = opt('--token');
 
-const store = await openStore({ dataDir });
+const store = await openStore({ dataDir, memoryLimit: Number(opt('--memoryLimit') ?? 0) });
 if (store.kind !== 'embedded') {
   console.log(JSON.stringify({ error: `expected to hold the store, got ${store.kind}` }));
   process.exit(3);

@@ -9,14 +9,13 @@
 -- (distinct names asked). Examples: the names it asked most.
 -- Counted by aggregation, not by arrays of every query: an array of each window's queries held
 -- them all in memory at once (~3 GB for a 1M-line resolver log, whose lines are all queries).
-WITH {{client}} AS subject_expr,
-     toDateTime64(toStartOfInterval(PacketTime, toIntervalSecond({window:UInt32})), 3, 'UTC') AS window_expr,
-per_name AS
+WITH per_name AS
 (
     SELECT subject, window_start, Question, sum(n) AS asks, count() AS pairs
     FROM
     (
-        SELECT subject_expr AS subject, window_expr AS window_start, Question, Type, count() AS n
+        SELECT {{client}} AS subject, toDateTime64(toStartOfInterval(PacketTime, toIntervalSecond({window:UInt32})), 3, 'UTC') AS window_start,
+               Question, Type, count() AS n
         FROM DNS_LOG
         WHERE {{in_range}} AND QR = 0
         GROUP BY subject, window_start, Question, Type
@@ -38,7 +37,8 @@ peaks AS
     SELECT subject, window_start, max(queries) AS peak_minute
     FROM
     (
-        SELECT subject_expr AS subject, window_expr AS window_start, toStartOfMinute(PacketTime) AS minute, count() AS queries
+        SELECT {{client}} AS subject, toDateTime64(toStartOfInterval(PacketTime, toIntervalSecond({window:UInt32})), 3, 'UTC') AS window_start,
+               toStartOfMinute(PacketTime) AS minute, count() AS queries
         FROM DNS_LOG
         WHERE {{in_range}} AND QR = 0
         GROUP BY subject, window_start, minute

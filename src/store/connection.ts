@@ -251,9 +251,14 @@ const ENGINE: Record<MemoryTier, { allocator?: string; args: string[] }> = {
 // What a query may hold for a GROUP BY or a sort before it spills to disk, under a limit: a
 // twentieth of it. Measured on the 1M-packet import at 400MB: the end-of-run signals took the
 // peak from 472 MB (--signals none) to 600 MB (tunnel alone held 215 MB, query-burst 170); with
-// 20 MB, 519-540 MB, the signals 1.3-1.8x slower.
+// 20 MB, 500-540 MB in three runs, the signals 1.3-1.8x slower.
 export function querySpill(memoryLimit: number): number {
   return memoryTier(memoryLimit) === 'roomy' ? 0 : Math.floor(memoryLimit / 20);
+}
+
+function spillSettings(memoryLimit: number): string[] {
+  const spill = querySpill(memoryLimit);
+  return spill > 0 ? ['max_bytes_before_external_group_by', 'max_bytes_before_external_sort'].map((name) => `SET ${name} = ${spill}`) : [];
 }
 
 /** The embedded engine's allocator options and start-up arguments under a memory limit (the bench's reference uses them too). */
@@ -273,6 +278,7 @@ export class EmbeddedStore implements Store {
     readonly client: ClickHouseClient,
     private readonly session: ChdbSession, // bulk inserts
     private readonly tmpDir: string,
+    private readonly querySettings: readonly string[], // SET statements of every query session
   ) {
     this.where = `embedded store ${dataDir}`;
   }
@@ -302,12 +308,10 @@ export class EmbeddedStore implements Store {
         await client.command({ query: `USE ${quoteIdent(database)}` });
       }
       // Under a limit, queries (signals, reports) spill large GROUP BYs and sorts to disk; SET sticks as USE does.
-      const spill = querySpill(memoryLimit);
-      if (spill > 0) {
-        for (const name of ['max_bytes_before_external_group_by', 'max_bytes_before_external_sort']) await client.command({ query: `SET ${name} = ${spill}` });
-      }
+      const settings = spillSettings(memoryLimit);
+      for (const query of settings) await client.command({ query });
       const tmp = await mkdtemp(join(tmpdir(), 'dnslens-insert-'));
-      return new EmbeddedStore(dataDir, database, client, session, tmp);
+      return new EmbeddedStore(dataDir, database, client, session, tmp, settings);
     } catch (err) {
       await client?.close().catch(() => undefined);
       session.close();
@@ -316,9 +320,16 @@ export class EmbeddedStore implements Store {
   }
 
   /** A fresh chdb session on the same data dir (the endpoint runs each request in its own). */
-  newSession(): ChdbSession {
+  async newSession(): Promise<ChdbSession> {
     if (this.closed) throw new Error('store is closed');
-    return new chdbModule!.Session(this.dataDir);
+    const session = new chdbModule!.Session(this.dataDir);
+    try {
+      for (const sql of this.querySettings) await session.queryAsync(sql);
+    } catch (err) {
+      session.close();
+      throw err;
+    }
+    return session;
   }
 
   exec(sql: string): Promise<void> {

@@ -385,7 +385,7 @@ export async function startEndpoint(store: EmbeddedStore, opts: EndpointOptions 
     await gate.enter();
     let session: ChdbSession | null = null;
     try {
-      session = store.newSession();
+      session = await store.newSession();
       const { result, format } = await runRequest(session, req, params, insertDir, maxBody, store.database);
       const summary = {
         read_rows: String(result.rowsRead),

@@ -208,6 +208,14 @@ const VIEW_OR_FILL_RE = /^(CREATE (MATERIALIZED )?VIEW|DROP VIEW|INSERT INTO) /;
 const VIEWS_KEY = 'views.sql';
 const ZONE_KEY = 'timezone';
 
+// an edited comment changes nothing
+const viewsChecksum = (statements: readonly string[]): string => checksum(statements.map(sqlOf).join('\n;\n'));
+
+function noRebuildError(applied: Map<string, string>, zone: string, why: string): Error {
+  const oldZone = applied.get(ZONE_KEY) ?? 'UTC'; // every view before views.sql was in UTC
+  return new Error(`the views (time zone ${oldZone} -> ${zone}, or views.sql) change, which rebuilds the rollups, and ${why}`);
+}
+
 /**
  * (Re)creates the views of views.sql when its rendered text differs from the one applied last:
  * drops them, rebuilds the rollups from DNS_LOG (single server), creates them again.
@@ -219,11 +227,11 @@ async function applyViews(
   o: { database: string; variant: string; values: Map<string, string>; applied: Map<string, string>; hadRollups: boolean; noRebuild?: string; log: (m: string) => void },
 ): Promise<void> {
   const statements = source(path, 'views.sql');
-  const sum = checksum(statements.map(sqlOf).join('\n;\n')); // an edited comment changes nothing
+  const sum = viewsChecksum(statements);
   if (o.applied.get(VIEWS_KEY) === sum) return;
   const zone = o.values.get('timezone')!;
   const oldZone = o.applied.get(ZONE_KEY) ?? 'UTC'; // every view before views.sql was in UTC
-  if (o.noRebuild) throw new Error(`the views (time zone ${oldZone} -> ${zone}, or views.sql) change, which rebuilds the rollups, and ${o.noRebuild}`);
+  if (o.noRebuild) throw noRebuildError(o.applied, zone, o.noRebuild);
   // a zone ClickHouse does not know must stop us before anything is dropped
   await db.query(`SELECT toTimeZone(now(), ${sqlString(zone)}) AS t`).catch((e: unknown) => {
     throw new Error(`time zone ${zone}: ClickHouse does not know it (${(e as Error).message.split('\n')[0]})`);
@@ -391,6 +399,10 @@ export async function migrate(db: SqlRunner, opts: MigrateOptions): Promise<stri
     dictionariesDone = waiting.length === 0;
   };
 
+  // Refused before any numbered file runs: one may drop views that views.sql re-creates (0019).
+  if (opts.noRebuild && existsSync(views) && applied.has(VIEWS_KEY) && applied.get(VIEWS_KEY) !== viewsChecksum(source(views, 'views.sql'))) {
+    throw noRebuildError(applied, values.get('timezone')!, opts.noRebuild);
+  }
   await dictionaries();
   const done: string[] = [];
   for (const f of files) {
