@@ -25,7 +25,8 @@ describe('DNSLENS_SHARED_DIR', () => {
         try {
           execFileSync(process.execPath, [join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run', 'test/dnstap-files.test.ts', '-t', 'pktvisor'], {
             cwd: ROOT,
-            env: { ...process.env, DNSLENS_SHARED_DIR: shared },
+            // dist/ is built already: a second build while the suite runs would rewrite it under other tests' feet
+            env: { ...process.env, DNSLENS_SHARED_DIR: shared, DNSLENS_TEST_BUILT: '1' },
             stdio: 'pipe',
             timeout: 120_000,
           });
