@@ -6,8 +6,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { embeddedRows } from '../src/outputs/clickhouse/store.js';
+import { resolveMemoryLimit } from '../src/memory.js';
 import { EMBEDDED_INSERT_SETTINGS, engineSettings, sqlString } from '../src/store/connection.js';
-import type { Ctx } from './run.js';
+import type { Ctx, Row } from './run.js';
 
 // Inserts each Native file in turn into DNS_LOG of the data dir given first.
 const INSERT_CHILD = `
@@ -24,14 +25,13 @@ try {
 
 export interface EngineRun {
   seconds: number; // spawn to exit
-  cpuSeconds: number | null;
   maxRssKb: number | null;
-  rows: number; // stored by the engine
-  inserts: number;
+  note: string; // what it did and what it took
 }
 
-/** The engine alone on what `filled` holds, under memoryLimit (bytes, 0 = none); a string says why it failed. */
-export async function engineAlone(ctx: Ctx, tag: string, filled: string, memoryLimit = 0): Promise<EngineRun | string> {
+/** The engine alone on what `filled` holds, under memoryLimit (bytes, 0 = none; by default the
+ *  limit dnslens takes without --memoryLimit); a string says why it failed. */
+export async function engineAlone(ctx: Ctx, tag: string, filled: string, memoryLimit = resolveMemoryLimit('auto')): Promise<EngineRun | string> {
   const run = await import('./run.js'); // at call time: importing bench/run.ts runs the bench
   try {
     const dir = run.freshDir(`${tag}-engine`);
@@ -59,13 +59,18 @@ export async function engineAlone(ctx: Ctx, tag: string, filled: string, memoryL
     if (t.code !== 0) return run.failure(t);
     const [[got]] = await run.chdbRun(ctx, dir, [sum]);
     if (got.n !== want.n || got.h !== want.h) return `the engine stored other rows (${String(got.n)} rows, checksum ${String(got.h)}; the run: ${String(want.n)}, ${String(want.h)})`;
-    return { seconds: t.seconds, cpuSeconds: t.cpuSeconds, maxRssKb: t.maxRssKb, rows: Number(got.n), inserts: files.length };
+    const note =
+      `chdb alone: the ${run.int(Number(got.n))} rows stored (same checksum), in ${files.length} Native inserts into a migrated store with all views; ` +
+      `${t.seconds.toFixed(2)} s spawn to exit, CPU ${run.cpu(t.cpuSeconds)}, peak RSS ${run.mb(t.maxRssKb)}`;
+    return { seconds: t.seconds, maxRssKb: t.maxRssKb, note };
   } catch (e) {
     return (e as Error).message; // the step's other rows stand
   }
 }
 
-/** The note beside an engine-alone figure. */
-export function engineNote(e: EngineRun): string {
-  return `chdb alone: the ${e.rows.toLocaleString('en-US')} rows stored (same checksum), in ${e.inserts} Native inserts into a migrated store with all views; ${e.seconds.toFixed(2)} s spawn to exit, CPU ${e.cpuSeconds?.toFixed(2) ?? 'n/a'} s, peak RSS ${e.maxRssKb === null ? 'n/a' : `${(e.maxRssKb / 1024).toFixed(0)} MB`}`;
+/** The row of an engine-alone figure (value: from its run), beside dnslens' own seconds when given. */
+export function engineRow(step: string, figure: string, e: EngineRun | string, value: (e: EngineRun) => string, oursSeconds?: number): Row {
+  if (typeof e === 'string') return { step, figure, value: 'failed', note: e };
+  const share = oursSeconds === undefined ? '' : `; dnslens reaches ${((100 * e.seconds) / oursSeconds).toFixed(0)}% of it`;
+  return { step, figure, value: value(e), note: e.note + share };
 }

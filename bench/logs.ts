@@ -26,8 +26,7 @@
 // step runs (it runs the bench as soon as it is imported).
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { resolveMemoryLimit } from '../src/memory.js';
-import { engineAlone, engineNote } from './engine.js';
+import { engineAlone, engineRow } from './engine.js';
 import type { Ctx, Row, Step } from './run.js';
 import { ALNUM, HEX, LOWER, reverseV6, Rng, v6Text, Zipf } from './synth.js';
 
@@ -783,12 +782,8 @@ async function measure(ctx: Ctx, run: RunModule, format: LogFormat): Promise<Row
       { step: STEP, figure: `${label}: dnslens peak RSS`, value: run.mb(rss) },
     );
     // the ceiling of the figure above: the engine alone inserting the same rows
-    const e = await engineAlone(ctx, `${STEP}-${format}`, dir, resolveMemoryLimit('auto')); // dnslens ran with the default limit
-    rows.push(
-      typeof e === 'string'
-        ? { step: STEP, figure: `${label}: engine alone lines/s`, value: 'failed', note: e }
-        : { step: STEP, figure: `${label}: engine alone lines/s`, value: run.rate(s.lines / e.seconds, 'line'), note: `${engineNote(e)}; dnslens reaches ${((100 * e.seconds) / t.seconds).toFixed(0)}% of it` },
-    );
+    const e = await engineAlone(ctx, `${STEP}-${format}`, dir);
+    rows.push(engineRow(STEP, `${label}: engine alone lines/s`, e, (r) => run.rate(s.lines / r.seconds, 'line'), t.seconds));
   }
 
   // the physical references: the same file read by grep -c and wc -l

@@ -4,7 +4,7 @@
 // Per run: peak RSS (the whole process, from /usr/bin/time), packets/s and the rows stored.
 import { existsSync } from 'node:fs';
 import { parseBytes } from '../src/cli/config.js';
-import { engineAlone, engineNote } from './engine.js';
+import { engineAlone, engineRow } from './engine.js';
 import { cachedCapture, type Summary } from './gen.js';
 import { chdbRun, cpu, expectedMessages, failure, freshDir, int, mainScript, mb, rate, runTimed, type Ctx, type Row, type Step } from './run.js';
 
@@ -84,11 +84,7 @@ export const memoryStep: Step = {
       if (v.label === '1M, 400MB') {
         // what the engine alone needs for the same rows under the same limit
         const e = await engineAlone(ctx, STEP, m.dir, parseBytes(v.limit));
-        rows.push(
-          typeof e === 'string'
-            ? { step: STEP, figure: `${v.label}: engine alone, peak RSS`, value: 'failed', note: e }
-            : { step: STEP, figure: `${v.label}: engine alone, peak RSS`, value: mb(e.maxRssKb), note: engineNote(e) },
-        );
+        rows.push(engineRow(STEP, `${v.label}: engine alone, peak RSS`, e, (r) => mb(r.maxRssKb)));
       }
     }
     const small = peaks.get('1M, 400MB');

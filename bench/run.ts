@@ -18,8 +18,7 @@ import { psqlStep } from './psql.js';
 import { natsStep } from './nats.js';
 import { backpressureStep } from './backpressure.js';
 import { reportsStep } from './reports.js';
-import { engineAlone, engineNote } from './engine.js';
-import { resolveMemoryLimit } from '../src/memory.js';
+import { engineAlone, engineRow } from './engine.js';
 
 export interface Row {
   step: string;
@@ -399,12 +398,8 @@ const storeStep: Step = {
       },
     ];
     // the ceiling of the figure above: the engine alone inserting the same rows
-    const e = await engineAlone(ctx, 'store', b.dir, resolveMemoryLimit('auto')); // dnslens ran with the default limit
-    rows.push(
-      typeof e === 'string'
-        ? { step: 'store', figure: 'packets/s, engine alone', value: 'failed', note: e }
-        : { step: 'store', figure: 'packets/s, engine alone', value: rate(ctx.summary.packets / e.seconds, 'pkt'), note: `${engineNote(e)}; dnslens reaches ${((100 * e.seconds) / b.timed.seconds).toFixed(0)}% of it` },
-    );
+    const e = await engineAlone(ctx, 'store', b.dir);
+    rows.push(engineRow('store', 'packets/s, engine alone', e, (r) => rate(ctx.summary.packets / r.seconds, 'pkt'), b.timed.seconds));
     // For comparison only: the same run into a migrated dir whose materialized views are dropped.
     const dir = freshDir('noviews');
     const migrated = await runTimed(process.execPath, [mainScript(ctx), 'schema', 'migrate', '--dataDir', dir], {

@@ -211,11 +211,6 @@ const ZONE_KEY = 'timezone';
 // an edited comment changes nothing
 const viewsChecksum = (statements: readonly string[]): string => checksum(statements.map(sqlOf).join('\n;\n'));
 
-function noRebuildError(applied: Map<string, string>, zone: string, why: string): Error {
-  const oldZone = applied.get(ZONE_KEY) ?? 'UTC'; // every view before views.sql was in UTC
-  return new Error(`the views (time zone ${oldZone} -> ${zone}, or views.sql) change, which rebuilds the rollups, and ${why}`);
-}
-
 /**
  * (Re)creates the views of views.sql when its rendered text differs from the one applied last:
  * drops them, rebuilds the rollups from DNS_LOG (single server), creates them again.
@@ -224,14 +219,13 @@ async function applyViews(
   db: SqlRunner,
   source: StatementSource,
   path: string,
-  o: { database: string; variant: string; values: Map<string, string>; applied: Map<string, string>; hadRollups: boolean; noRebuild?: string; log: (m: string) => void },
+  o: { database: string; variant: string; values: Map<string, string>; applied: Map<string, string>; hadRollups: boolean; log: (m: string) => void },
 ): Promise<void> {
   const statements = source(path, 'views.sql');
   const sum = viewsChecksum(statements);
   if (o.applied.get(VIEWS_KEY) === sum) return;
   const zone = o.values.get('timezone')!;
   const oldZone = o.applied.get(ZONE_KEY) ?? 'UTC'; // every view before views.sql was in UTC
-  if (o.noRebuild) throw noRebuildError(o.applied, zone, o.noRebuild);
   // a zone ClickHouse does not know must stop us before anything is dropped
   await db.query(`SELECT toTimeZone(now(), ${sqlString(zone)}) AS t`).catch((e: unknown) => {
     throw new Error(`time zone ${zone}: ClickHouse does not know it (${(e as Error).message.split('\n')[0]})`);
@@ -399,9 +393,11 @@ export async function migrate(db: SqlRunner, opts: MigrateOptions): Promise<stri
     dictionariesDone = waiting.length === 0;
   };
 
-  // Refused before any numbered file runs: one may drop views that views.sql re-creates (0019).
-  if (opts.noRebuild && existsSync(views) && applied.has(VIEWS_KEY) && applied.get(VIEWS_KEY) !== viewsChecksum(source(views, 'views.sql'))) {
-    throw noRebuildError(applied, values.get('timezone')!, opts.noRebuild);
+  // A views.sql change (or a new zone) drops and rebuilds the views: where it may not run, it is
+  // refused before any numbered file runs, since one may drop views that views.sql re-creates (0019).
+  if (opts.noRebuild && existsSync(views) && applied.get(VIEWS_KEY) !== viewsChecksum(source(views, 'views.sql'))) {
+    const oldZone = applied.get(ZONE_KEY) ?? 'UTC'; // every view before views.sql was in UTC
+    throw new Error(`the views (time zone ${oldZone} -> ${values.get('timezone')}, or views.sql) change, which rebuilds the rollups, and ${opts.noRebuild}`);
   }
   await dictionaries();
   const done: string[] = [];
@@ -415,7 +411,7 @@ export async function migrate(db: SqlRunner, opts: MigrateOptions): Promise<stri
     await dictionaries();
   }
 
-  if (existsSync(views)) await applyViews(db, source, views, { database, variant, values, applied, hadRollups, noRebuild: opts.noRebuild, log });
+  if (existsSync(views)) await applyViews(db, source, views, { database, variant, values, applied, hadRollups, log });
 
   const altered = await applyRetention(db, { ttlDays: opts.ttlDays, rollupTtl: opts.rollupTtl, database, cluster: values.get('cluster') });
   if (altered.length > 0) log(`retention re-applied to ${altered.join(', ')}`);
