@@ -56,6 +56,7 @@ interface Timed {
   signal: string | null;
   stdout: string; // only when stdout is captured
   stderrTail: string;
+  stderrHead: string; // the first lines (start-up news: the migration)
   maxRssKb: number | null; // from /usr/bin/time, when present
   cpuSeconds: number | null; // user + system, from /usr/bin/time: steadier than wall time on a busy machine
 }
@@ -81,11 +82,13 @@ export function runTimed(cmd: string, args: string[], opts: { captureStdout: boo
     });
     let stdout = '';
     let stderrTail = '';
+    let stderrHead = '';
     child.stdout?.setEncoding('utf8').on('data', (d: string) => {
       if (stdout.length < 1 << 20) stdout += d;
     });
     child.stderr?.setEncoding('utf8').on('data', (d: string) => {
       stderrTail = (stderrTail + d).slice(-TAIL);
+      if (stderrHead.length < TAIL) stderrHead = (stderrHead + d).slice(0, TAIL);
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
     const finish = (code: number | null, signal: string | null, error?: Error): void => {
@@ -106,7 +109,7 @@ export function runTimed(cmd: string, args: string[], opts: { captureStdout: boo
         }
         rmSync(rssDir, { recursive: true, force: true });
       }
-      resolve({ seconds, code, signal, stdout, stderrTail: error ? `${stderrTail}${error.message}` : stderrTail, maxRssKb, cpuSeconds });
+      resolve({ seconds, code, signal, stdout, stderrTail: error ? `${stderrTail}${error.message}` : stderrTail, stderrHead, maxRssKb, cpuSeconds });
     };
     child.on('error', (e) => finish(null, null, e));
     child.on('close', (code, signal) => finish(code, signal));

@@ -31,6 +31,7 @@ SELECT {{server}} AS subject,
            'share', share, 'clients', toFloat64(uniqExactIf(ClientIP, (QR = 1 AND ResponseCode IN (2, 5)) OR (QR = 0 AND Unanswered = 1 AND {{server_ip}} IN answering)))) AS evidence,
        topKIf(3)(Question, (QR = 1 AND ResponseCode IN (2, 5)) OR (QR = 0 AND Unanswered = 1 AND {{server_ip}} IN answering)) AS examples
 FROM DNS_LOG
-WHERE {{in_range}}
+-- only responses and unanswered queries count (a window of neither cannot reach {min} >= 1)
+WHERE {{in_range}} AND (QR = 1 OR Unanswered = 1)
 GROUP BY subject, window_start
 HAVING failures >= {min:UInt32} AND failures * 100 >= {share:UInt32} * exchanges

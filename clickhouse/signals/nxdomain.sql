@@ -22,7 +22,8 @@ WITH per_minute AS
            groupUniqArrayIf(5)(Question, QR = 1 AND ResponseCode = 3) AS names,
            groupUniqArrayIf(20)({{other}}, QR = 1 AND ResponseCode = 3) AS others
     FROM DNS_LOG
-    WHERE {{in_range}}
+    -- every figure here counts responses: queries are not read
+    WHERE {{in_range}} AND QR = 1
     GROUP BY subject, minute
 ),
 windows AS

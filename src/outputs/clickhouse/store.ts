@@ -101,13 +101,14 @@ async function openMigratedOnce(s: ClickHouseSettings, log: Log, timezone: strin
     if (store instanceof EmbeddedStore) runner.execScript = (statements) => store.execScript(statements);
     // migrate() also re-applies the configured retention (ALTER ... MODIFY TTL) where it changed.
     // each applied file is in the 'schema migrated' line; a rebuild or a zone change is news of its own
+    const started = Date.now();
     const applied = await migrate(runner, {
       ...migrateOptions(s, timezone),
       log: (m) => (/^(rollups|views)/.test(m) ? log.info(m) : log.debug(m)),
       // through a running capture's endpoint: that capture would write while the rollups are rebuilt
       noRebuild: store.kind === 'endpoint' ? `the store is held by a running capture (${store.where}), which would write meanwhile: stop it first` : undefined,
     });
-    if (applied.length) log.info({ applied, store: store.where }, 'schema migrated');
+    if (applied.length) log.info({ applied, store: store.where, ms: Date.now() - started }, 'schema migrated');
     return store;
   } catch (e) {
     await store.close();
