@@ -793,7 +793,10 @@ async function measure(ctx: Ctx, run: RunModule, format: LogFormat): Promise<Row
     };
     const migrated = ms(t.stderrHead, 'schema migrated');
     const signals = ms(t.stderrTail, 'signals evaluated');
-    if (typeof e !== 'string' && migrated !== null && signals !== null) {
+    if (migrated === null || signals === null) {
+      const missing = [migrated === null ? "'schema migrated'" : '', signals === null ? "'signals evaluated'" : ''].filter(Boolean).join(' and ');
+      rows.push({ step: STEP, figure: `${label}: whole-run ceiling lines/s`, value: 'not known', note: `the run's log has no ${missing} line with its time` });
+    } else if (typeof e !== 'string') {
       const floor = e.seconds + migrated + signals;
       rows.push({
         step: STEP,

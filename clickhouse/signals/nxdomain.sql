@@ -22,8 +22,9 @@ WITH per_minute AS
            groupUniqArrayIf(5)(Question, QR = 1 AND ResponseCode = 3) AS names,
            groupUniqArrayIf(20)({{other}}, QR = 1 AND ResponseCode = 3) AS others
     FROM DNS_LOG
-    -- every figure here counts responses: queries are not read
-    WHERE {{in_range}} AND QR = 1
+    -- no window fires without more than {count} NXDOMAIN in the range: with fewer (a BIND query
+    -- log has no responses at all) nothing is grouped
+    WHERE {{in_range}} AND (SELECT count() FROM DNS_LOG WHERE {{in_range}} AND QR = 1 AND ResponseCode = 3) > {count:UInt32}
     GROUP BY subject, minute
 ),
 windows AS

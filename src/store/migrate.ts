@@ -352,7 +352,8 @@ export async function migrate(db: SqlRunner, opts: MigrateOptions): Promise<stri
   const applied = new Map(rows.map((r) => [r.name, r.checksum]));
   // On an empty store the numbered files' views and back-fills are skipped: views.sql creates every
   // view, and there is nothing to back-fill (about half the statements of a first start).
-  const fresh = rows.length === 0 && existsSync(views);
+  // Dictionary data recorded alone is a first start cut short (its files are recorded at its end).
+  const fresh = rows.every((r) => r.name.startsWith(DICT_PREFIX)) && existsSync(views);
   const fileSource: StatementSource = fresh ? (path, label) => source(path, label).filter((st) => !VIEW_OR_FILL_RE.test(sqlOf(st))) : source;
   const hadRollups = applied.has('0003_traffic_rollups.sql'); // before this pass: were there rollups?
   // Without --timezone a store keeps the zone it has.
