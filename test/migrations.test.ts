@@ -36,6 +36,14 @@ afterAll(() => {
   for (const d of temps) rmSync(d, { recursive: true, force: true });
 });
 
+/** Every table and view of database d as created, its name replaced by X, to compare two schemas.
+ *  (Zone stamps say from when: an upgraded table was rebuilt from its first period.) */
+async function schemaOf(db: TestDb, d: string): Promise<string[][]> {
+  return (await db.rows(`SELECT name, engine, create_table_query FROM system.tables WHERE database = '${d}' AND name != 'dnslens_migrations' ORDER BY name`)).map((r) =>
+    r.map((c) => c.replace(new RegExp(`\\b${d}\\b`, 'g'), 'X').replace(/; zone (\S+) from [\d:\- ]+/, '; zone $1')),
+  );
+}
+
 describe('migrations from an empty directory', () => {
   let db: TestDb;
   beforeAll(async () => {
@@ -69,12 +77,8 @@ describe('migrations from an empty directory', () => {
     expect(await db.rows(`SELECT count() > 0 FROM ${cut}.dnslens_migrations`)).toEqual([['1']]);
     // the numbered files run again as on an empty store (0004's view would read a column 0019 dropped)
     expect(await migrate(db, { ...BASE, database: cut })).toEqual(ALL);
-    const schema = async (d: string) =>
-      (await db.rows(`SELECT name, engine, create_table_query FROM system.tables WHERE database = '${d}' AND name != 'dnslens_migrations' ORDER BY name`)).map((r) =>
-        r.map((c) => c.replace(new RegExp(`\\b${d}\\b`, 'g'), 'X')),
-      );
     await migrate(db, { ...BASE, database: 'mig_uncut' });
-    expect(await schema(cut)).toEqual(await schema('mig_uncut'));
+    expect(await schemaOf(db, cut)).toEqual(await schemaOf(db, 'mig_uncut'));
   }, 120_000);
 });
 
@@ -127,12 +131,7 @@ describe('migrations from a directory left by 0001-0010 (0011 replaces a view, 0
 
     const fresh = 'mig_fresh';
     await migrate(db, { ...BASE, database: fresh });
-    const schema = async (d: string) =>
-      (await db.rows(`SELECT name, engine, create_table_query FROM system.tables WHERE database = '${d}' AND name != 'dnslens_migrations' ORDER BY name`)).map((r) =>
-        // (the zone stamps say from when: the upgraded tables were rebuilt from their first period)
-        r.map((c) => c.replace(new RegExp(`\\b${d}\\b`, 'g'), 'X').replace(/; zone (\S+) from [\d:\- ]+/, '; zone $1')),
-      );
-    expect(await schema(DB)).toEqual(await schema(fresh));
+    expect(await schemaOf(db, DB)).toEqual(await schemaOf(db, fresh));
   }, 300_000);
 });
 

@@ -379,8 +379,8 @@ export async function migrate(db: SqlRunner, opts: MigrateOptions): Promise<stri
   }
 
   // Dictionaries go in as soon as their tables exist: views created by later migrations use them.
-  const dictTablesOf = (path: string): string[] => [...readFileSync(path, 'utf8').matchAll(/CREATE TABLE IF NOT EXISTS \{\{database\}\}\.(dict_\w+)/g)].map((m) => m[1]);
-  const dictTables = new Set(files.flatMap((f) => dictTablesOf(f.path)));
+  const dictTablesOf = new Map(files.map((f) => [f.name, [...readFileSync(f.path, 'utf8').matchAll(/CREATE TABLE IF NOT EXISTS \{\{database\}\}\.(dict_\w+)/g)].map((m) => m[1])]));
+  const dictTables = new Set([...dictTablesOf.values()].flat());
   let dictionariesDone = false;
   const dictionaries = async (): Promise<void> => {
     if (dictionariesDone) return;
@@ -405,7 +405,8 @@ export async function migrate(db: SqlRunner, opts: MigrateOptions): Promise<stri
   await dictionaries();
   const done: string[] = [];
   // An empty store records its files in one insert at the end (an insert costs ~10 ms): if this is
-  // cut short, the next start runs them again (every statement is idempotent).
+  // cut short, the next start runs them again as a first start (without views and back-fills,
+  // every statement is idempotent).
   const unrecorded: [string, string][] = [];
   for (const f of files) {
     if (applied.has(f.name)) continue;
@@ -416,7 +417,7 @@ export async function migrate(db: SqlRunner, opts: MigrateOptions): Promise<stri
     done.push(f.name);
     log(`applied migration ${f.name}`);
     // dictionary data waits only for the files that create its tables
-    if (!dictionariesDone && dictTablesOf(f.path).length > 0) await dictionaries();
+    if (dictTablesOf.get(f.name)!.length > 0) await dictionaries();
   }
   if (unrecorded.length > 0) await record(db, database, ...unrecorded);
 
